@@ -17,8 +17,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * neither used nor wanted in time, which is exactly what the original's reset drops).
  */
 public final class GlobalBucket {
-    /** Default cap: 500 µs of the registered budget, a few hundred scheduling rounds. */
-    public static final long DEFAULT_WINDOW_NANOS = 500_000;
+    /**
+     * Default cap: 1 ms of the registered budget (a few hundred scheduling rounds). That is twice the LC credit cap
+     * ({@link TokenScheduler#DEFAULT_BURST_WINDOW_NANOS}), so every LC tenant can hand over its whole capped credit
+     * plus a round's accrual at once without the pool dropping any of it while BE demand keeps draining it.
+     */
+    public static final long DEFAULT_WINDOW_NANOS = 1_000_000;
 
     private final int threads;
     private final double windowSeconds;
@@ -77,13 +81,23 @@ public final class GlobalBucket {
         }
     }
 
-    /** Called by schedulers when a tenant's rate on their thread changes. */
+    /** Called by schedulers when a tenant's rate on their thread changes; a lower budget also trims the pool. */
     void addRate(double delta) {
         if (delta == 0) return;
         while (true) {
             long bits = registeredRate.get();
             double next = Double.longBitsToDouble(bits) + delta;
-            if (registeredRate.compareAndSet(bits, Double.doubleToRawLongBits(next))) return;
+            if (registeredRate.compareAndSet(bits, Double.doubleToRawLongBits(next))) break;
+        }
+        if (delta < 0) trimToCapacity();
+    }
+
+    private void trimToCapacity() {
+        double cap = capacity();
+        while (true) {
+            long bits = tokens.get();
+            if (Double.longBitsToDouble(bits) <= cap) return;
+            if (tokens.compareAndSet(bits, Double.doubleToRawLongBits(cap))) return;
         }
     }
 

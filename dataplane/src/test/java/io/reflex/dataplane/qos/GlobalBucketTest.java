@@ -38,6 +38,15 @@ class GlobalBucketTest {
     }
 
     @Test
+    void aLowerBudgetTrimsThePool() {
+        var bucket = new GlobalBucket(1, 1_000_000);
+        bucket.addRate(2e6);
+        bucket.deposit(1500);
+        bucket.addRate(-1e6);
+        assertThat(bucket.available()).isEqualTo(1000);
+    }
+
+    @Test
     void rejectsBadArguments() {
         assertThatThrownBy(() -> new GlobalBucket(0)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new GlobalBucket(1, 0)).isInstanceOf(IllegalArgumentException.class);

@@ -84,7 +84,7 @@ class TokenSchedulerTest {
 
     @Test
     void idleLatencyCriticalTenantDonatesNinetyPercentOfItsExcess() {
-        scheduler.setLatencyCritical(0, 1e6); // 1 token/µs; bucket cap = 1e6 × 500 µs = 500
+        scheduler.setLatencyCritical(0, 1e6); // 1 token/µs; bucket cap = 1e6 × 1 ms = 1000
         var device = Recorder.unbounded();
         scheduler.schedule(0, device);          // first round: nothing accrued yet
         scheduler.schedule(100 * US, device);   // +100: below 3 × 100, kept
