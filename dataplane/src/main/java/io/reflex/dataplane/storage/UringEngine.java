@@ -1,0 +1,186 @@
+package io.reflex.dataplane.storage;
+
+import io.reflex.dataplane.storage.nativeio.Errno;
+import io.reflex.dataplane.storage.nativeio.IoUring;
+import io.reflex.dataplane.storage.nativeio.IoUringCqe;
+import io.reflex.dataplane.storage.nativeio.IoUringSqe;
+import io.reflex.dataplane.storage.nativeio.NativeException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * io_uring engine: one ring per queue over the shared O_DIRECT device fd, registered as fixed file 0 where the
+ * kernel allows. prep* writes SQEs, {@link IoQueue#submit()} is one io_uring_enter for the batch, reap reads the CQ
+ * without a system call. The SQE's user_data is the request's slot; the caller's userData stays in the slot.
+ *
+ * <p>Short transfers are resubmitted for the remainder; a transfer that makes no progress (end of file) completes
+ * with -EIO. Writes carry RWF_DSYNC when syncWrites; flush is IORING_OP_FSYNC with IORING_FSYNC_DATASYNC.
+ */
+final class UringEngine extends AbstractStorageEngine {
+    /** How long closing a queue waits for requests the kernel still owns before unmapping their buffers. */
+    private static final long CLOSE_DRAIN_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+    private final NativeDevice device;
+    private final boolean syncWrites;
+
+    UringEngine(NativeDevice device, boolean syncWrites) {
+        super("uring", device.sizeBytes());
+        this.device = device;
+        this.syncWrites = syncWrites;
+    }
+
+    @Override
+    protected AbstractIoQueue newQueue(int depth) {
+        try {
+            return new UringQueue(depth);
+        } catch (NativeException e) {
+            throw new StorageException("cannot set up io_uring for " + device.path() + ": " + e.getMessage(),
+                    e.errno());
+        }
+    }
+
+    @Override
+    protected void closeDevice() {
+        device.close();
+    }
+
+    private final class UringQueue extends AbstractIoQueue {
+        private static final int RESUBMITTED = Integer.MIN_VALUE;
+        private static final CompletionHandler DISCARD = (userData, result) -> {};
+
+        private final IoUring ring;
+        private final int sqeFd;
+        private final byte sqeFlags;
+        private final int writeFlags;
+        /** A short transfer was requeued during reap and awaits an io_uring_enter. */
+        private boolean resubmitPending;
+
+        UringQueue(int depth) {
+            super(UringEngine.this, depth);
+            ring = IoUring.create(depth, 0);
+            boolean fixed = ring.registerFile(device.fd()) == 0;
+            sqeFd = fixed ? 0 : device.fd();
+            sqeFlags = fixed ? IoUringSqe.IOSQE_FIXED_FILE : 0;
+            writeFlags = syncWrites ? IoUringSqe.RWF_DSYNC : 0;
+        }
+
+        @Override
+        protected boolean hasRoom() {
+            return ring.nextSqe() >= 0;
+        }
+
+        @Override
+        protected void enqueue(int slot) {
+            long base = ring.nextSqe(); // hasRoom() held and each slot owns at most one SQE
+            int done = slots.done[slot];
+            switch (slots.op[slot]) {
+                case RequestSlots.READ -> IoUringSqe.prep(ring.sqes(), base, IoUringSqe.IORING_OP_READ, sqeFlags,
+                        sqeFd, slots.offset[slot] + done, slots.address[slot] + done, slots.length[slot] - done, 0,
+                        slot);
+                case RequestSlots.WRITE -> IoUringSqe.prep(ring.sqes(), base, IoUringSqe.IORING_OP_WRITE, sqeFlags,
+                        sqeFd, slots.offset[slot] + done, slots.address[slot] + done, slots.length[slot] - done,
+                        writeFlags, slot);
+                default -> IoUringSqe.prep(ring.sqes(), base, IoUringSqe.IORING_OP_FSYNC, sqeFlags, sqeFd, 0, 0, 0,
+                        IoUringSqe.IORING_FSYNC_DATASYNC, slot);
+            }
+            ring.sqAdvance();
+        }
+
+        @Override
+        public int submit() {
+            resubmitPending = false;
+            int r = ring.submit();
+            if (r >= 0) {
+                return r;
+            }
+            if (r == -Errno.EINTR || r == -Errno.EAGAIN || r == -Errno.EBUSY) {
+                return 0; // transient: the SQEs stay queued and go with the next submit
+            }
+            failUnsubmitted(r);
+            return 0;
+        }
+
+        /** The ring refused the batch outright: complete every unconsumed SQE's request with the error. */
+        private void failUnsubmitted(int error) {
+            int n = ring.sqPending();
+            for (int i = 0; i < n; i++) {
+                int slot = (int) IoUringSqe.userData(ring.sqes(), ring.pendingSqe(i));
+                failLater(slot, error);
+            }
+            ring.unsubmitAll();
+        }
+
+        @Override
+        protected int reapDevice(CompletionHandler handler, int max) {
+            if (ring.cqReady() == 0 && ring.cqOverflowed()) {
+                ring.flushOverflow();
+            }
+            int n = 0;
+            while (n < max && ring.cqReady() > 0) {
+                long base = ring.cqeAtHead();
+                int slot = (int) IoUringCqe.userData(ring.cqes(), base);
+                int res = IoUringCqe.res(ring.cqes(), base);
+                ring.cqAdvance();
+                int result = outcome(slot, res);
+                if (result != RESUBMITTED) {
+                    complete(slot, result, handler);
+                    n++;
+                }
+            }
+            if (resubmitPending) {
+                submit();
+            }
+            return n;
+        }
+
+        /** The request's result, or RESUBMITTED when a short transfer was requeued for its remainder. */
+        private int outcome(int slot, int res) {
+            if (res < 0 || slots.op[slot] == RequestSlots.FLUSH) {
+                return res;
+            }
+            if (res == 0) {
+                return -Errno.EIO; // no progress: past the end of the file or device
+            }
+            int done = slots.done[slot] + res;
+            int length = slots.length[slot];
+            if (done == length) {
+                return length;
+            }
+            if (done > length) {
+                return -Errno.EIO;
+            }
+            slots.done[slot] = done;
+            enqueue(slot);
+            resubmitPending = true;
+            return RESUBMITTED;
+        }
+
+        @Override
+        protected void awaitDevice(long timeoutNanos) {
+            if (ring.cqReady() == 0 && inKernel() > 0) {
+                ring.awaitCompletion(timeoutNanos); // -ETIME and -EINTR just end the wait
+            }
+        }
+
+        private int inKernel() {
+            return slots.inUse() - failedPending() - ring.sqPending();
+        }
+
+        @Override
+        protected void closeDevice() {
+            // The kernel may still DMA into our buffers: wait for what it owns before the buffers are freed.
+            long deadline = System.nanoTime() + CLOSE_DRAIN_NANOS;
+            try {
+                failUnsubmitted(-Errno.ECANCELED);
+                while (inKernel() > 0 && System.nanoTime() < deadline) {
+                    if (ring.cqReady() == 0) {
+                        ring.awaitCompletion(TimeUnit.MILLISECONDS.toNanos(100));
+                    }
+                    reapDevice(DISCARD, Integer.MAX_VALUE);
+                    failUnsubmitted(-Errno.ECANCELED);
+                }
+            } finally {
+                ring.close();
+            }
+        }
+    }
+}

@@ -1,0 +1,276 @@
+package io.reflex.dataplane.storage.nativeio;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+
+/**
+ * One io_uring instance: the ring fd and its mmap'd submission queue, SQE array and completion queue.
+ *
+ * <p>Memory ordering follows the kernel's contract (io_uring.h / liburing barrier.h): the application writes SQEs
+ * with plain stores and publishes them with a store-release of the SQ tail; it reads the CQ tail with a
+ * load-acquire before reading CQEs and hands CQEs back with a store-release of the CQ head. Everything else is
+ * owned by one thread. Not thread-safe; nothing here allocates after {@link #create}.
+ */
+public final class IoUring implements AutoCloseable {
+    private static final VarHandle U32 = ValueLayout.JAVA_INT.varHandle();
+
+    private final Arena arena = Arena.ofShared();
+    private final Errno errno = new Errno(arena);
+    private final MemorySegment waitArg = arena.allocate(IoUringGeteventsArg.WITH_TIMESPEC);
+    private final int ringFd;
+    private final int features;
+    private final MemorySegment sqRing;
+    private final MemorySegment cqRing;
+    private final MemorySegment sqes;
+    private final boolean singleMmap;
+    private final long sqHeadOffset;
+    private final long sqTailOffset;
+    private final long sqFlagsOffset;
+    private final int sqMask;
+    private final int sqEntries;
+    private final long cqHeadOffset;
+    private final long cqTailOffset;
+    private final long cqesOffset;
+    private final int cqMask;
+    private final int cqEntries;
+    /** Local SQ tail: SQEs up to here are written; published to the kernel by {@link #submit}. */
+    private int sqTail;
+    /** Local CQ head, mirrored to the ring by {@link #cqAdvance}. */
+    private int cqHead;
+    private boolean filesRegistered;
+    private boolean closed;
+
+    private IoUring(int ringFd, MemorySegment params) {
+        this.ringFd = ringFd;
+        this.features = IoUringParams.features(params);
+        MemorySegment sqOff = IoUringParams.sqOff(params);
+        MemorySegment cqOff = IoUringParams.cqOff(params);
+        this.sqEntries = IoUringParams.sqEntries(params);
+        this.cqEntries = IoUringParams.cqEntries(params);
+        long sqRingSize = SqRingOffsets.array(sqOff) + (long) sqEntries * Integer.BYTES;
+        long cqRingSize = CqRingOffsets.cqes(cqOff) + (long) cqEntries * IoUringCqe.SIZE;
+        this.singleMmap = (features & IoUringParams.IORING_FEAT_SINGLE_MMAP) != 0;
+        int prot = LibC.PROT_READ | LibC.PROT_WRITE;
+        int flags = LibC.MAP_SHARED | LibC.MAP_POPULATE;
+        MemorySegment sq = null;
+        MemorySegment cq = null;
+        MemorySegment entries = null;
+        try {
+            long sqSize = singleMmap ? Math.max(sqRingSize, cqRingSize) : sqRingSize;
+            sq = map(sqSize, prot, flags, IoUringSyscalls.IORING_OFF_SQ_RING);
+            cq = singleMmap ? sq : map(cqRingSize, prot, flags, IoUringSyscalls.IORING_OFF_CQ_RING);
+            entries = map(sqEntries * IoUringSqe.SIZE, prot, flags, IoUringSyscalls.IORING_OFF_SQES);
+        } catch (RuntimeException e) {
+            unmap(entries);
+            if (cq != sq) {
+                unmap(cq);
+            }
+            unmap(sq);
+            throw e;
+        }
+        this.sqRing = sq;
+        this.cqRing = cq;
+        this.sqes = entries;
+        this.sqHeadOffset = SqRingOffsets.head(sqOff);
+        this.sqTailOffset = SqRingOffsets.tail(sqOff);
+        this.sqFlagsOffset = SqRingOffsets.flags(sqOff);
+        this.sqMask = sqRing.get(JAVA_INT, SqRingOffsets.ringMask(sqOff));
+        this.cqHeadOffset = CqRingOffsets.head(cqOff);
+        this.cqTailOffset = CqRingOffsets.tail(cqOff);
+        this.cqesOffset = CqRingOffsets.cqes(cqOff);
+        this.cqMask = cqRing.get(JAVA_INT, CqRingOffsets.ringMask(cqOff));
+        // SQE i always sits in slot i of the indirection array; set it once.
+        long array = SqRingOffsets.array(sqOff);
+        for (int i = 0; i < sqEntries; i++) {
+            sqRing.set(JAVA_INT, array + (long) i * Integer.BYTES, i);
+        }
+        this.sqTail = (int) U32.getAcquire(sqRing, sqTailOffset);
+        this.cqHead = (int) U32.getAcquire(cqRing, cqHeadOffset);
+        IoUringGeteventsArg.init(waitArg);
+    }
+
+    /** io_uring_setup with at least {@code entries} SQEs (rounded up to a power of two by the kernel). */
+    public static IoUring create(int entries, int setupFlags) {
+        try (Arena setup = Arena.ofConfined()) {
+            Errno errno = new Errno(setup);
+            MemorySegment params = setup.allocate(IoUringParams.LAYOUT);
+            IoUringParams.flags(params, setupFlags);
+            int fd = IoUringSyscalls.setup(errno, entries, params);
+            if (fd < 0) {
+                throw new NativeException("io_uring_setup(" + entries + ")", -fd);
+            }
+            try {
+                return new IoUring(fd, params);
+            } catch (RuntimeException e) {
+                LibC.close(errno, fd);
+                throw e;
+            }
+        }
+    }
+
+    /** Whether io_uring_setup works here (kernel ≥ 5.1, not blocked by seccomp or sysctl io_uring_disabled). */
+    public static boolean isAvailable() {
+        try (IoUring ring = create(2, 0)) {
+            return true;
+        } catch (NativeException | UnsatisfiedLinkError e) {
+            return false;
+        }
+    }
+
+    private MemorySegment map(long size, int prot, int flags, long offset) {
+        MemorySegment m = LibC.mmap(errno, size, prot, flags, ringFd, offset);
+        if (m.address() == LibC.MAP_FAILED) {
+            throw new NativeException("mmap of io_uring ring at offset 0x" + Long.toHexString(offset), errno.get());
+        }
+        return m.reinterpret(size);
+    }
+
+    private void unmap(MemorySegment m) {
+        if (m != null) {
+            LibC.munmap(errno, m, m.byteSize());
+        }
+    }
+
+    /** Registers {@code fd} as fixed file 0 (IORING_REGISTER_FILES); returns 0 or -errno. */
+    public int registerFile(int fd) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment fds = a.allocateFrom(JAVA_INT, fd);
+            int r = IoUringSyscalls.register(errno, ringFd, IoUringSyscalls.IORING_REGISTER_FILES, fds, 1);
+            filesRegistered = r == 0;
+            return r;
+        }
+    }
+
+    public int features() {
+        return features;
+    }
+
+    public int sqEntries() {
+        return sqEntries;
+    }
+
+    public int cqEntries() {
+        return cqEntries;
+    }
+
+    /** The mmap'd SQE array, for {@link IoUringSqe}'s accessors. */
+    public MemorySegment sqes() {
+        return sqes;
+    }
+
+    /** The mmap'd CQ ring, for {@link IoUringCqe}'s accessors. */
+    public MemorySegment cqes() {
+        return cqRing;
+    }
+
+    /** SQEs written but not yet consumed by the kernel. */
+    public int sqPending() {
+        return sqTail - (int) U32.getAcquire(sqRing, sqHeadOffset);
+    }
+
+    /** Byte offset in {@link #sqes()} of the next free SQE, or -1 when the SQ is full. Call {@link #sqAdvance} after filling it. */
+    public long nextSqe() {
+        if (sqPending() >= sqEntries) {
+            return -1;
+        }
+        return (long) (sqTail & sqMask) * IoUringSqe.SIZE;
+    }
+
+    public void sqAdvance() {
+        sqTail++;
+    }
+
+    /**
+     * Publishes the SQ tail and submits everything pending in one io_uring_enter; returns the number the kernel
+     * consumed or -errno (unconsumed SQEs stay queued for the next call).
+     */
+    public int submit() {
+        U32.setRelease(sqRing, sqTailOffset, sqTail);
+        int pending = sqPending();
+        if (pending == 0) {
+            return 0;
+        }
+        return IoUringSyscalls.enter(errno, ringFd, pending, 0, 0, 0, 0);
+    }
+
+    /** Takes back the SQEs the kernel has not consumed (after a failed submit); returns how many. */
+    public int unsubmitAll() {
+        int head = (int) U32.getAcquire(sqRing, sqHeadOffset);
+        int n = sqTail - head;
+        sqTail = head;
+        U32.setRelease(sqRing, sqTailOffset, sqTail);
+        return n;
+    }
+
+    /** Byte offset in {@link #sqes()} of the i-th unconsumed SQE (0 = oldest), for {@link #unsubmitAll} callers. */
+    public long pendingSqe(int i) {
+        int head = (int) U32.getAcquire(sqRing, sqHeadOffset);
+        return (long) ((head + i) & sqMask) * IoUringSqe.SIZE;
+    }
+
+    /** Completions ready to read, without a system call. */
+    public int cqReady() {
+        return (int) U32.getAcquire(cqRing, cqTailOffset) - cqHead;
+    }
+
+    /** Byte offset in {@link #cqes()} of the oldest unread CQE (valid while {@link #cqReady()} &gt; 0). */
+    public long cqeAtHead() {
+        return cqesOffset + (long) (cqHead & cqMask) * IoUringCqe.SIZE;
+    }
+
+    /** Hands the CQE at the head back to the kernel. */
+    public void cqAdvance() {
+        cqHead++;
+        U32.setRelease(cqRing, cqHeadOffset, cqHead);
+    }
+
+    /** Whether the kernel flagged a CQ overflow (completions held back until the next GETEVENTS enter). */
+    public boolean cqOverflowed() {
+        return ((int) U32.getAcquire(sqRing, sqFlagsOffset) & SqRingOffsets.IORING_SQ_CQ_OVERFLOW) != 0;
+    }
+
+    /**
+     * Blocks until a completion is ready or {@code timeoutNanos} passed (IORING_ENTER_EXT_ARG, kernel ≥ 5.11;
+     * older kernels wait without a timeout). Returns 0, -ETIME on timeout, or -errno (-EINTR on a signal).
+     */
+    public int awaitCompletion(long timeoutNanos) {
+        if ((features & IoUringParams.IORING_FEAT_EXT_ARG) == 0) {
+            return IoUringSyscalls.enter(errno, ringFd, 0, 1, IoUringSyscalls.IORING_ENTER_GETEVENTS, 0, 0);
+        }
+        IoUringGeteventsArg.timeout(waitArg, timeoutNanos);
+        int r = IoUringSyscalls.enter(errno, ringFd, 0, 1,
+                IoUringSyscalls.IORING_ENTER_GETEVENTS | IoUringSyscalls.IORING_ENTER_EXT_ARG, waitArg.address(),
+                IoUringGeteventsArg.ARG_SIZE);
+        return Math.min(r, 0);
+    }
+
+    /** Flushes overflowed completions into the CQ (enter with GETEVENTS, min_complete 0). */
+    public int flushOverflow() {
+        return IoUringSyscalls.enter(errno, ringFd, 0, 0, IoUringSyscalls.IORING_ENTER_GETEVENTS, 0, 0);
+    }
+
+    /** Unmaps the rings and closes the ring fd; the kernel cancels what is still in flight. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (filesRegistered) {
+            // Drop the ring's file reference now: ring teardown is asynchronous in the kernel and would keep
+            // a block device's O_EXCL claim alive after we return.
+            IoUringSyscalls.register(errno, ringFd, IoUringSyscalls.IORING_UNREGISTER_FILES, MemorySegment.NULL, 0);
+        }
+        unmap(sqes);
+        if (!singleMmap) {
+            unmap(cqRing);
+        }
+        unmap(sqRing);
+        LibC.close(errno, ringFd);
+        arena.close();
+    }
+}
