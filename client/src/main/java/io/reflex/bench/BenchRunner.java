@@ -1,0 +1,87 @@
+package io.reflex.bench;
+
+import io.reflex.client.ReflexConnection;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/** Opens the connections, spreads them over worker threads and runs one row per rate (or the closed-loop row). */
+final class BenchRunner implements AutoCloseable {
+    /** Head start so every worker thread is up before the first send. */
+    private static final long START_DELAY_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+
+    private final BenchConfig config;
+    private final List<ReflexConnection> connections = new ArrayList<>();
+    private final List<LoadWorker> workers = new ArrayList<>();
+
+    private BenchRunner(BenchConfig config) {
+        this.config = config;
+    }
+
+    /** Connects everything up front, so an unreachable server fails before any load is sent. */
+    static BenchRunner connect(BenchConfig config, PrintStream err) throws IOException {
+        BenchRunner r = new BenchRunner(config);
+        try {
+            for (int i = 0; i < config.connections(); i++) {
+                ServerAddress s = config.servers().get(i % config.servers().size());
+                r.connections.add(ReflexConnection.open(s.host(), s.port(), config.clientOptions()));
+            }
+            for (int t = 0; t < config.threads(); t++) {
+                List<ReflexConnection> mine = new ArrayList<>();
+                for (int i = t; i < r.connections.size(); i += config.threads()) mine.add(r.connections.get(i));
+                r.workers.add(new LoadWorker(config, mine, t, err));
+            }
+            return r;
+        } catch (IOException | RuntimeException e) {
+            r.close();
+            throw e;
+        }
+    }
+
+    /** Runs every row, handing each result to {@code onRow} as soon as it is measured. */
+    List<RowResult> run(Consumer<RowResult> onRow) throws InterruptedException {
+        List<RowResult> rows = new ArrayList<>();
+        List<Double> rates = config.mode() == BenchConfig.Mode.OPEN ? config.rates() : List.of(0.0);
+        for (int i = 0; i < rates.size(); i++) {
+            RowResult row = runRow(i, rates.get(i));
+            rows.add(row);
+            onRow.accept(row);
+            if (connections.stream().noneMatch(ReflexConnection::isOpen)) break; // nothing left to measure with
+        }
+        return rows;
+    }
+
+    private RowResult runRow(int index, double rate) throws InterruptedException {
+        long start = System.nanoTime() + START_DELAY_NANOS;
+        long measureStart = start + seconds(config.warmupSeconds());
+        long end = measureStart + seconds(config.durationSeconds());
+        long drainDeadline = end + seconds(config.drainSeconds());
+        double perThread = rate / workers.size();
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < workers.size(); t++) {
+            LoadWorker w = workers.get(t);
+            threads.add(Thread.ofPlatform().name("reflex-bench-" + t)
+                    .start(() -> w.runRow(index, perThread, start, measureStart, end, drainDeadline)));
+        }
+        for (Thread t : threads) t.join();
+        Recorder total = new Recorder();
+        for (LoadWorker w : workers) total.add(w.recorder);
+        double iops = total.completedInWindow / config.durationSeconds();
+        return new RowResult(rate, iops, total.reads, total.writes, total.errors, total.missed, total.unfinished,
+                LatencySummary.of(total.corrected), LatencySummary.of(total.uncorrected));
+    }
+
+    private static long seconds(double s) {
+        return (long) (s * 1e9);
+    }
+
+    @Override
+    public void close() {
+        workers.forEach(LoadWorker::close);
+        connections.forEach(ReflexConnection::close);
+    }
+}
