@@ -66,7 +66,8 @@ final class NativeDevice implements AutoCloseable {
         }
     }
 
-    private static StorageException openError(Path path, int errno) {
+    /** The message for open(2) failing with {@code errno}: says what to fix. */
+    static StorageException openError(Path path, int errno) {
         String message = switch (errno) {
             case Errno.EINVAL -> "cannot open " + path + " with O_DIRECT: its filesystem does not support direct"
                     + " I/O (tmpfs? overlayfs?); put the file on ext4/xfs or use a block device";
