@@ -19,20 +19,25 @@ import java.util.Random;
 final class Simulation {
     enum Kind { LC, BE, UNLIMITED }
 
-    /** {@code arrivals}: −1 keeps the queue full (backlogged); else up to that many new requests per tick. */
+    /** Arrival pattern: the queue is kept full every tick. */
+    static final int BACKLOGGED = -1;
+    /** Arrival pattern: idle, then once in a while a whole queue's worth at once. */
+    static final int BURSTY = -2;
+
+    /** {@code arrivals}: {@link #BACKLOGGED}, {@link #BURSTY}, or up to that many new requests per tick. */
     record TenantSpec(int thread, Kind kind, double rate, int costMix, int arrivals) {
         TenantSpec with(Kind k, int a) { return new TenantSpec(thread, k, rate, costMix, a); }
     }
 
-    record Scenario(int threads, List<TenantSpec> tenants, List<Long> gapsNanos, long seed) {
+    record Scenario(int threads, List<TenantSpec> tenants, List<Long> gapsNanos, long seed, double deficitLimit) {
         Scenario mapTenants(java.util.function.UnaryOperator<TenantSpec> f) {
-            return new Scenario(threads, tenants.stream().map(f).toList(), gapsNanos, seed);
+            return new Scenario(threads, tenants.stream().map(f).toList(), gapsNanos, seed, deficitLimit);
         }
 
         Scenario withFirst(Kind kind, int arrivals) {
             var t = new ArrayList<>(tenants);
             t.set(0, t.getFirst().with(kind, arrivals));
-            return new Scenario(threads, t, gapsNanos, seed);
+            return new Scenario(threads, t, gapsNanos, seed, deficitLimit);
         }
     }
 
@@ -42,7 +47,6 @@ final class Simulation {
     static final long[][] COST_MIXES = {{100}, {1000}, {100, 1000}, {100, 400, 1000, 8000}, {100, 150_000}};
     static final int MAX_TENANTS = 8;
     static final int QUEUE_CAPACITY = 2048;
-    static final double DEFICIT = TokenScheduler.deficitLimitFor(MODEL);
     static final double LC_WINDOW_SECONDS = TokenScheduler.DEFAULT_BURST_WINDOW_NANOS / 1e9;
 
     final Scenario scenario;
@@ -73,6 +77,7 @@ final class Simulation {
         this.devices = new Dispatcher[scenario.threads()];
         for (int t = 0; t < scenario.threads(); t++) {
             schedulers[t] = new TokenScheduler(MAX_TENANTS, QUEUE_CAPACITY, bucket, MODEL);
+            schedulers[t].setDeficitLimit(scenario.deficitLimit());
             deviceRoom[t] = Integer.MAX_VALUE;
             int thread = t;
             devices[t] = (slot, request) -> {
@@ -115,7 +120,7 @@ final class Simulation {
     long maxCost(int tenant) { return Arrays.stream(COST_MIXES[spec(tenant).costMix()]).max().orElseThrow(); }
 
     /** How far below zero an LC tenant's credit may go. */
-    double deficitBound(int tenant) { return Math.max(DEFICIT, maxCost(tenant)); }
+    double deficitBound(int tenant) { return Math.max(scenario.deficitLimit(), maxCost(tenant)); }
 
     /** Sum of the token rates of every LC and BE tenant: the budget being enforced. */
     double totalRate() {
@@ -127,7 +132,11 @@ final class Simulation {
     void arrive() {
         for (int i = 0; i < tenants(); i++) {
             int arrivals = spec(i).arrivals();
-            int n = arrivals < 0 ? QUEUE_CAPACITY : random.nextInt(arrivals + 1);
+            int n = switch (arrivals) {
+                case BACKLOGGED -> QUEUE_CAPACITY;
+                case BURSTY -> random.nextInt(30) == 0 ? QUEUE_CAPACITY : 0;
+                default -> random.nextInt(arrivals + 1);
+            };
             long[] mix = COST_MIXES[spec(i).costMix()];
             for (int k = 0; k < n; k++) {
                 long request = nextRequest++;
