@@ -1,0 +1,258 @@
+package io.reflex.dataplane;
+
+import io.reflex.dataplane.metrics.DataplaneMetrics;
+import io.reflex.dataplane.metrics.TenantStats;
+import io.reflex.dataplane.net.DataplaneLoop;
+import io.reflex.dataplane.qos.GlobalBucket;
+import io.reflex.dataplane.qos.TokenScheduler;
+import io.reflex.dataplane.storage.EngineOptions;
+import io.reflex.dataplane.storage.Engines;
+import io.reflex.dataplane.storage.StorageEngine;
+import io.reflex.dataplane.tenant.AdmissionPlan;
+import io.reflex.dataplane.tenant.SloTable;
+import io.reflex.dataplane.tenant.TenantClass;
+import io.reflex.dataplane.tenant.TenantSpec;
+import io.reflex.devmodels.DeviceModel;
+import io.reflex.devmodels.DeviceModels;
+import io.reflex.protocol.ReflexHeader;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A running dataplane: the device, one loop per thread, and the tenant set. Applying an SLO table is the only way
+ * tenants change; it admits against the device model, then adds, updates and removes tenants on every loop without
+ * touching the connections of tenants that stay. Control methods are synchronized (cold path); the loops never wait
+ * for them.
+ */
+public final class Dataplane implements AutoCloseable, DataplaneLoop.Listener {
+    /** A tenant being served. */
+    public record Served(TenantSpec spec, int slot, double tokensPerSec, String note, TenantStats[] stats,
+                         ServerSocketChannel server, int homeLoop) {}
+
+    /** The outcome of applying a table, for the caller (CLI, admin API, node agent). */
+    public record ApplyResult(List<String> added, List<String> updated, List<String> removed,
+                              List<AdmissionPlan.Rejected> rejected, AdmissionPlan plan) {
+        public boolean allAdmitted() { return rejected.isEmpty(); }
+    }
+
+    private final DataplaneConfig config;
+    private final StorageEngine engine;
+    private final DeviceModel model;
+    private final DataplaneLoop[] loops;
+    private final DataplaneMetrics metrics;
+    private final Map<String, Served> served = new LinkedHashMap<>();
+    private final boolean[] slotUsed = new boolean[DataplaneConfig.MAX_TENANTS];
+    private final int[][] connections = new int[DataplaneConfig.MAX_TENANTS][];
+    private int nextLoop;
+    private AdmissionPlan lastPlan;
+
+    public Dataplane(DataplaneConfig config) {
+        this.config = config;
+        this.model = DeviceModels.load(config.model());
+        this.engine = Engines.open(config.engine(), config.device(), new EngineOptions(config.syncWrites(), config.memoryBytes()));
+        if (engine.capacityBytes() < ReflexHeader.SECTOR_SIZE) {
+            engine.close();
+            throw new IllegalArgumentException("device " + config.device() + " is smaller than one sector");
+        }
+        GlobalBucket bucket = new GlobalBucket(config.threads());
+        this.loops = new DataplaneLoop[config.threads()];
+        for (int i = 0; i < loops.length; i++) {
+            var loopConfig = new DataplaneLoop.Config(i, DataplaneConfig.MAX_TENANTS, 4096, 256, 256L << 20, 2048, config.pollMode());
+            var scheduler = new TokenScheduler(DataplaneConfig.MAX_TENANTS, 2048, bucket);
+            scheduler.setEnabled(config.scheduler());
+            loops[i] = new DataplaneLoop(loopConfig, engine.openQueue(config.queueDepth()), scheduler, model, this);
+        }
+        for (int s = 0; s < DataplaneConfig.MAX_TENANTS; s++) connections[s] = new int[loops.length];
+        this.metrics = new DataplaneMetrics(this);
+        for (DataplaneLoop l : loops) l.start();
+    }
+
+    /** Start with the configured table, or the whole device as one BE tenant when there is none. */
+    public static Dataplane start(DataplaneConfig config) {
+        Dataplane dp = new Dataplane(config);
+        try {
+            ApplyResult r = dp.apply(dp.initialTable());
+            for (AdmissionPlan.Rejected rej : r.rejected()) System.err.println("reflex: tenant " + rej.spec().name() + " rejected: " + rej.reason());
+            return dp;
+        } catch (RuntimeException e) {
+            dp.close();
+            throw e;
+        }
+    }
+
+    public SloTable initialTable() {
+        long sectors = deviceSectors();
+        return config.sloTable() == null ? SloTable.wholeDevice(config.listen().getPort(), sectors)
+                : SloTable.load(config.sloTable(), sectors);
+    }
+
+    /** Re-read the configured table file and apply it. */
+    public ApplyResult reload() {
+        if (config.sloTable() == null) throw new IllegalStateException("no --slo-table configured; nothing to reload");
+        return apply(SloTable.load(config.sloTable(), deviceSectors()));
+    }
+
+    public synchronized ApplyResult apply(SloTable table) {
+        List<String> problems = table.problems(deviceSectors());
+        if (!problems.isEmpty()) throw new io.reflex.dataplane.tenant.SloTableException("invalid SLO table:\n  - " + String.join("\n  - ", problems));
+        Map<String, TenantSpec> running = new LinkedHashMap<>();
+        served.forEach((n, s) -> running.put(n, s.spec()));
+        AdmissionPlan plan = AdmissionPlan.plan(model, running, table);
+        List<String> added = new ArrayList<>(), updated = new ArrayList<>(), removed = new ArrayList<>();
+        List<AdmissionPlan.Rejected> rejected = new ArrayList<>(plan.rejected());
+
+        Map<String, AdmissionPlan.Admitted> admitted = new LinkedHashMap<>();
+        plan.admitted().forEach(a -> admitted.put(a.spec().name(), a));
+        // Remove first (frees ports and LBA ranges), then update, then add.
+        for (String name : List.copyOf(served.keySet())) {
+            AdmissionPlan.Admitted a = admitted.get(name);
+            if (a == null || a.spec().port() != served.get(name).spec().port()) {
+                removeTenant(name);
+                if (a == null) removed.add(name);
+            }
+        }
+        for (AdmissionPlan.Admitted a : plan.admitted()) {
+            Served s = served.get(a.spec().name());
+            if (s == null) {
+                try {
+                    addTenant(a);
+                    added.add(a.spec().name());
+                } catch (IOException e) {
+                    rejected.add(new AdmissionPlan.Rejected(a.spec(), "cannot listen on port " + a.spec().port() + ": " + e.getMessage()));
+                }
+            } else {
+                if (!s.spec().equals(a.spec()) || s.tokensPerSec() != a.tokensPerSec()) updated.add(a.spec().name());
+                updateTenant(s, a);
+            }
+        }
+        lastPlan = plan;
+        return new ApplyResult(added, updated, removed, rejected, plan);
+    }
+
+    private void addTenant(AdmissionPlan.Admitted a) throws IOException {
+        TenantSpec spec = a.spec();
+        int slot = freeSlot();
+        ServerSocketChannel server = ServerSocketChannel.open();
+        try {
+            server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            server.bind(new InetSocketAddress(config.listen().getAddress(), spec.port()), 1024);
+        } catch (IOException e) {
+            server.close();
+            throw e;
+        }
+        TenantStats[] stats = new TenantStats[loops.length];
+        for (int i = 0; i < loops.length; i++) {
+            stats[i] = new TenantStats(spec.p95Micros());
+            loops[i].setTenant(slot, spec.name(), spec.lbaBase(), spec.lbaCount(), spec.token(), stats[i]);
+        }
+        slotUsed[slot] = true;
+        java.util.Arrays.fill(connections[slot], 0);
+        int home = slot % loops.length;
+        Served s = new Served(spec, slot, a.tokensPerSec(), a.note(), stats, server, home);
+        served.put(spec.name(), s);
+        pushRates(s);
+        loops[home].listen(server, slot, this::place);
+        metrics.tenantAdded(s);
+    }
+
+    private void updateTenant(Served old, AdmissionPlan.Admitted a) {
+        TenantSpec spec = a.spec();
+        for (int i = 0; i < loops.length; i++) {
+            old.stats()[i].sloMicros(spec.p95Micros());
+            loops[i].setTenant(old.slot(), spec.name(), spec.lbaBase(), spec.lbaCount(), spec.token(), old.stats()[i]);
+        }
+        Served s = new Served(spec, old.slot(), a.tokensPerSec(), a.note(), old.stats(), old.server(), old.homeLoop());
+        served.put(spec.name(), s);
+        pushRates(s);
+        metrics.tenantUpdated(s);
+    }
+
+    private void removeTenant(String name) {
+        Served s = served.remove(name);
+        loops[s.homeLoop()].unlisten(s.server());
+        for (DataplaneLoop l : loops) l.removeTenant(s.slot());
+        metrics.tenantRemoved(s);
+        // The slot is reused only by a later add, whose tasks each loop runs after this removal.
+        slotUsed[s.slot()] = false;
+    }
+
+    private int freeSlot() {
+        for (int i = 0; i < slotUsed.length; i++) if (!slotUsed[i]) return i;
+        throw new IllegalStateException("at most " + DataplaneConfig.MAX_TENANTS + " tenants per dataplane");
+    }
+
+    /** Split a tenant's rate over the loops in proportion to its connections there (all loops equally when none). */
+    private void pushRates(Served s) {
+        int[] c = connections[s.slot()];
+        int total = 0;
+        for (int n : c) total += n;
+        boolean lc = s.spec().tenantClass() == TenantClass.LC;
+        for (int i = 0; i < loops.length; i++) {
+            double share = total == 0 ? 1.0 / loops.length : (double) c[i] / total;
+            loops[i].setRate(s.slot(), lc, Double.isInfinite(s.tokensPerSec()) ? s.tokensPerSec() : s.tokensPerSec() * share);
+        }
+    }
+
+    /** New connection: round-robin over loops. */
+    private void place(SocketChannel ch, int slot) {
+        int target;
+        synchronized (this) {
+            target = nextLoop++ % loops.length;
+        }
+        loops[target].adopt(ch, slot);
+    }
+
+    @Override
+    public synchronized void connectionOpened(int loop, int slot) {
+        connections[slot][loop]++;
+        servedBySlot(slot).ifPresent(this::pushRates);
+    }
+
+    @Override
+    public synchronized void connectionClosed(int loop, int slot) {
+        if (connections[slot][loop] > 0) connections[slot][loop]--;
+        servedBySlot(slot).ifPresent(this::pushRates);
+    }
+
+    private java.util.Optional<Served> servedBySlot(int slot) {
+        return served.values().stream().filter(s -> s.slot() == slot).findFirst();
+    }
+
+    public synchronized List<Served> tenants() { return List.copyOf(served.values()); }
+
+    public synchronized AdmissionPlan lastPlan() { return lastPlan; }
+
+    public synchronized int connectionCount(String tenant) {
+        Served s = served.get(tenant);
+        if (s == null) return 0;
+        int n = 0;
+        for (int c : connections[s.slot()]) n += c;
+        return n;
+    }
+
+    public long deviceSectors() { return engine.capacityBytes() >>> ReflexHeader.SECTOR_SHIFT; }
+
+    public StorageEngine engine() { return engine; }
+
+    public DeviceModel model() { return model; }
+
+    public DataplaneConfig config() { return config; }
+
+    public DataplaneLoop[] loops() { return loops.clone(); }
+
+    public DataplaneMetrics metrics() { return metrics; }
+
+    @Override
+    public void close() {
+        for (DataplaneLoop l : loops) if (l != null) l.stop();
+        engine.close();
+    }
+}

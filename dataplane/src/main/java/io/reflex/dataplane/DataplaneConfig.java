@@ -1,0 +1,26 @@
+package io.reflex.dataplane;
+
+import io.reflex.dataplane.net.PollMode;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+
+/**
+ * How to run a dataplane.
+ *
+ * @param device          file or block device (ignored by the memory engine when memoryBytes > 0)
+ * @param engine          auto | uring | file | memory
+ * @param memoryBytes     capacity of the memory engine
+ * @param listen          bind address for every tenant; its port is the default tenant's port when there is no table
+ * @param sloTable        SLO table file, or null for one best-effort tenant owning the whole device
+ * @param model           device model name or path
+ * @param threads         dataplane loops (one per core)
+ * @param scheduler       QoS scheduler on (off: no token limits, for comparison)
+ * @param syncWrites      acknowledge SETs only once durable (RWF_DSYNC)
+ * @param admin           metrics/health/admin HTTP address, or null for none
+ */
+public record DataplaneConfig(Path device, String engine, long memoryBytes, InetSocketAddress listen, Path sloTable,
+                              String model, int threads, PollMode pollMode, boolean scheduler, boolean syncWrites,
+                              int queueDepth, InetSocketAddress admin) {
+    public static final int MAX_TENANTS = 64;
+}

@@ -1,0 +1,121 @@
+package io.reflex.dataplane.cli;
+
+import io.reflex.dataplane.Dataplane;
+import io.reflex.dataplane.DataplaneConfig;
+import io.reflex.dataplane.metrics.AdminServer;
+import io.reflex.dataplane.net.PollMode;
+import io.reflex.dataplane.tenant.AdmissionPlan;
+import io.reflex.dataplane.tenant.SloTableException;
+import io.reflex.devmodels.Budget;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/** {@code reflex-dataplane}: serve a device to ReFlex clients. */
+@Command(name = "reflex-dataplane", mixinStandardHelpOptions = true, version = "reflex-dataplane 0.1.0",
+        description = {"Serve a flash device (or file) over the ReFlex protocol with per-tenant SLOs.",
+                "Without --slo-table the whole device is one best-effort tenant on --listen's port."})
+public final class DataplaneMain implements Callable<Integer> {
+    @Option(names = "--device", description = "File or block device to serve (O_DIRECT). Not needed for --engine memory with --size.")
+    Path device;
+
+    @Option(names = "--engine", defaultValue = "auto", description = "auto | uring | file | memory (default: ${DEFAULT-VALUE})")
+    String engine;
+
+    @Option(names = "--size", defaultValue = "1Gi", description = "Capacity of the memory engine, e.g. 4Gi (default: ${DEFAULT-VALUE})")
+    String size;
+
+    @Option(names = "--listen", defaultValue = "0.0.0.0:1234", description = "ADDR:PORT; the address every tenant binds, the port of the default tenant (default: ${DEFAULT-VALUE})")
+    String listen;
+
+    @Option(names = "--slo-table", description = "SLO table (YAML/JSON); reloaded when the file changes or on POST /reload")
+    Path sloTable;
+
+    @Option(names = "--model", defaultValue = "null", description = "Device model: sample, aws-i3, null (no limits) or a .yaml path (default: ${DEFAULT-VALUE})")
+    String model;
+
+    @Option(names = "--threads", defaultValue = "1", description = "Dataplane threads, one event loop each (default: ${DEFAULT-VALUE})")
+    int threads;
+
+    @Option(names = "--poll", defaultValue = "adaptive", description = "busy | adaptive | block: how idle loops wait (default: ${DEFAULT-VALUE})")
+    String poll;
+
+    @Option(names = "--no-qos", description = "Disable the QoS scheduler (no token limits; for comparison)")
+    boolean noQos;
+
+    @Option(names = "--sync-writes", defaultValue = "true", arity = "1", description = "Acknowledge writes only when durable (RWF_DSYNC) (default: ${DEFAULT-VALUE})")
+    boolean syncWrites;
+
+    @Option(names = "--queue-depth", defaultValue = "256", description = "Device queue depth per thread (default: ${DEFAULT-VALUE})")
+    int queueDepth;
+
+    @Option(names = "--admin", defaultValue = "127.0.0.1:9400", description = "ADDR:PORT of /metrics, /health, /tenants, /reload; 'none' to disable (default: ${DEFAULT-VALUE})")
+    String admin;
+
+    @Override
+    public Integer call() throws Exception {
+        PollMode pollMode = PollMode.valueOf(poll.toUpperCase(java.util.Locale.ROOT));
+        if (device == null && !"memory".equals(engine)) throw new CommandLine.ParameterException(new CommandLine(this), "--device is required (or use --engine memory)");
+        if (threads < 1 || threads > 64) throw new CommandLine.ParameterException(new CommandLine(this), "--threads must be 1–64");
+        DataplaneConfig config = new DataplaneConfig(device, engine, Sizes.parse(size), address(listen), sloTable, model, threads,
+                pollMode, !noQos, syncWrites, queueDepth, "none".equals(admin) ? null : address(admin));
+        Dataplane dp = Dataplane.start(config);
+        AdminServer adminServer = config.admin() == null ? null : new AdminServer(dp, config.admin());
+        printSummary(dp, adminServer);
+        TableWatcher watcher = sloTable == null ? null : TableWatcher.start(sloTable, () -> report(dp.reload()));
+        CountDownLatch done = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (watcher != null) watcher.close();
+            if (adminServer != null) adminServer.close();
+            dp.close();
+            done.countDown();
+        }));
+        done.await();
+        return 0;
+    }
+
+    private static void printSummary(Dataplane dp, AdminServer admin) {
+        var c = dp.config();
+        System.out.printf("reflex-dataplane: %s engine on %s (%d MiB), model %s, %d thread(s), poll %s, QoS %s, sync writes %s%n",
+                dp.engine().name(), c.device() == null ? "memory" : c.device(), dp.engine().capacityBytes() >> 20, dp.model().name(),
+                c.threads(), c.pollMode().name().toLowerCase(), c.scheduler() ? "on" : "off", c.syncWrites());
+        for (Dataplane.Served s : dp.tenants()) {
+            var t = s.spec();
+            System.out.printf("  tenant %-12s %s:%d  %s%s  LBA [%d, %d)  %s tokens/s%s%n", t.name(), c.listen().getAddress().getHostAddress(),
+                    t.port(), t.tenantClass(), t.tenantClass().name().equals("LC") ? " " + t.iops() + " IOPS p95 " + t.p95Micros() + "µs " + t.readPercent() + "% read" : "",
+                    t.token() != null ? " (token)" : "", t.lbaBase(), t.lbaEnd(), Budget.human(s.tokensPerSec()), s.note().isEmpty() ? "" : " — " + s.note());
+        }
+        if (dp.lastPlan() != null) {
+            for (AdmissionPlan.Rejected r : dp.lastPlan().rejected()) System.out.printf("  REJECTED %s: %s%n", r.spec().name(), r.reason());
+        }
+        if (admin != null) System.out.printf("  admin: http://%s:%d/metrics /health/ready /tenants /reload%n",
+                admin.address().getAddress().getHostAddress(), admin.address().getPort());
+        System.out.flush();
+    }
+
+    private static void report(Dataplane.ApplyResult r) {
+        System.out.printf("reflex-dataplane: SLO table reloaded: added %s, updated %s, removed %s%n", r.added(), r.updated(), r.removed());
+        r.rejected().forEach(x -> System.out.printf("  REJECTED %s: %s%n", x.spec().name(), x.reason()));
+    }
+
+    static InetSocketAddress address(String hostPort) {
+        int i = hostPort.lastIndexOf(':');
+        if (i <= 0) throw new IllegalArgumentException("expected ADDR:PORT, got '" + hostPort + "'");
+        return new InetSocketAddress(hostPort.substring(0, i), Integer.parseInt(hostPort.substring(i + 1)));
+    }
+
+    public static void main(String[] args) {
+        CommandLine cl = new CommandLine(new DataplaneMain());
+        cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            cmd.getErr().println("reflex-dataplane: " + (e instanceof SloTableException || e instanceof IllegalArgumentException
+                    || e instanceof java.io.UncheckedIOException ? e.getMessage() : e.toString()));
+            return 2;
+        });
+        System.exit(cl.execute(args));
+    }
+}

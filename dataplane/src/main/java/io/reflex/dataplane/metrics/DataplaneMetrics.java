@@ -1,0 +1,149 @@
+package io.reflex.dataplane.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.reflex.dataplane.Dataplane;
+import io.reflex.dataplane.net.DataplaneLoop;
+import org.HdrHistogram.Histogram;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Prometheus metrics (Micrometer) per tenant and per device. The loops only bump their own {@link TenantStats};
+ * everything here runs on the scrape thread: it flips the loops' latency recorders into a per-tenant window
+ * (latency quantiles since the previous scrape) and counts a window whose p95 exceeded the SLO as a violation.
+ */
+public final class DataplaneMetrics {
+    /** Windows with fewer samples say nothing about a p95. */
+    static final int MIN_WINDOW_SAMPLES = 20;
+
+    private final Dataplane dataplane;
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final Map<String, TenantMeters> tenants = new HashMap<>();
+
+    private final class TenantMeters {
+        volatile Dataplane.Served served;
+        final Histogram window = new Histogram(1, 60_000_000L, 2);
+        final Histogram total = new Histogram(1, 60_000_000L, 2);
+        final Histogram[] recycle;
+        final List<Meter> meters = new ArrayList<>();
+        final Counter violations;
+
+        TenantMeters(Dataplane.Served s) {
+            this.served = s;
+            this.recycle = new Histogram[s.stats().length];
+            Tags tags = Tags.of("tenant", s.spec().name(), "class", s.spec().tenantClass().name());
+            counter("reflex_tenant_requests", "Requests completed", tags.and("op", "read"), TenantStats.READS);
+            counter("reflex_tenant_requests", "Requests completed", tags.and("op", "write"), TenantStats.WRITES);
+            counter("reflex_tenant_bytes", "Bytes transferred", tags.and("op", "read"), TenantStats.READ_BYTES);
+            counter("reflex_tenant_bytes", "Bytes transferred", tags.and("op", "write"), TenantStats.WRITE_BYTES);
+            counter("reflex_tenant_device_errors", "Requests the device failed", tags, TenantStats.ERRORS);
+            counter("reflex_tenant_rejected", "Requests refused without reaching the device (range, busy, auth, malformed)", tags, TenantStats.REJECTED);
+            counter("reflex_tenant_slow_requests", "Requests slower than the tenant's p95 SLO", tags, TenantStats.SLOW);
+            counter("reflex_tenant_flushes", "FLUSH requests completed", tags, TenantStats.FLUSHES);
+            violations = Counter.builder("reflex_tenant_slo_violations").description("Scrape windows whose p95 latency exceeded the SLO")
+                    .tags(tags).register(registry);
+            meters.add(violations);
+            for (double q : new double[] {0.5, 0.95, 0.99, 0.999}) {
+                meters.add(Gauge.builder("reflex_tenant_latency_micros", window, h -> h.getTotalCount() == 0 ? 0 : h.getValueAtPercentile(q * 100))
+                        .description("Request latency (µs, parse to device completion) over the last scrape window")
+                        .tags(tags.and("quantile", Double.toString(q))).register(registry));
+            }
+            meters.add(Gauge.builder("reflex_tenant_latency_window_requests", window, Histogram::getTotalCount)
+                    .description("Requests in the last scrape window").tags(tags).register(registry));
+            meters.add(Gauge.builder("reflex_tenant_slo_p95_micros", this, m -> m.served.spec().p95Micros())
+                    .description("The tenant's p95 latency SLO (0 = best effort)").tags(tags).register(registry));
+            meters.add(Gauge.builder("reflex_tenant_reserved_tokens_per_second", this, m -> finite(m.served.tokensPerSec()))
+                    .description("Token rate reserved (LC) or granted (BE); -1 = unlimited").tags(tags).register(registry));
+            meters.add(Gauge.builder("reflex_tenant_tokens", this, m -> sumLoops(l -> l.scheduler().tokens(m.served.slot())))
+                    .description("Current token credit summed over loops").tags(tags).register(registry));
+            meters.add(Gauge.builder("reflex_tenant_queue_depth", this, m -> sumLoops(l -> l.scheduler().queued(m.served.slot())))
+                    .description("Requests waiting for tokens").tags(tags).register(registry));
+            meters.add(Gauge.builder("reflex_tenant_connections", this, m -> dataplane.connectionCount(m.served.spec().name()))
+                    .description("Open connections").tags(tags).register(registry));
+        }
+
+        private void counter(String name, String help, Tags tags, int index) {
+            meters.add(FunctionCounter.builder(name, this, m -> {
+                long sum = 0;
+                for (TenantStats st : m.served.stats()) sum += st.get(index);
+                return sum;
+            }).description(help).tags(tags).register(registry));
+        }
+
+        void refresh() {
+            window.reset();
+            TenantStats[] stats = served.stats();
+            for (int i = 0; i < stats.length; i++) {
+                recycle[i] = stats[i].intervalHistogram(recycle[i]);
+                window.add(recycle[i]);
+            }
+            total.add(window);
+            long slo = served.spec().p95Micros();
+            if (slo > 0 && window.getTotalCount() >= MIN_WINDOW_SAMPLES && window.getValueAtPercentile(95) > slo) {
+                violations.increment();
+            }
+        }
+    }
+
+    public DataplaneMetrics(Dataplane dataplane) {
+        this.dataplane = dataplane;
+        Gauge.builder("reflex_device_capacity_bytes", dataplane, d -> d.engine().capacityBytes()).register(registry);
+        Gauge.builder("reflex_device_token_budget", dataplane, d -> d.lastPlan() == null ? 0 : finite(d.lastPlan().evaluation().tokenRate()))
+                .description("Token rate at the strictest LC SLO (-1 = unlimited)").register(registry);
+        Gauge.builder("reflex_device_reserved_tokens", dataplane, d -> d.lastPlan() == null ? 0 : d.lastPlan().evaluation().lcReserved())
+                .description("Sum of LC reservations").register(registry);
+        for (DataplaneLoop l : dataplane.loops()) {
+            Gauge.builder("reflex_loop_device_inflight", l, x -> x.io().inFlight()).tags("loop", Integer.toString(l.index()))
+                    .description("Requests at the device").register(registry);
+        }
+    }
+
+    private static double finite(double v) { return Double.isInfinite(v) ? -1 : v; }
+
+    private double sumLoops(java.util.function.ToDoubleFunction<DataplaneLoop> f) {
+        double sum = 0;
+        for (DataplaneLoop l : dataplane.loops()) sum += f.applyAsDouble(l);
+        return sum;
+    }
+
+    public synchronized void tenantAdded(Dataplane.Served s) {
+        tenants.put(s.spec().name(), new TenantMeters(s));
+    }
+
+    public synchronized void tenantUpdated(Dataplane.Served s) {
+        TenantMeters m = tenants.get(s.spec().name());
+        if (m != null) m.served = s;
+    }
+
+    public synchronized void tenantRemoved(Dataplane.Served s) {
+        TenantMeters m = tenants.remove(s.spec().name());
+        if (m != null) m.meters.forEach(registry::remove);
+    }
+
+    /** Prometheus text exposition; starts a new latency window. */
+    public synchronized String scrape() {
+        tenants.values().forEach(TenantMeters::refresh);
+        return registry.scrape();
+    }
+
+    /** Latency percentiles of everything served so far (µs), for reports. */
+    public synchronized Map<String, Long> cumulativePercentiles(String tenant) {
+        TenantMeters m = tenants.get(tenant);
+        if (m == null) return Map.of();
+        m.refresh();
+        Histogram h = m.total;
+        return Map.of("count", h.getTotalCount(), "p50", h.getValueAtPercentile(50), "p95", h.getValueAtPercentile(95),
+                "p99", h.getValueAtPercentile(99), "max", h.getMaxValue());
+    }
+
+    public PrometheusMeterRegistry registry() { return registry; }
+}

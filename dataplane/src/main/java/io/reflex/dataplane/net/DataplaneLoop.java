@@ -1,0 +1,402 @@
+package io.reflex.dataplane.net;
+
+import io.reflex.dataplane.qos.Dispatcher;
+import io.reflex.dataplane.qos.TokenScheduler;
+import io.reflex.dataplane.storage.CompletionHandler;
+import io.reflex.dataplane.storage.IoQueue;
+import io.reflex.devmodels.DeviceModel;
+import io.reflex.protocol.Opcode;
+import io.reflex.protocol.Status;
+import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
+
+/**
+ * One dataplane thread, run to completion as in ReFlex/IX: poll the network, parse, hand requests to the QoS
+ * scheduler, let it dispatch to this thread's device queue, submit the batch in one syscall, reap completions,
+ * send replies. Nothing on this path allocates or locks; other threads talk to a loop only through its control
+ * queue ({@link #execute}).
+ */
+public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHandler {
+    public record Config(int index, int maxTenants, int maxRequests, int maxPerConnection, long bufferBytes,
+                         int schedulerQueue, PollMode pollMode) {}
+
+    /** Told when a connection of a tenant starts or ends on this loop (rate shares follow connections). */
+    public interface Listener {
+        void connectionOpened(int loop, int slot);
+
+        void connectionClosed(int loop, int slot);
+    }
+
+    final int index;
+    final RequestTable requests;
+    final BufferPool buffers;
+    private final IoQueue io;
+    private final TokenScheduler scheduler;
+    private final DeviceModel model;
+    private final Selector selector;
+    private final PollMode pollMode;
+    private final int maxPerConnection;
+    private final Listener listener;
+    private final LoopTenant[] tenants;
+    private final ManyToOneConcurrentArrayQueue<Runnable> control = new ManyToOneConcurrentArrayQueue<>(4096);
+    private final List<Connection> connections = new ArrayList<>();
+    private Connection[] dirty = new Connection[64];
+    private int dirtyCount;
+    private Connection[] pausedList = new Connection[64];
+    private int pausedCount;
+    private final Consumer<SelectionKey> onKey = this::onKey;
+    private final Thread thread;
+    private volatile boolean running = true;
+    private volatile boolean stopped;
+    long now;
+    private long idleIterations;
+    private int keysThisRound;
+    /** Requests waiting in the scheduler for tokens. */
+    private int queued;
+
+    public DataplaneLoop(Config config, IoQueue io, TokenScheduler scheduler, DeviceModel model, Listener listener) {
+        this.index = config.index();
+        this.io = io;
+        this.scheduler = scheduler;
+        this.model = model;
+        this.listener = listener;
+        this.pollMode = config.pollMode();
+        this.maxPerConnection = config.maxPerConnection();
+        this.requests = new RequestTable(config.maxRequests());
+        this.buffers = new BufferPool(io::allocateBuffer, config.bufferBytes());
+        this.tenants = new LoopTenant[config.maxTenants()];
+        try {
+            this.selector = Selector.open();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        this.thread = Thread.ofPlatform().name("reflex-dp-" + index).daemon(true).unstarted(this);
+    }
+
+    public void start() { thread.start(); }
+
+    /** Run {@code task} on this loop's thread (cold path: config changes, new connections). */
+    public void execute(Runnable task) {
+        while (!control.offer(task)) Thread.onSpinWait();
+        selector.wakeup();
+    }
+
+    @Override
+    public void run() {
+        try {
+            while (running) {
+                now = System.nanoTime();
+                int work = drainControl();
+                if (keysThisRound < 0) {
+                    keysThisRound = 0; // keys were just handled by a blocking select
+                } else {
+                    work += selector.selectNow(onKey);
+                }
+                work += scheduler.schedule(now, this);
+                if (io.inFlight() > 0) io.submit();
+                work += io.reap(this, 1024);
+                work += resumePaused();
+                work += flushDirty();
+                idle(work);
+            }
+        } catch (Throwable t) {
+            System.err.println("reflex-dp-" + index + ": loop died: " + t);
+            t.printStackTrace();
+        } finally {
+            shutdown();
+        }
+    }
+
+    private void idle(int work) {
+        if (work > 0) {
+            idleIterations = 0;
+            return;
+        }
+        if (++idleIterations < pollMode.spinIterations) {
+            Thread.onSpinWait();
+            return;
+        }
+        try {
+            if (io.inFlight() > 0) {
+                io.awaitCompletion(200_000);
+            } else if (queued > 0) {
+                LockSupport.parkNanos(50_000); // waiting for tokens to accrue
+            } else {
+                int n = selector.select(onKey, 100);
+                if (n > 0) keysThisRound = -1;
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private int drainControl() {
+        return control.drain(Runnable::run, 64);
+    }
+
+    private void onKey(SelectionKey key) {
+        Object a = key.attachment();
+        if (!key.isValid()) return;
+        if (a instanceof Connection c) {
+            if (key.isWritable()) c.flush();
+            if (key.isValid() && key.isReadable()) c.onReadable();
+        } else if (a instanceof Acceptor acc) {
+            acc.accept();
+        }
+    }
+
+    // ---- requests ----------------------------------------------------------------------------------------------
+
+    /** A parsed request (with its payload, for SET) goes to the scheduler. */
+    void enqueue(int id) {
+        Connection c = requests.connection[id];
+        int op = requests.opcode[id];
+        // A FLUSH costs one read unit: it occupies the device briefly and must not bypass the scheduler.
+        long cost = op == Opcode.FLUSH ? model.readCost4k() : model.requestCost(op == Opcode.SET, requests.length[id]);
+        if (scheduler.enqueue(c.tenant.slot, id, cost)) {
+            queued++;
+        } else {
+            requests.status[id] = Status.EBUSY;
+            c.tenant.stats.rejected();
+            c.respond(id);
+        }
+    }
+
+    @Override
+    public boolean dispatch(int tenantSlot, long request) {
+        int id = (int) request;
+        Connection c = requests.connection[id];
+        if (c == null || c.closed) {
+            queued--;
+            release(id); // client gone: skip the device
+            return true;
+        }
+        int op = requests.opcode[id];
+        boolean ok = switch (op) {
+            case Opcode.GET -> io.prepRead(id, requests.deviceOffset[id], buffers.segment(requests.buffer[id]), requests.length[id]);
+            case Opcode.SET -> io.prepWrite(id, requests.deviceOffset[id], buffers.segment(requests.buffer[id]), requests.length[id]);
+            case Opcode.FLUSH -> io.prepFlush(id);
+            default -> throw new IllegalStateException("opcode " + op + " reached the device");
+        };
+        if (ok) queued--;
+        return ok;
+    }
+
+    @Override
+    public void onComplete(long userData, int result) {
+        int id = (int) userData;
+        Connection c = requests.connection[id];
+        int op = requests.opcode[id];
+        boolean ok = op == Opcode.FLUSH ? result >= 0 : result == requests.length[id];
+        if (c == null || c.closed) {
+            release(id);
+            return;
+        }
+        requests.status[id] = ok ? Status.OK : Status.EIO;
+        if (!ok) log("tenant " + c.tenant.name + ": device error " + result + " on " + Opcode.name(op) + " at lba " + requests.lba[id]);
+        if (op == Opcode.FLUSH) c.tenant.stats.flushed();
+        else c.tenant.stats.completed(op == Opcode.SET, requests.length[id], System.nanoTime() - requests.startNanos[id], ok);
+        c.respond(id);
+    }
+
+    void release(int id) {
+        Connection c = requests.connection[id];
+        if (c != null) c.held--;
+        if (requests.buffer[id] >= 0) buffers.release(requests.buffer[id]);
+        requests.release(id);
+    }
+
+    void dirty(Connection c) {
+        if (dirtyCount == dirty.length) dirty = java.util.Arrays.copyOf(dirty, dirtyCount * 2);
+        dirty[dirtyCount++] = c;
+    }
+
+    void paused(Connection c) {
+        if (pausedCount == pausedList.length) pausedList = java.util.Arrays.copyOf(pausedList, pausedCount * 2);
+        pausedList[pausedCount++] = c;
+    }
+
+    private int flushDirty() {
+        int n = dirtyCount;
+        for (int i = 0; i < dirtyCount; i++) {
+            dirty[i].flush();
+            dirty[i] = null;
+        }
+        dirtyCount = 0;
+        return n;
+    }
+
+    private int resumePaused() {
+        if (pausedCount == 0 || requests.inUse() == requests.capacity()) return 0;
+        int n = pausedCount;
+        pausedCount = 0;
+        for (int i = 0; i < n; i++) {
+            Connection c = pausedList[i];
+            pausedList[i] = null;
+            c.resume(); // may pause again (re-added to the list)
+        }
+        return 0;
+    }
+
+    // ---- control (cold path, on this thread via execute) --------------------------------------------------------
+
+    /** Install or update a tenant on this loop. */
+    public void setTenant(int slot, String name, long baseSector, long sectors, String token,
+                          io.reflex.dataplane.metrics.TenantStats stats) {
+        execute(() -> {
+            LoopTenant t = tenants[slot];
+            if (t != null && t.name.equals(name) && t.stats == stats) {
+                t.update(baseSector, sectors, token);
+            } else {
+                tenants[slot] = new LoopTenant(slot, name, baseSector, sectors, token, stats);
+            }
+        });
+    }
+
+    /** This loop's share of a tenant's token rate. */
+    public void setRate(int slot, boolean latencyCritical, double tokensPerSec) {
+        execute(() -> {
+            if (Double.isInfinite(tokensPerSec)) scheduler.setUnlimited(slot);
+            else if (latencyCritical) scheduler.setLatencyCritical(slot, tokensPerSec);
+            else scheduler.setBestEffort(slot, tokensPerSec);
+        });
+    }
+
+    public void setSchedulerEnabled(boolean enabled) {
+        execute(() -> scheduler.setEnabled(enabled));
+    }
+
+    /** Close the tenant's connections, fail its queued requests, free its slot on this loop. */
+    public void removeTenant(int slot) {
+        execute(() -> {
+            LoopTenant t = tenants[slot];
+            if (t == null) return;
+            t.removed = true;
+            for (Connection c : List.copyOf(connections)) {
+                if (c.tenant == t) c.close("tenant removed");
+            }
+            scheduler.drain(slot, (s, request) -> {
+                queued--;
+                release((int) request);
+                return true;
+            });
+            scheduler.clear(slot);
+            tenants[slot] = null;
+        });
+    }
+
+    /** Serve accepted connections of a tenant's listener from this loop. */
+    public void listen(ServerSocketChannel server, int slot, ConnectionPlacement placement) {
+        execute(() -> {
+            try {
+                server.configureBlocking(false);
+                server.register(selector, SelectionKey.OP_ACCEPT, new Acceptor(server, slot, placement));
+            } catch (IOException e) {
+                log("cannot listen for slot " + slot + ": " + e.getMessage());
+            }
+        });
+    }
+
+    public void unlisten(ServerSocketChannel server) {
+        execute(() -> {
+            SelectionKey k = server.keyFor(selector);
+            if (k != null) k.cancel();
+            try {
+                server.close();
+            } catch (IOException ignored) {
+                // already closed
+            }
+        });
+    }
+
+    /** Adopt an accepted connection (called through execute by the accepting loop). */
+    public void adopt(SocketChannel channel, int slot) {
+        execute(() -> {
+            LoopTenant t = tenants[slot];
+            if (t == null || t.removed) {
+                try {
+                    channel.close();
+                } catch (IOException ignored) {
+                    // gone anyway
+                }
+                return;
+            }
+            try {
+                channel.configureBlocking(false);
+                channel.setOption(java.net.StandardSocketOptions.TCP_NODELAY, true);
+                Connection c = new Connection(this, channel, t, maxPerConnection);
+                c.key = channel.register(selector, SelectionKey.OP_READ, c);
+                connections.add(c);
+                listener.connectionOpened(index, slot);
+            } catch (IOException e) {
+                log("cannot adopt connection: " + e.getMessage());
+            }
+        });
+    }
+
+    void connectionClosed(Connection c) {
+        connections.remove(c);
+        listener.connectionClosed(index, c.tenant.slot);
+    }
+
+    public int index() { return index; }
+
+    public boolean isRunning() { return running && !stopped && thread.isAlive(); }
+
+    public int connectionCount() { return connections.size(); }
+
+    public TokenScheduler scheduler() { return scheduler; }
+
+    public IoQueue io() { return io; }
+
+    void log(String message) {
+        System.err.println("reflex-dp-" + index + ": " + message);
+    }
+
+    /** Stop the loop; waits for it to close its connections and device queue. */
+    public void stop() {
+        running = false;
+        selector.wakeup();
+        try {
+            thread.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void shutdown() {
+        if (stopped) return;
+        stopped = true;
+        for (Connection c : List.copyOf(connections)) c.close(null);
+        // Let writes already at the device finish before the queue (and its buffers) go away.
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (io.inFlight() > 0 && System.nanoTime() < deadline) {
+            io.submit();
+            io.reap(this, 1024);
+            io.awaitCompletion(1_000_000);
+        }
+        for (SelectionKey k : selector.keys()) {
+            try {
+                k.channel().close();
+            } catch (IOException ignored) {
+                // best effort
+            }
+        }
+        try {
+            selector.close();
+        } catch (IOException ignored) {
+            // best effort
+        }
+        io.close();
+    }
+}
