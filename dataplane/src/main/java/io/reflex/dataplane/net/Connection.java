@@ -19,48 +19,37 @@ import java.security.MessageDigest;
  * <p>Legacy clients (no HELLO) get exactly the original's replies; anything they send that we cannot serve closes
  * the connection — never a corrupted or fake-success reply. Extended clients get a status in every reply.
  */
-final class Connection {
+final class Connection extends Session {
     static final int IN_BUFFER = 64 * 1024;
     static final int OUT_BUFFER = 256 * 1024;
 
-    final SocketChannel channel;
-    final LoopTenant tenant;
-    private final DataplaneLoop loop;
     private final RequestTable req;
     private final BufferPool pool;
     private final ReflexHeader header = new ReflexHeader();
     final ByteBuffer in = ByteBuffer.allocateDirect(IN_BUFFER).order(ByteOrder.LITTLE_ENDIAN);
     private final ByteBuffer out = ByteBuffer.allocateDirect(OUT_BUFFER).order(ByteOrder.LITTLE_ENDIAN);
-    SelectionKey key;
-
     boolean extended;
     private boolean greeted;
     private int pendingRequest = -1;
     private int pendingFilled;
     private long pendingSkip;
 
-    /** Request ids owned by this connection (receiving, queued, at the device, or awaiting send). */
-    int held;
     private final int[] responses;
     private int responseHead;
     private int responseCount;
     private int headSent;
 
-    boolean closed;
-    boolean paused;
-    boolean dirty;
     private boolean closeAfterFlush;
 
     Connection(DataplaneLoop loop, SocketChannel channel, LoopTenant tenant, int maxHeld) {
-        this.loop = loop;
-        this.channel = channel;
-        this.tenant = tenant;
+        super(loop, channel, tenant);
         this.req = loop.requests;
         this.pool = loop.buffers;
         this.responses = new int[maxHeld];
     }
 
     /** Socket readable: read what is there and parse every complete request. */
+    @Override
     void onReadable() {
         if (closed || paused) return;
         int n;
@@ -217,31 +206,22 @@ final class Connection {
         return MessageDigest.isEqual(given, tenant.token);
     }
 
-    /** Stop reading until the loop frees resources; bytes stay buffered. */
-    private boolean pause() {
-        if (!paused) {
-            paused = true;
-            loop.paused(this);
-        }
-        return false;
-    }
-
+    @Override
     void resume() {
         paused = false;
         if (!closed) parseBuffered();
     }
 
     /** Queue a finished request's reply (device completion order). */
+    @Override
     void respond(int id) {
         responses[(responseHead + responseCount) % responses.length] = id;
         responseCount++;
-        if (!dirty) {
-            dirty = true;
-            loop.dirty(this);
-        }
+        markDirty();
     }
 
     /** Encode queued replies into the send buffer and write as much as the socket takes, in as few syscalls as possible. */
+    @Override
     void flush() {
         dirty = false;
         if (closed) return;
@@ -326,6 +306,7 @@ final class Connection {
     }
 
     /** Close now. Requests still at the device are released when they complete. */
+    @Override
     void close(String why) {
         if (closed) return;
         if (why != null) loop.log("tenant " + tenant.name + ": " + why + " (" + remote() + ")");
@@ -345,14 +326,6 @@ final class Connection {
         } catch (IOException ignored) {
             // closing anyway
         }
-        loop.connectionClosed(this);
-    }
-
-    String remote() {
-        try {
-            return String.valueOf(channel.getRemoteAddress());
-        } catch (IOException | RuntimeException e) {
-            return "?";
-        }
+        loop.sessionClosed(this);
     }
 }

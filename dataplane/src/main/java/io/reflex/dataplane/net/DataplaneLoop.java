@@ -49,10 +49,10 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
     private final Listener listener;
     private final LoopTenant[] tenants;
     private final ManyToOneConcurrentArrayQueue<Runnable> control = new ManyToOneConcurrentArrayQueue<>(4096);
-    private final List<Connection> connections = new ArrayList<>();
-    private Connection[] dirty = new Connection[64];
+    private final List<Session> connections = new ArrayList<>();
+    private Session[] dirty = new Session[64];
     private int dirtyCount;
-    private Connection[] pausedList = new Connection[64];
+    private Session[] pausedList = new Session[64];
     private int pausedCount;
     private final Consumer<SelectionKey> onKey = this::onKey;
     private final Thread thread;
@@ -147,7 +147,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
     private void onKey(SelectionKey key) {
         Object a = key.attachment();
         if (!key.isValid()) return;
-        if (a instanceof Connection c) {
+        if (a instanceof Session c) {
             if (key.isWritable()) c.flush();
             if (key.isValid() && key.isReadable()) c.onReadable();
         } else if (a instanceof Acceptor acc) {
@@ -159,7 +159,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
 
     /** A parsed request (with its payload, for SET) goes to the scheduler. */
     void enqueue(int id) {
-        Connection c = requests.connection[id];
+        Session c = requests.connection[id];
         int op = requests.opcode[id];
         // A FLUSH costs one read unit: it occupies the device briefly and must not bypass the scheduler.
         long cost = op == Opcode.FLUSH ? model.readCost4k() : model.requestCost(op == Opcode.SET, requests.length[id]);
@@ -175,7 +175,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
     @Override
     public boolean dispatch(int tenantSlot, long request) {
         int id = (int) request;
-        Connection c = requests.connection[id];
+        Session c = requests.connection[id];
         if (c == null || c.closed) {
             queued--;
             release(id); // client gone: skip the device
@@ -195,7 +195,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
     @Override
     public void onComplete(long userData, int result) {
         int id = (int) userData;
-        Connection c = requests.connection[id];
+        Session c = requests.connection[id];
         int op = requests.opcode[id];
         boolean ok = op == Opcode.FLUSH ? result >= 0 : result == requests.length[id];
         if (c == null || c.closed) {
@@ -210,18 +210,18 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
     }
 
     void release(int id) {
-        Connection c = requests.connection[id];
+        Session c = requests.connection[id];
         if (c != null) c.held--;
         if (requests.buffer[id] >= 0) buffers.release(requests.buffer[id]);
         requests.release(id);
     }
 
-    void dirty(Connection c) {
+    void dirty(Session c) {
         if (dirtyCount == dirty.length) dirty = java.util.Arrays.copyOf(dirty, dirtyCount * 2);
         dirty[dirtyCount++] = c;
     }
 
-    void paused(Connection c) {
+    void paused(Session c) {
         if (pausedCount == pausedList.length) pausedList = java.util.Arrays.copyOf(pausedList, pausedCount * 2);
         pausedList[pausedCount++] = c;
     }
@@ -241,7 +241,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
         int n = pausedCount;
         pausedCount = 0;
         for (int i = 0; i < n; i++) {
-            Connection c = pausedList[i];
+            Session c = pausedList[i];
             pausedList[i] = null;
             c.resume(); // may pause again (re-added to the list)
         }
@@ -282,7 +282,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
             LoopTenant t = tenants[slot];
             if (t == null) return;
             t.removed = true;
-            for (Connection c : List.copyOf(connections)) {
+            for (Session c : List.copyOf(connections)) {
                 if (c.tenant == t) c.close("tenant removed");
             }
             scheduler.drain(slot, (s, request) -> {
@@ -319,11 +319,19 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
         });
     }
 
-    /** Adopt an accepted connection (called through execute by the accepting loop). */
+    /** Adopt an accepted ReFlex connection of a tenant. */
     public void adopt(SocketChannel channel, int slot) {
+        adopt(channel, slot, (loop, ch, t) -> new Connection(loop, ch, t, maxPerConnection));
+    }
+
+    /**
+     * Adopt an accepted connection with the given protocol; {@code slot} -1 when the protocol's handshake names the
+     * tenant later (the session then calls {@link Session#bind}).
+     */
+    void adopt(SocketChannel channel, int slot, SessionFactory factory) {
         execute(() -> {
-            LoopTenant t = tenants[slot];
-            if (t == null || t.removed) {
+            LoopTenant t = slot < 0 ? null : tenants[slot];
+            if (slot >= 0 && (t == null || t.removed)) {
                 try {
                     channel.close();
                 } catch (IOException ignored) {
@@ -334,20 +342,32 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
             try {
                 channel.configureBlocking(false);
                 channel.setOption(java.net.StandardSocketOptions.TCP_NODELAY, true);
-                Connection c = new Connection(this, channel, t, maxPerConnection);
+                Session c = factory.create(this, channel, t);
                 c.key = channel.register(selector, SelectionKey.OP_READ, c);
                 connections.add(c);
-                listener.connectionOpened(index, slot);
+                if (t != null) listener.connectionOpened(index, slot);
             } catch (IOException e) {
                 log("cannot adopt connection: " + e.getMessage());
             }
         });
     }
 
-    void connectionClosed(Connection c) {
+    void sessionClosed(Session c) {
         connections.remove(c);
-        listener.connectionClosed(index, c.tenant.slot);
+        if (c.tenant != null) listener.connectionClosed(index, c.tenant.slot);
     }
+
+    void sessionBound(Session c) {
+        listener.connectionOpened(index, c.tenant.slot);
+    }
+
+    /** The live tenant with this name on this loop, or null (cold path: handshakes). */
+    LoopTenant tenantByName(String name) {
+        for (LoopTenant t : tenants) if (t != null && !t.removed && t.name.equals(name)) return t;
+        return null;
+    }
+
+    int maxPerConnection() { return maxPerConnection; }
 
     public int index() { return index; }
 
@@ -377,7 +397,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
     private void shutdown() {
         if (stopped) return;
         stopped = true;
-        for (Connection c : List.copyOf(connections)) c.close(null);
+        for (Session c : List.copyOf(connections)) c.close(null);
         // Let writes already at the device finish before the queue (and its buffers) go away.
         long deadline = System.nanoTime() + 5_000_000_000L;
         while (io.inFlight() > 0 && System.nanoTime() < deadline) {

@@ -5,7 +5,7 @@ package io.reflex.dataplane.net;
  * The id travels through the scheduler and the storage queue as their opaque long.
  */
 final class RequestTable {
-    final Connection[] connection;
+    final Session[] connection;
     final int[] opcode;
     final long[] handle;
     /** The lba as the client sent it (tenant-relative), echoed in legacy responses. */
@@ -21,7 +21,7 @@ final class RequestTable {
     private int freeCount;
 
     RequestTable(int capacity) {
-        connection = new Connection[capacity];
+        connection = new Session[capacity];
         opcode = new int[capacity];
         handle = new long[capacity];
         lba = new long[capacity];
