@@ -1,0 +1,31 @@
+package io.reflex.crds.v1alpha1;
+
+import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
+import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.model.annotation.Group;
+import io.fabric8.kubernetes.model.annotation.Kind;
+import io.fabric8.kubernetes.model.annotation.Plural;
+import io.fabric8.kubernetes.model.annotation.ShortNames;
+import io.fabric8.kubernetes.model.annotation.Singular;
+import io.fabric8.kubernetes.model.annotation.Version;
+
+/** A flash device on a node (cluster-scoped): published by the node agent, budgeted by the operator. */
+@Group(FlashDevice.GROUP)
+@Version(FlashDevice.VERSION)
+@Kind("FlashDevice")
+@Singular("flashdevice")
+@Plural("flashdevices")
+@ShortNames("fd")
+@AdditionalPrinterColumn(name = "Node", jsonPath = ".spec.nodeName", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "Engine", jsonPath = ".spec.engine", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "Capacity", jsonPath = ".status.capacityBytes", type = AdditionalPrinterColumn.Type.INTEGER)
+@AdditionalPrinterColumn(name = "Reserved%", jsonPath = ".status.reservedPercent", type = AdditionalPrinterColumn.Type.INTEGER)
+@AdditionalPrinterColumn(name = "Tenants", jsonPath = ".status.tenantCount", type = AdditionalPrinterColumn.Type.INTEGER)
+@AdditionalPrinterColumn(name = "Phase", jsonPath = ".status.phase", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "Model", jsonPath = ".spec.deviceModel.name", type = AdditionalPrinterColumn.Type.STRING, priority = 1)
+@AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
+public class FlashDevice extends CustomResource<FlashDeviceSpec, FlashDeviceStatus> {
+  public static final String GROUP = "reflex.io";
+  public static final String VERSION = "v1alpha1";
+  public static final String CRD_NAME = "flashdevices." + GROUP;
+}
