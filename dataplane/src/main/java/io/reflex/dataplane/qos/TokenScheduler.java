@@ -20,7 +20,8 @@ import io.reflex.devmodels.DeviceModel;
  *   <li><b>Unlimited</b> tenants (null device model) are dispatched without tokens, one request per tenant in turn.</li>
  *   <li><b>Disabled</b> ({@link #setEnabled}(false)): every tenant is dispatched like an unlimited one.</li>
  * </ul>
- * A dispatcher refusal (device queue full) ends the round at once; the refused request stays at its queue head
+ * Setters take no clock, so a slot accrues from the latest round before it was configured (or from the first round,
+ * if configured before any). A dispatcher refusal (device queue full) ends the round at once; the refused request stays at its queue head
  * uncharged. Tokens of tenants not visited in that round are not lost: they accrue over the longer Δt next round.
  *
  * <h2>Fixes vs. the original</h2>
@@ -33,7 +34,8 @@ import io.reflex.devmodels.DeviceModel;
  *   <li><b>LC credit is capped</b> at rate × burstWindow (default {@value #DEFAULT_BURST_WINDOW_NANOS} ns). The
  *       donation rule compares against this round's increment, so after a long gap between rounds (an idle loop
  *       blocked in poll) the original lets a tenant bank rate × gap and then burst it at the device. The excess over
- *       the cap is donated to the bucket, whose own cap bounds it.</li>
+ *       the cap is donated to the bucket, whose own cap bounds it. Trade-off: if the loop itself stalls for longer
+ *       than the window, a backlogged tenant is not paid back for the stall (the device was not served either).</li>
  *   <li><b>The global bucket is capped</b> rather than reset when every thread has run a round (see
  *       {@link GlobalBucket}).</li>
  *   <li><b>Fair ordering.</b> Each round starts just after the tenant served first in the previous round (not merely
@@ -49,7 +51,7 @@ import io.reflex.devmodels.DeviceModel;
  * largest cost)), LC credit banked before it (each ≤ rate × burstWindow), BE saved tokens (each ≤ max(rate ×
  * burstWindow, its head cost)) and the bucket's content (≤ its capacity). Hence the device budget is exceeded by at
  * most that bounded burst, and a backlogged LC tenant gets at least rate × T − max(deficitLimit, largest cost) over any
- * T, provided the dispatcher accepts and rounds are at most burstWindow apart.
+ * T, provided the dispatcher accepts and rounds are at most burstWindow apart. TokenSchedulerProperties checks both.
  */
 public final class TokenScheduler {
     /** 100 × the original's default 4 KiB write cost (2000 tokens); prefer {@link #deficitLimitFor(DeviceModel)}. */
