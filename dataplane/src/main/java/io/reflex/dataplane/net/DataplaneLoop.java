@@ -371,6 +371,9 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
 
     public int index() { return index; }
 
+    /** The loop thread's id (tests and benchmarks read its CPU time and allocations). */
+    public long threadId() { return thread.threadId(); }
+
     public boolean isRunning() { return running && !stopped && thread.isAlive(); }
 
     public int connectionCount() { return connections.size(); }
