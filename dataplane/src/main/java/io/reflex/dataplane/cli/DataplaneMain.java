@@ -86,7 +86,7 @@ public final class DataplaneMain implements Callable<Integer> {
                 c.threads(), c.pollMode().name().toLowerCase(), c.scheduler() ? "on" : "off", c.syncWrites());
         for (Dataplane.Served s : dp.tenants()) {
             var t = s.spec();
-            System.out.printf("  tenant %-12s %s:%d  %s%s  LBA [%d, %d)  %s tokens/s%s%n", t.name(), c.listen().getAddress().getHostAddress(),
+            System.out.printf("  tenant %-12s %s:%d  %s%s%s  LBA [%d, %d)  %s tokens/s%s%n", t.name(), c.listen().getAddress().getHostAddress(),
                     t.port(), t.tenantClass(), t.tenantClass().name().equals("LC") ? " " + t.iops() + " IOPS p95 " + t.p95Micros() + "µs " + t.readPercent() + "% read" : "",
                     t.token() != null ? " (token)" : "", t.lbaBase(), t.lbaEnd(), Budget.human(s.tokensPerSec()), s.note().isEmpty() ? "" : " — " + s.note());
         }
