@@ -53,6 +53,7 @@ public final class Dataplane implements AutoCloseable, DataplaneLoop.Listener {
     private final int[][] connections = new int[DataplaneConfig.MAX_TENANTS][];
     private int nextLoop;
     private AdmissionPlan lastPlan;
+    private volatile io.reflex.dataplane.net.NbdListener nbd;
 
     public Dataplane(DataplaneConfig config) {
         this.config = config;
@@ -81,6 +82,7 @@ public final class Dataplane implements AutoCloseable, DataplaneLoop.Listener {
         try {
             ApplyResult r = dp.apply(dp.initialTable());
             for (AdmissionPlan.Rejected rej : r.rejected()) System.err.println("reflex: tenant " + rej.spec().name() + " rejected: " + rej.reason());
+            if (config.nbd() != null) dp.startNbd(config.nbd());
             return dp;
         } catch (RuntimeException e) {
             dp.close();
@@ -92,6 +94,21 @@ public final class Dataplane implements AutoCloseable, DataplaneLoop.Listener {
         long sectors = deviceSectors();
         return config.sloTable() == null ? SloTable.wholeDevice(config.listen().getPort(), sectors)
                 : SloTable.load(config.sloTable(), sectors);
+    }
+
+    /** Serve every tenant as an NBD export (export name = tenant name, plus ":TOKEN" for tenants with a token). */
+    private void startNbd(InetSocketAddress address) {
+        try {
+            nbd = io.reflex.dataplane.net.NbdListener.open(address, loops, config.syncWrites());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot listen for NBD on " + address + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The NBD front-end's bound address, or null when it is off. */
+    public InetSocketAddress nbdAddress() {
+        var l = nbd;
+        return l == null ? null : l.address();
     }
 
     /** Re-read the configured table file and apply it. */
@@ -252,6 +269,7 @@ public final class Dataplane implements AutoCloseable, DataplaneLoop.Listener {
 
     @Override
     public void close() {
+        if (nbd != null) nbd.close();
         for (DataplaneLoop l : loops) if (l != null) l.stop();
         engine.close();
     }

@@ -18,9 +18,23 @@ import java.nio.file.Path;
  * @param scheduler       QoS scheduler on (off: no token limits, for comparison)
  * @param syncWrites      acknowledge SETs only once durable (RWF_DSYNC)
  * @param admin           metrics/health/admin HTTP address, or null for none
+ * @param nbd             NBD listen address (every tenant is an export on it), or null for none
  */
 public record DataplaneConfig(Path device, String engine, long memoryBytes, InetSocketAddress listen, Path sloTable,
                               String model, int threads, PollMode pollMode, boolean scheduler, boolean syncWrites,
-                              int queueDepth, InetSocketAddress admin) {
+                              int queueDepth, InetSocketAddress admin, InetSocketAddress nbd) {
     public static final int MAX_TENANTS = 64;
+
+    /** Without an NBD front-end. */
+    public DataplaneConfig(Path device, String engine, long memoryBytes, InetSocketAddress listen, Path sloTable,
+                           String model, int threads, PollMode pollMode, boolean scheduler, boolean syncWrites,
+                           int queueDepth, InetSocketAddress admin) {
+        this(device, engine, memoryBytes, listen, sloTable, model, threads, pollMode, scheduler, syncWrites, queueDepth, admin, null);
+    }
+
+    /** The same configuration with an NBD front-end on {@code address}. */
+    public DataplaneConfig withNbd(InetSocketAddress address) {
+        return new DataplaneConfig(device, engine, memoryBytes, listen, sloTable, model, threads, pollMode, scheduler, syncWrites,
+                queueDepth, admin, address);
+    }
 }

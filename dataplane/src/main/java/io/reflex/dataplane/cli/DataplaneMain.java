@@ -57,13 +57,16 @@ public final class DataplaneMain implements Callable<Integer> {
     @Option(names = "--admin", defaultValue = "127.0.0.1:9400", description = "ADDR:PORT of /metrics, /health, /tenants, /reload; 'none' to disable (default: ${DEFAULT-VALUE})")
     String admin;
 
+    @Option(names = "--nbd", description = "ADDR:PORT of an NBD front-end: every tenant is an export (name = tenant, or tenant:TOKEN), e.g. 127.0.0.1:10809")
+    String nbd;
+
     @Override
     public Integer call() throws Exception {
         PollMode pollMode = PollMode.valueOf(poll.toUpperCase(java.util.Locale.ROOT));
         if (device == null && !"memory".equals(engine)) throw new CommandLine.ParameterException(new CommandLine(this), "--device is required (or use --engine memory)");
         if (threads < 1 || threads > 64) throw new CommandLine.ParameterException(new CommandLine(this), "--threads must be 1–64");
         DataplaneConfig config = new DataplaneConfig(device, engine, Sizes.parse(size), address(listen), sloTable, model, threads,
-                pollMode, !noQos, syncWrites, queueDepth, "none".equals(admin) ? null : address(admin));
+                pollMode, !noQos, syncWrites, queueDepth, "none".equals(admin) ? null : address(admin), nbd == null ? null : address(nbd));
         Dataplane dp = Dataplane.start(config);
         AdminServer adminServer = config.admin() == null ? null : new AdminServer(dp, config.admin());
         printSummary(dp, adminServer);
@@ -93,6 +96,8 @@ public final class DataplaneMain implements Callable<Integer> {
         if (dp.lastPlan() != null) {
             for (AdmissionPlan.Rejected r : dp.lastPlan().rejected()) System.out.printf("  REJECTED %s: %s%n", r.spec().name(), r.reason());
         }
+        if (dp.nbdAddress() != null) System.out.printf("  nbd: nbd://%s:%d/<tenant>  (tenant:TOKEN for tenants with a token)%n",
+                dp.nbdAddress().getAddress().getHostAddress(), dp.nbdAddress().getPort());
         if (admin != null) System.out.printf("  admin: http://%s:%d/metrics /health/ready /tenants /reload%n",
                 admin.address().getAddress().getHostAddress(), admin.address().getPort());
         System.out.flush();

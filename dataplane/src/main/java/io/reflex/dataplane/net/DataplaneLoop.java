@@ -367,6 +367,12 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
         return null;
     }
 
+    /** Tenant slots on this loop, for {@link #tenantAt} (cold path: NBD export listing). */
+    int tenantSlots() { return tenants.length; }
+
+    /** The tenant in a slot on this loop, or null. */
+    LoopTenant tenantAt(int slot) { return tenants[slot]; }
+
     int maxPerConnection() { return maxPerConnection; }
 
     public int index() { return index; }
