@@ -59,7 +59,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
     private volatile boolean running = true;
     private volatile boolean stopped;
     long now;
-    private long idleIterations;
+    private long lastWork;
     private int keysThisRound;
     /** Requests waiting in the scheduler for tokens. */
     private int queued;
@@ -119,10 +119,10 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
 
     private void idle(int work) {
         if (work > 0) {
-            idleIterations = 0;
+            lastWork = now;
             return;
         }
-        if (++idleIterations < pollMode.spinIterations) {
+        if (now - lastWork < pollMode.spinNanos) {
             Thread.onSpinWait();
             return;
         }
