@@ -1,0 +1,447 @@
+package io.reflex.operator.placement;
+
+import io.reflex.devmodels.Budget;
+import io.reflex.devmodels.DeviceModel;
+import io.reflex.devmodels.TenantDemand;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * The placement ledger (DESIGN §6): devices with their budgets, capacity, allocated extents and node ports, and
+ * admission + placement of tenants against them. Pure and single-threaded: the operator serialises every call
+ * under one lock, and commits an allocation only after the tenant's status carrying it was written.
+ *
+ * <p>Budget: the devmodels {@link Budget} re-evaluated over every tenant on the device plus the candidate, so the
+ * rate in force is the one at the strictest LC SLO there (mixed unless everyone is read-only LC). LC reservations
+ * never exceed it; BE tenants share what is left and are admitted only if they do not push the device into the
+ * mixed budget below what LC tenants reserved.
+ *
+ * <p>Extents: first fit over the device's free gaps, aligned to {@link #ALIGN_BYTES}; never overlapping. Ports:
+ * the lowest free port of the configured range on the device's node (unique per node: one dataplane per node).
+ */
+public final class Ledger {
+  /** Extent alignment (4 KiB: the cost unit and any NVMe LBA format). */
+  public static final long ALIGN_BYTES = 4096;
+
+  private final PlacementPolicy policy;
+  private final int portMin;
+  private final int portMax;
+  private final TreeMap<String, Device> devices = new TreeMap<>();
+  /** device -> offset -> allocation; also holds extents on devices that are gone (their tenants still own them). */
+  private final Map<String, TreeMap<Long, Allocation>> extents = new HashMap<>();
+  private final TreeMap<String, Allocation> byTenant = new TreeMap<>();
+  private final Map<String, TreeSet<Integer>> portsByNode = new HashMap<>();
+
+  public Ledger(PlacementPolicy policy, int portMin, int portMax) {
+    if (portMin < 1 || portMax > 65535 || portMin > portMax) {
+      throw new IllegalArgumentException("bad port range " + portMin + "-" + portMax);
+    }
+    this.policy = policy;
+    this.portMin = portMin;
+    this.portMax = portMax;
+  }
+
+  public PlacementPolicy policy() {
+    return policy;
+  }
+
+  // ---- devices ------------------------------------------------------------------------------------------------
+
+  public void upsertDevice(Device d) {
+    devices.put(d.name(), d);
+  }
+
+  /** The device is gone: forgotten, but the extents and ports of tenants still on it stay held until released. */
+  public List<Allocation> removeDevice(String name) {
+    devices.remove(name);
+    return allocationsOn(name);
+  }
+
+  public Optional<Device> device(String name) {
+    return Optional.ofNullable(devices.get(name));
+  }
+
+  public List<Device> devices() {
+    return List.copyOf(devices.values());
+  }
+
+  public List<Allocation> allocationsOn(String device) {
+    TreeMap<Long, Allocation> m = extents.get(device);
+    return m == null ? List.of() : List.copyOf(m.values());
+  }
+
+  public Optional<Allocation> allocation(String tenant) {
+    return Optional.ofNullable(byTenant.get(tenant));
+  }
+
+  /** Every allocation by tenant key (a copy, sorted). */
+  public Map<String, Allocation> allocations() {
+    return new TreeMap<>(byTenant);
+  }
+
+  /** What a device carries now. */
+  public record Usage(Budget.Evaluation budget, long capacityBytes, long allocatedBytes, int tenants,
+                      long reservedTokens) {
+    /** LC reservations as a percentage of the budget in force, 0–100 (capped; 0 for an unlimited device). */
+    public int reservedPercent() {
+      if (Double.isInfinite(budget.tokenRate()) || budget.tokenRate() <= 0) {
+        return 0;
+      }
+      return (int) Math.min(100, Math.round(100.0 * budget.lcReserved() / budget.tokenRate()));
+    }
+  }
+
+  public Optional<Usage> usage(String device) {
+    Device d = devices.get(device);
+    if (d == null) {
+      return Optional.empty();
+    }
+    List<Allocation> on = allocationsOn(device);
+    long bytes = 0;
+    long tokens = 0;
+    for (Allocation a : on) {
+      bytes += a.sizeBytes();
+      tokens += a.tokens();
+    }
+    return Optional.of(new Usage(Budget.evaluate(d.model(), demands(on, null)), d.capacityBytes(), bytes, on.size(),
+        tokens));
+  }
+
+  // ---- admission and placement ---------------------------------------------------------------------------------
+
+  /** A device the tenant fits on, and what would be left there. */
+  public record Candidate(Device device, long offsetBytes, int port, Budget.Evaluation after, long freeBytesAfter,
+                          int tenantsAfter) {
+    public double spareTokensAfter() {
+      return after.spare();
+    }
+  }
+
+  /**
+   * Admits and places a new tenant (not yet in the ledger). Does not change the ledger: {@link #commit} the
+   * allocation once the tenant's status holds it.
+   */
+  public Outcome place(TenantRequest r) {
+    if (byTenant.containsKey(r.key())) {
+      throw new IllegalStateException(r.key() + " is already placed; use replan");
+    }
+    Evaluated ev = evaluate(r);
+    if (ev.candidates.isEmpty()) {
+      return Outcome.noFit(ev.reason(r));
+    }
+    Candidate c = choose(ev.candidates);
+    return Outcome.placed(new Allocation(r.key(), c.device().name(), c.device().node(), c.offsetBytes(),
+        aligned(r.capacityBytes()), c.port(), tokens(c.device().model(), r.demand()), r.demand()));
+  }
+
+  /** Devices the tenant fits on now, in name order. */
+  public List<Candidate> candidates(TenantRequest r) {
+    return evaluate(r).candidates;
+  }
+
+  private Candidate choose(List<Candidate> cs) {
+    Comparator<Candidate> bySpare = Comparator.comparingDouble(Candidate::spareTokensAfter);
+    Comparator<Candidate> byFree = Comparator.comparingLong(Candidate::freeBytesAfter);
+    Comparator<Candidate> order = switch (policy) {
+      case BEST_FIT -> bySpare.thenComparing(byFree);
+      case SPREAD -> bySpare.reversed().thenComparing(byFree.reversed())
+          .thenComparingInt(Candidate::tenantsAfter);
+    };
+    // Ties broken by device name (candidates arrive in name order and min() keeps the first).
+    return cs.stream().min(order).orElseThrow();
+  }
+
+  /**
+   * Re-admits a placed tenant whose spec changed, in place: same device, extent start and port; the new
+   * reservation must fit the device's budget with everyone else there, and a larger capacity must fit the free
+   * gap after its extent. Otherwise the reason (the current allocation stays).
+   */
+  public Outcome replan(TenantRequest r) {
+    Allocation cur = byTenant.get(r.key());
+    if (cur == null) {
+      throw new IllegalStateException(r.key() + " is not placed; use place");
+    }
+    Device d = devices.get(cur.device());
+    if (d == null) {
+      return Outcome.noFit("cannot re-admit in place: device " + cur.device() + " is gone");
+    }
+    String v = r.constraints().violation(d);
+    if (v != null) {
+      return Outcome.noFit("cannot re-admit in place: device " + d.name() + " no longer meets the constraints ("
+          + v + "); a placed tenant is not moved (its data would be lost)");
+    }
+    List<TenantDemand> others = demands(allocationsOn(d.name()), r.key());
+    Budget.Decision dec = Budget.admit(d.model(), others, r.demand());
+    if (!dec.admitted()) {
+      return Outcome.noFit("cannot re-admit in place on " + d.name() + ": " + dec.reason());
+    }
+    long size = Math.max(cur.sizeBytes(), aligned(r.capacityBytes()));
+    if (size > cur.sizeBytes()) {
+      Map.Entry<Long, Allocation> next = extents.get(d.name()).higherEntry(cur.offsetBytes());
+      long limit = next == null ? alignedDown(d.capacityBytes()) : next.getKey();
+      if (cur.offsetBytes() + size > limit) {
+        return Outcome.noFit("cannot grow in place on " + d.name() + " to " + Bytes.human(size) + ": only "
+            + Bytes.human(limit - cur.offsetBytes()) + " free from the tenant's offset");
+      }
+    }
+    return Outcome.placed(new Allocation(cur.tenant(), cur.device(), cur.node(), cur.offsetBytes(), size,
+        cur.port(), tokens(d.model(), r.demand()), r.demand()));
+  }
+
+  /**
+   * Records an allocation from {@link #place} or {@link #replan} after its status write succeeded. Throws if it
+   * conflicts with the ledger (overlap, port taken, budget exceeded): a bug, since planning and committing happen
+   * under the same lock.
+   */
+  public void commit(Allocation a) {
+    String conflict = conflict(a);
+    if (conflict != null) {
+      throw new IllegalStateException("cannot commit " + a + ": " + conflict);
+    }
+    Device d = devices.get(a.device());
+    if (d != null) {
+      List<TenantDemand> all = demands(allocationsOn(a.device()), a.tenant());
+      all.add(a.demand());
+      Budget.Evaluation e = Budget.evaluate(d.model(), all);
+      if (e.overcommitted()) {
+        throw new IllegalStateException("cannot commit " + a.tenant() + ": overcommits " + d.name());
+      }
+    }
+    put(a);
+  }
+
+  /**
+   * Records an allocation read back from a tenant's status when the ledger is rebuilt. The API server is the
+   * truth, so the budget is not checked (a device whose model shrank shows as overcommitted in its usage); an
+   * extent overlap or a port clash cannot be both true, so it is refused: returns the conflict, else null.
+   */
+  public String restore(Allocation a) {
+    String conflict = conflict(a);
+    if (conflict == null) {
+      put(a);
+    }
+    return conflict;
+  }
+
+  /** Frees a tenant's extent, port and reservation. */
+  public Optional<Allocation> release(String tenant) {
+    Allocation a = byTenant.remove(tenant);
+    if (a == null) {
+      return Optional.empty();
+    }
+    TreeMap<Long, Allocation> m = extents.get(a.device());
+    m.remove(a.offsetBytes());
+    if (m.isEmpty()) {
+      extents.remove(a.device());
+    }
+    TreeSet<Integer> ports = portsByNode.get(a.node());
+    ports.remove(a.port());
+    if (ports.isEmpty()) {
+      portsByNode.remove(a.node());
+    }
+    return Optional.of(a);
+  }
+
+  private void put(Allocation a) {
+    Allocation old = byTenant.get(a.tenant());
+    if (old != null) {
+      release(a.tenant());
+    }
+    byTenant.put(a.tenant(), a);
+    extents.computeIfAbsent(a.device(), k -> new TreeMap<>()).put(a.offsetBytes(), a);
+    portsByNode.computeIfAbsent(a.node(), k -> new TreeSet<>()).add(a.port());
+  }
+
+  /** Overlap or port clash with allocations of other tenants; null if none. */
+  private String conflict(Allocation a) {
+    if (a.sizeBytes() <= 0 || a.offsetBytes() < 0) {
+      return "empty or negative extent";
+    }
+    TreeMap<Long, Allocation> m = extents.getOrDefault(a.device(), new TreeMap<>());
+    Map.Entry<Long, Allocation> before = m.floorEntry(a.offsetBytes());
+    if (before != null && !before.getValue().tenant().equals(a.tenant())
+        && before.getValue().endBytes() > a.offsetBytes()) {
+      return "extent overlaps " + before.getValue().tenant();
+    }
+    Map.Entry<Long, Allocation> after = m.higherEntry(a.offsetBytes());
+    if (after != null && !after.getValue().tenant().equals(a.tenant()) && after.getKey() < a.endBytes()) {
+      return "extent overlaps " + after.getValue().tenant();
+    }
+    Allocation old = byTenant.get(a.tenant());
+    boolean samePort = old != null && old.node().equals(a.node()) && old.port() == a.port();
+    if (!samePort && portsByNode.getOrDefault(a.node(), new TreeSet<>()).contains(a.port())) {
+      return "port " + a.port() + " on node " + a.node() + " is taken";
+    }
+    return null;
+  }
+
+  // ---- evaluation ----------------------------------------------------------------------------------------------
+
+  private record Rejection(String device, Kind kind, String detail, double spareForCandidate, long largestGap,
+                           double needed) {}
+
+  private enum Kind { NOT_READY, CONSTRAINTS, TOKENS, CAPACITY, PORTS }
+
+  private record Evaluated(List<Candidate> candidates, List<Rejection> rejections, int deviceCount) {
+    String reason(TenantRequest r) {
+      if (deviceCount == 0) {
+        return "no FlashDevices are known";
+      }
+      Map<Kind, Integer> counts = new LinkedHashMap<>();
+      for (Kind k : Kind.values()) {
+        counts.put(k, 0);
+      }
+      for (Rejection j : rejections) {
+        counts.merge(j.kind(), 1, Integer::sum);
+      }
+      StringBuilder sb = new StringBuilder("no device fits");
+      List<String> parts = new ArrayList<>();
+      add(parts, counts.get(Kind.NOT_READY), "not Ready");
+      add(parts, counts.get(Kind.CONSTRAINTS), "outside the placement constraints" + firstDetail(Kind.CONSTRAINTS));
+      add(parts, counts.get(Kind.TOKENS), "short of tokens");
+      add(parts, counts.get(Kind.CAPACITY), "short of contiguous capacity");
+      add(parts, counts.get(Kind.PORTS), "on nodes with no free port");
+      sb.append(" (").append(deviceCount).append(deviceCount == 1 ? " device: " : " devices: ")
+          .append(String.join(", ", parts)).append(")");
+      TenantDemand t = r.demand();
+      if (counts.get(Kind.TOKENS) > 0) {
+        if (t.latencyCritical()) {
+          Rejection best = rejections.stream().filter(j -> j.kind() == Kind.TOKENS)
+              .max(Comparator.comparingDouble(Rejection::spareForCandidate)).orElseThrow();
+          sb.append(String.format("; needs %s tokens/s (%d IOPS, %d%% read) at p95 %dµs; best device %s has %s spare",
+              Budget.human(Math.ceil(best.needed())), t.iops(), t.readPercent(), t.p95Micros(), best.device(),
+              Budget.human(Math.max(0, best.spareForCandidate()))));
+        } else {
+          rejections.stream().filter(j -> j.kind() == Kind.TOKENS).findFirst()
+              .ifPresent(j -> sb.append("; ").append(j.device()).append(": ").append(j.detail()));
+        }
+      }
+      if (counts.get(Kind.CAPACITY) > 0) {
+        Rejection best = rejections.stream().filter(j -> j.kind() == Kind.CAPACITY)
+            .max(Comparator.comparingLong(Rejection::largestGap)).orElseThrow();
+        sb.append("; needs ").append(Bytes.human(aligned(r.capacityBytes()))).append(" contiguous; largest free extent is ")
+            .append(Bytes.human(best.largestGap())).append(" on ").append(best.device());
+      }
+      return sb.toString();
+    }
+
+    private String firstDetail(Kind k) {
+      return rejections.stream().filter(j -> j.kind() == k).findFirst()
+          .map(j -> " [" + j.device() + ": " + j.detail() + "]").orElse("");
+    }
+
+    private static void add(List<String> parts, int n, String what) {
+      if (n > 0) {
+        parts.add(n + " " + what);
+      }
+    }
+  }
+
+  private Evaluated evaluate(TenantRequest r) {
+    List<Candidate> cs = new ArrayList<>();
+    List<Rejection> rs = new ArrayList<>();
+    long size = aligned(r.capacityBytes());
+    for (Device d : devices.values()) {
+      if (!d.healthy()) {
+        rs.add(new Rejection(d.name(), Kind.NOT_READY, "not Ready", 0, 0, 0));
+        continue;
+      }
+      String v = r.constraints().violation(d);
+      if (v != null) {
+        rs.add(new Rejection(d.name(), Kind.CONSTRAINTS, v, 0, 0, 0));
+        continue;
+      }
+      List<Allocation> on = allocationsOn(d.name());
+      List<TenantDemand> existing = demands(on, null);
+      Budget.Decision dec = Budget.admit(d.model(), existing, r.demand());
+      double needed = d.model().reservation(r.demand().iops(), r.demand().readPercent());
+      double spareForCandidate = dec.after().tokenRate() - (dec.after().lcReserved()
+          - (r.demand().latencyCritical() ? needed : 0));
+      long gap = largestGap(d, on);
+      if (!dec.admitted()) {
+        rs.add(new Rejection(d.name(), Kind.TOKENS, dec.reason(), spareForCandidate, gap, needed));
+        continue;
+      }
+      long offset = firstFit(d, on, size);
+      if (offset < 0) {
+        rs.add(new Rejection(d.name(), Kind.CAPACITY, "largest free extent " + Bytes.human(gap), spareForCandidate, gap,
+            needed));
+        continue;
+      }
+      int port = freePort(d.node());
+      if (port < 0) {
+        rs.add(new Rejection(d.name(), Kind.PORTS, "no free port in " + portMin + "-" + portMax, spareForCandidate,
+            gap, needed));
+        continue;
+      }
+      long used = on.stream().mapToLong(Allocation::sizeBytes).sum();
+      cs.add(new Candidate(d, offset, port, dec.after(), alignedDown(d.capacityBytes()) - used - size, on.size() + 1));
+    }
+    return new Evaluated(cs, rs, devices.size());
+  }
+
+  private long firstFit(Device d, List<Allocation> on, long size) {
+    long cursor = 0;
+    long end = alignedDown(d.capacityBytes());
+    for (Allocation a : on) { // sorted by offset
+      if (a.offsetBytes() - cursor >= size) {
+        return cursor;
+      }
+      cursor = Math.max(cursor, a.endBytes());
+    }
+    return end - cursor >= size ? cursor : -1;
+  }
+
+  private long largestGap(Device d, List<Allocation> on) {
+    long cursor = 0;
+    long best = 0;
+    for (Allocation a : on) {
+      best = Math.max(best, a.offsetBytes() - cursor);
+      cursor = Math.max(cursor, a.endBytes());
+    }
+    return Math.max(best, alignedDown(d.capacityBytes()) - cursor);
+  }
+
+  private int freePort(String node) {
+    TreeSet<Integer> used = portsByNode.get(node);
+    if (used == null) {
+      return portMin;
+    }
+    for (int p = portMin; p <= portMax; p++) {
+      if (!used.contains(p)) {
+        return p;
+      }
+    }
+    return -1;
+  }
+
+  private static List<TenantDemand> demands(List<Allocation> on, String except) {
+    List<TenantDemand> l = new ArrayList<>(on.size() + 1);
+    for (Allocation a : on) {
+      if (!a.tenant().equals(except)) {
+        l.add(a.demand());
+      }
+    }
+    return l;
+  }
+
+  /** Tokens/s reserved for the tenant on a device with this model (rounded up; 0 for BE). */
+  public static long tokens(DeviceModel model, TenantDemand t) {
+    return t.latencyCritical() ? (long) Math.ceil(model.reservation(t.iops(), t.readPercent())) : 0;
+  }
+
+  public static long aligned(long bytes) {
+    return (bytes + ALIGN_BYTES - 1) / ALIGN_BYTES * ALIGN_BYTES;
+  }
+
+  static long alignedDown(long bytes) {
+    return bytes / ALIGN_BYTES * ALIGN_BYTES;
+  }
+}
