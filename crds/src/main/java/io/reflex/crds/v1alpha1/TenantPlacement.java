@@ -21,6 +21,10 @@ public class TenantPlacement {
   @JsonPropertyDescription("first 512-byte sector of the tenant's range on the device")
   private Long lbaOffset;
 
+  @Min(1)
+  @JsonPropertyDescription("512-byte sectors allocated to the tenant from lbaOffset (its capacity, rounded up)")
+  private Long lbaCount;
+
   @Min(0)
   @JsonPropertyDescription("tokens per second reserved for the tenant (0 for BE)")
   private Long tokens;
@@ -33,6 +37,8 @@ public class TenantPlacement {
   public void setPort(Integer port) { this.port = port; }
   public Long getLbaOffset() { return lbaOffset; }
   public void setLbaOffset(Long lbaOffset) { this.lbaOffset = lbaOffset; }
+  public Long getLbaCount() { return lbaCount; }
+  public void setLbaCount(Long lbaCount) { this.lbaCount = lbaCount; }
   public Long getTokens() { return tokens; }
   public void setTokens(Long tokens) { this.tokens = tokens; }
 }
