@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Fit a device model from bench/calibrate.sh's fio sweeps (see the comment at the top of calibrate.sh).
+
+  calib.py OUTDIR NAME MODEL.yaml "machine description"
+"""
+import datetime
+import glob
+import json
+import os
+import re
+import statistics
+import sys
+
+READ_COST = 100
+TARGETS = [250, 500, 750, 1000, 1500, 2000, 3000, 5000]
+
+
+def load_points(out):
+    pts = {}
+    for f in glob.glob(os.path.join(out, "sweep-r*-*.json")):
+        ratio = int(re.search(r"sweep-r(\d+)-", f).group(1))
+        j = json.load(open(f))["jobs"][0]
+        r, w = j["read"], j["write"]
+        rp = r["lat_ns"].get("percentile", {})
+        wp = w["lat_ns"].get("percentile", {}) if w["total_ios"] else {}
+        pts.setdefault(ratio, []).append({
+            "target": int(re.search(r"-(\d+)\.json$", f).group(1)),
+            "rd": r["iops"], "wr": w["iops"],
+            "p95": rp.get("95.000000", 0) / 1000, "p50": rp.get("50.000000", 0) / 1000,
+            "wp95": wp.get("95.000000", 0) / 1000 if wp else 0,
+        })
+    for v in pts.values():
+        v.sort(key=lambda p: p["target"])
+    return pts
+
+
+def monotone(xy):
+    """(x, y) sorted by x with y made non-decreasing (running max): a latency curve that never improves with load."""
+    xy = sorted(xy)
+    out, m = [], 0
+    for x, y in xy:
+        m = max(m, y)
+        out.append((x, m))
+    return out
+
+
+def x_at(curve, y):
+    """Inverse of a monotone curve: the largest x whose y <= target (interpolated); clamped at the ends."""
+    if y < curve[0][1]:
+        return None  # the target is stricter than the lightest measured load achieves
+    best = curve[0][0]
+    for (x0, y0), (x1, y1) in zip(curve, curve[1:]):
+        if y >= y1:
+            best = x1
+        elif y0 <= y < y1:
+            best = x0 + (x1 - x0) * (y - y0) / (y1 - y0)
+            break
+    return best
+
+
+def main():
+    out, name, model_path, machine = sys.argv[1:5]
+    pts = load_points(out)
+    ro = monotone([(p["rd"], p["p95"]) for p in pts[100]])
+    ro_base = ro[0][1]
+    ro_max = ro[-1][1]
+
+    # write weight from curve overlap (rising part only: flat low-load latency says nothing about cost)
+    ws, used = [], []
+    for ratio, ps in pts.items():
+        if ratio == 100:
+            continue
+        for p in ps:
+            if p["wr"] <= 0 or not (1.3 * ro_base <= p["p95"] <= ro_max):
+                continue
+            rstar = x_at(ro, p["p95"])
+            if rstar is None:
+                continue
+            w = (rstar - p["rd"]) / p["wr"]
+            ws.append(w)
+            used.append((ratio, p["rd"], p["wr"], p["p95"], rstar, w))
+    # capacity estimate: at saturation rd + w*wr = read-only capacity
+    caps = {}
+    for f in glob.glob(os.path.join(out, "probe-r*.json")):
+        ratio = int(re.search(r"probe-r(\d+)\.json", f).group(1))
+        j = json.load(open(f))["jobs"][0]
+        caps[ratio] = (j["read"]["iops"], j["write"]["iops"])
+    w_cap = [(caps[100][0] - rd) / wr for r, (rd, wr) in caps.items() if r != 100 and wr > 0]
+    if len(ws) >= 3:
+        w = statistics.median(ws)
+        how = f"median of {len(ws)} curve-overlap points"
+    elif w_cap:
+        w = statistics.median(w_cap)
+        how = "capacity ratio at QD32 (too few overlap points on the rising part of the curves)"
+    else:
+        raise SystemExit("cannot determine the write weight")
+    w = max(1.0, w)
+    write_cost = int(round(READ_COST * w))
+
+    mixed = monotone([(p["rd"] + w * p["wr"], p["p95"]) for r, ps in pts.items() if r != 100 for p in ps])
+    limits = []
+    for t in TARGETS:
+        ro_x = x_at(ro, t)
+        mx_x = x_at(mixed, t)
+        if ro_x is None or mx_x is None:
+            continue
+        ro_tok = READ_COST * ro_x
+        mx_tok = min(READ_COST * mx_x, ro_tok)  # mixing in writes never makes reads faster
+        limits.append((t, int(round(mx_tok, -3)), int(round(ro_tok, -3))))
+    # rates must be non-decreasing in the p95 limit
+    mono = []
+    for t, m, r in limits:
+        if mono:
+            m = max(m, mono[-1][1]); r = max(r, mono[-1][2])
+        mono.append((t, m, r))
+    if not mono:
+        raise SystemExit(f"no p95 target in {TARGETS} is reachable: lightest read-only p95 {ro_base:.0f} us")
+
+    now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    L = [f"# Calibrated by bench/calibrate.sh on {now}",
+         f"# on {machine}.",
+         "# Method (ReFlex's, simplified): fio io_uring O_DIRECT 4 KiB random, open loop (--rate_iops, Poisson arrivals),",
+         "# read-only and mixed sweeps (writes O_DSYNC, as the dataplane's --sync-writes true); latency = p95 of reads.",
+         f"# Write weight w = {w:.2f} ({how}); QD32 capacity check gives w = "
+         + (", ".join(f"{x:.2f}" for x in w_cap) or "n/a") + ".",
+         f"# Read-only QD32 capacity {caps[100][0]:.0f} IOPS; " + "; ".join(
+             f"{r}% read QD32: {rd:.0f} rd + {wr:.0f} wr IOPS" for r, (rd, wr) in sorted(caps.items()) if r != 100) + ".",
+         "# Sweep points (achieved IOPS -> read p95 µs):"]
+    for ratio in sorted(pts, reverse=True):
+        L.append(f"#   {ratio}% read: " + ", ".join(
+            f"{p['rd'] + p['wr']:.0f}" + (f" ({p['wr']:.0f} wr)" if p['wr'] else "") + f"->{p['p95']:.0f}" for p in pts[ratio]))
+    L += [f"name: {name}",
+          f"description: this VM's virtio disk (4 GiB file on ext4, O_DIRECT), calibrated {now[:10]} by bench/calibrate.sh",
+          f"readCost4k: {READ_COST}",
+          f"writeCost4k: {write_cost}",
+          "tokenLimits:   # p95 read latency limit (µs) -> token rate (mixed) and read-only token rate; interpolated linearly"]
+    for t, m, r in mono:
+        L.append(f"  - {{ p95Micros: {t}, mixedTokensPerSec: {m}, readOnlyTokensPerSec: {r} }}")
+    text = "\n".join(L) + "\n"
+    open(model_path, "w").write(text)
+    json.dump({"w": w, "how": how, "w_points": used, "w_cap": w_cap, "caps": caps, "points": pts, "limits": mono},
+              open(os.path.join(out, "fit.json"), "w"), indent=1)
+    sys.stdout.write(text)
+
+
+if __name__ == "__main__":
+    main()

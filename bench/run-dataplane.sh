@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# Dataplane benchmarks against local fio on the same 4 GiB O_DIRECT file (see bench/README.md).
+#
+#   bench/run-dataplane.sh [qd1] [qd32] [memory] [qos]      (no argument: all four)
+#
+# Environment (defaults):
+#   REPS=3            repetitions; the table shows medians
+#   DURATION=10       measured seconds per run (each run adds a 1 s warm-up)
+#   DEV=/var/tmp/reflex-bench/dev4g.img   test file (written with real data on first use, then reused)
+#   MODEL=devmodels/models/virtio-vm.yaml device model for the QoS run (bench/calibrate.sh writes it)
+#   QOS_P95=2000      LC tenant's p95 SLO (µs); its reservation is half the model's budget there
+#   QOS_DURATION=15   measured seconds of the QoS runs
+#   REFLEX_HOME=<this checkout>   whose bin/reflex-dataplane and bin/reflex-bench to run
+# Results: bench/results/<date>/{runs.jsonl,summary.json,summary.md,*.json,*.log}
+set -euo pipefail
+source "$(dirname "$0")/lib/common.sh"
+trap cleanup EXIT
+
+REPS=${REPS:-3}
+DURATION=${DURATION:-10}
+MODEL=${MODEL:-$REPO/devmodels/models/virtio-vm.yaml}
+QOS_P95=${QOS_P95:-2000}
+QOS_DURATION=${QOS_DURATION:-15}
+WHAT=("$@")
+[ ${#WHAT[@]} -gt 0 ] || WHAT=(qd1 qd32 memory qos)
+for w in "${WHAT[@]}"; do case $w in qd1|qd32|memory|qos) ;; *) die "unknown benchmark '$w' (qd1 qd32 memory qos)";; esac; done
+want() { local w; for w in "${WHAT[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
+
+OUT=$REPO/bench/results/$(date +%Y%m%d-%H%M%S)
+mkdir -p "$OUT"
+RUNS=$OUT/runs.jsonl
+RES="python3 $BENCH_DIR/lib/results.py"
+BENCH=$REFLEX_HOME/bin/reflex-bench
+PORT=11234
+ADMIN=19400
+
+ensure_device
+ensure_jars
+commit=$(git -C "$REFLEX_HOME" rev-parse --short HEAD 2>/dev/null || cat "$REFLEX_HOME/.commit" 2>/dev/null || echo unknown)
+cat > "$OUT/meta.json" <<EOF
+{"date": "$(date -Is)", "machine": "$(nproc) vCPU $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), kernel $(uname -r), $(free -g | awk '/Mem:/ {print $2}') GiB RAM",
+ "commit": "$commit", "device": "$DEV ($(df --output=source "$DEV" | tail -1), 4 GiB, O_DIRECT)", "reps": $REPS, "duration": $DURATION,
+ "load_start": "$(cut -d' ' -f1-3 /proc/loadavg)", "what": "${WHAT[*]}"}
+EOF
+log "results -> $OUT; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---------------------------------------------------------------- 1 + 2: uring engine vs fio, QD1 and QD32
+# Reference: fio io_uring, same file, 4 KiB randread, direct, pinned to vCPU 1 (where the server runs).
+#   fio-block: fio's default (waits for completions in io_uring_enter: the vCPU halts and pays the wake-up);
+#   fio-poll:  --iodepth_batch_complete_min=0, fio reaps without blocking (busy-polls completions, like our busy loop).
+# Ours: server = reflex-dataplane --engine uring; client = reflex-bench closed loop, one connection.
+#   split-busy: server on vCPU 1 --poll busy, client on vCPU 0 --poll busy (the original's dedicated polling cores)
+#   one-vcpu:   server and client both on vCPU 0, both --poll block (no spinning: they alternate on one vCPU)
+declare -A SRV_CPU=([split-busy]=1 [one-vcpu]=0) SRV_POLL=([split-busy]=busy [one-vcpu]=block)
+declare -A CLI_CPU=([split-busy]=0 [one-vcpu]=0) CLI_POLL=([split-busy]=busy [one-vcpu]=block)
+SETUPS=(split-busy one-vcpu)
+
+fio_ref() { # bench qd variant rep
+  local b=$1 qd=$2 v=$3 rep=$4 extra=""
+  [ "$v" = fio-poll ] && extra="--iodepth_batch_complete_min=0"
+  local f=$OUT/$b-$v-$rep.json
+  local cmd="fio --name=$b --filename=$DEV --rw=randread --bs=4k --direct=1 --ioengine=io_uring --iodepth=$qd $extra --cpus_allowed=1 --time_based --runtime=$DURATION --ramp_time=1 --norandommap --randrepeat=0 --lat_percentiles=1 --output-format=json"
+  # shellcheck disable=SC2086
+  $cmd > "$f"
+  $RES record "$RUNS" --bench "$b" --setup "$v" --tool fio --rep "$rep" --json "$f" --cmd "$cmd" \
+    --extra "pinning=fio pinned to vCPU 1, $([ "$v" = fio-poll ] && echo 'polls completions' || echo 'blocks for completions')"
+}
+
+ours_qd() { # setup rep benches...
+  local s=$1 rep=$2; shift 2
+  start_dataplane "$OUT/server-$s-$rep.log" "${SRV_CPU[$s]}" $PORT $ADMIN --device "$DEV" --engine uring --poll "${SRV_POLL[$s]}"
+  local scmd; scmd=$(cat "$OUT/server-$s-$rep.log.cmd")
+  # short unmeasured run so the JITs of both sides are warm before the measured runs
+  $(pin "${CLI_CPU[$s]}") "$BENCH" --server 127.0.0.1:$PORT --mode closed --qd 8 --duration 2 --warmup 0 \
+    --lba-range $DEV_SECTORS --poll "${CLI_POLL[$s]}" > /dev/null
+  local b qd
+  for b in "$@"; do
+    qd=${b#qd}
+    local f=$OUT/$b-$s-$rep.json
+    local cmd="$(pin "${CLI_CPU[$s]}") $BENCH --server 127.0.0.1:$PORT --mode closed --qd $qd --duration $DURATION --warmup 1 --lba-range $DEV_SECTORS --poll ${CLI_POLL[$s]} --json $f"
+    # shellcheck disable=SC2086
+    $cmd > "$OUT/$b-$s-$rep.txt"
+    $RES record "$RUNS" --bench "$b" --setup "$s" --tool reflex --rep "$rep" --json "$f" --cmd "$cmd" --server-cmd "$scmd" \
+      --extra "pinning=server vCPU ${SRV_CPU[$s]} --poll ${SRV_POLL[$s]}, client vCPU ${CLI_CPU[$s]} --poll ${CLI_POLL[$s]}"
+  done
+  stop_dataplane "$SERVER_PID"
+}
+
+QDS=()
+want qd1 && QDS+=(qd1)
+want qd32 && QDS+=(qd32)
+if [ ${#QDS[@]} -gt 0 ]; then
+  for rep in $(seq 1 "$REPS"); do
+    for b in "${QDS[@]}"; do
+      for v in fio-block fio-poll; do log "rep $rep: $b $v"; fio_ref "$b" "${b#qd}" "$v" "$rep"; done
+    done
+    for s in "${SETUPS[@]}"; do log "rep $rep: ${QDS[*]} reflex $s"; ours_qd "$s" "$rep" "${QDS[@]}"; done
+  done
+fi
+
+# ---------------------------------------------------------------- 3: memory engine, server CPU per request
+# CPU = utime+stime from /proc/PID/stat (whole JVM) and from the reflex-dp-* threads only, over the whole client run
+# (warm-up + measured); requests = the server's own reflex_tenant_requests_total delta over the same window.
+#   t1-busy:     --threads 1 on vCPU 1 --poll busy   (its CPU is 100% by construction: µs/req = 1/IOPS)
+#   t1-block:    --threads 1 on vCPU 1 --poll block  (CPU only while working: the cost per request)
+#   t2-adaptive: --threads 2 unpinned --poll adaptive, client 2 threads unpinned (4 busy threads on 2 vCPUs)
+declare -A M_SRV_CPU=([t1-busy]=1 [t1-block]=1 [t2-adaptive]="") M_SRV_POLL=([t1-busy]=busy [t1-block]=block [t2-adaptive]=adaptive)
+declare -A M_THREADS=([t1-busy]=1 [t1-block]=1 [t2-adaptive]=2)
+declare -A M_CLI_CPU=([t1-busy]=0 [t1-block]=0 [t2-adaptive]="") M_CLI_POLL=([t1-busy]=busy [t1-block]=busy [t2-adaptive]=adaptive)
+declare -A M_CLI_ARGS=([t1-busy]="--threads 1 --connections 2 --qd 32" [t1-block]="--threads 1 --connections 2 --qd 32" [t2-adaptive]="--threads 2 --connections 4 --qd 32")
+MSETUPS=(t1-busy t1-block t2-adaptive)
+
+ours_memory() { # setup rep
+  local s=$1 rep=$2
+  start_dataplane "$OUT/server-mem-$s-$rep.log" "${M_SRV_CPU[$s]}" $PORT $ADMIN --engine memory --size 4Gi \
+    --threads "${M_THREADS[$s]}" --poll "${M_SRV_POLL[$s]}"
+  local pid=$SERVER_PID scmd; scmd=$(cat "$OUT/server-mem-$s-$rep.log.cmd")
+  # shellcheck disable=SC2086
+  $(pin "${M_CLI_CPU[$s]}") "$BENCH" --server 127.0.0.1:$PORT --mode closed ${M_CLI_ARGS[$s]} --duration 3 --warmup 0 \
+    --lba-range $DEV_SECTORS --poll "${M_CLI_POLL[$s]}" > /dev/null   # JIT warm-up, unmeasured
+  local f=$OUT/memory-$s-$rep.json
+  local cmd="$(pin "${M_CLI_CPU[$s]}") $BENCH --server 127.0.0.1:$PORT --mode closed ${M_CLI_ARGS[$s]} --duration $DURATION --warmup 1 --lba-range $DEV_SECTORS --poll ${M_CLI_POLL[$s]} --json $f"
+  local r0 c0 t0 r1 c1 t1
+  r0=$(server_requests $ADMIN); read -r -a c0 < <(cpu_ticks "$pid"); t0=$(date +%s.%N)
+  # shellcheck disable=SC2086
+  $cmd > "$OUT/memory-$s-$rep.txt"
+  r1=$(server_requests $ADMIN); read -r -a c1 < <(cpu_ticks "$pid"); t1=$(date +%s.%N)
+  local hz; hz=$(getconf CLK_TCK)
+  local n=$((r1 - r0))
+  local cpu_us loop_us loop_pct
+  cpu_us=$(python3 -c "print(($((c1[0] - c0[0])) / $hz) * 1e6 / max(1, $n))")
+  loop_us=$(python3 -c "print(($((c1[1] - c0[1])) / $hz) * 1e6 / max(1, $n))")
+  loop_pct=$(python3 -c "print(100 * ($((c1[1] - c0[1])) / $hz) / ($t1 - $t0))")
+  $RES record "$RUNS" --bench memory --setup "$s" --tool reflex --rep "$rep" --json "$f" --cmd "$cmd" --server-cmd "$scmd" \
+    --extra "cpu_us_per_req=$cpu_us" "loop_cpu_us_per_req=$loop_us" "loop_cpu_pct=$loop_pct" "server_requests=$n" \
+      "pinning=server --threads ${M_THREADS[$s]} ${M_SRV_CPU[$s]:+vCPU ${M_SRV_CPU[$s]} }--poll ${M_SRV_POLL[$s]}; client ${M_CLI_ARGS[$s]} ${M_CLI_CPU[$s]:+vCPU ${M_CLI_CPU[$s]} }--poll ${M_CLI_POLL[$s]}"
+  stop_dataplane "$pid"
+}
+
+if want memory; then
+  for rep in $(seq 1 "$REPS"); do
+    for s in "${MSETUPS[@]}"; do log "rep $rep: memory $s"; ours_memory "$s" "$rep"; done
+  done
+fi
+
+# ---------------------------------------------------------------- 4: QoS
+# LC tenant (100% 4 KiB random reads, p95 SLO = QOS_P95) reserving half the model's budget at that p95, open loop at
+# exactly its reservation; BE tenant flooding 4 KiB random writes at QD64, closed loop; each on its own port and
+# half of the file. Scheduler on (model MODEL) vs --no-qos. Server on vCPU 1 --poll busy; both clients on vCPU 0
+# (LC --poll busy for accurate send times, BE --poll block).
+if want qos; then
+  [ -f "$MODEL" ] || die "no device model $MODEL: run bench/calibrate.sh first"
+  read -r LC_IOPS BUDGET < <(python3 - "$MODEL" "$QOS_P95" <<'EOF'
+import sys, yaml
+m = yaml.safe_load(open(sys.argv[1])); p = float(sys.argv[2]); L = m["tokenLimits"]
+def rate(key):
+    if p <= L[0]["p95Micros"]: return L[0][key]
+    for lo, hi in zip(L, L[1:]):
+        if p <= hi["p95Micros"]:
+            t = (p - lo["p95Micros"]) / (hi["p95Micros"] - lo["p95Micros"]); return lo[key] + t * (hi[key] - lo[key])
+    return L[-1][key]
+budget = rate("mixedTokensPerSec")  # a BE tenant is present: the mixed budget applies
+print(int(budget / 2 / m["readCost4k"]), int(budget))
+EOF
+)
+  HALF=$((DEV_SECTORS / 2))
+  cat > "$OUT/slo-table.yaml" <<EOF
+# generated by bench/run-dataplane.sh: LC reserves half of $(basename "$MODEL")'s mixed budget at p95 ${QOS_P95} µs ($BUDGET tokens/s)
+tenants:
+  - { name: lc, port: 11301, class: LC, iops: $LC_IOPS, readPercent: 100, p95Micros: $QOS_P95, lbaBase: 0, lbaCount: $HALF }
+  - { name: be, port: 11302, class: BE, lbaBase: $HALF, lbaCount: $HALF }
+EOF
+  log "QoS: LC $LC_IOPS IOPS at p95 $QOS_P95 µs (half of $BUDGET tokens/s); table $OUT/slo-table.yaml"
+  for rep in $(seq 1 "$REPS"); do
+    for s in qos-on qos-off; do
+      log "rep $rep: $s"
+      flag=""; [ $s = qos-off ] && flag="--no-qos"
+      # shellcheck disable=SC2086
+      start_dataplane "$OUT/server-$s-$rep.log" 1 11300 $ADMIN --device "$DEV" --engine uring --poll busy \
+        --model "$MODEL" --slo-table "$OUT/slo-table.yaml" $flag
+      scmd=$(cat "$OUT/server-$s-$rep.log.cmd")
+      grep -q REJECTED "$OUT/server-$s-$rep.log" && { cat "$OUT/server-$s-$rep.log" >&2; die "tenant rejected"; }
+      fbe=$OUT/qos-be-$s-$rep.json; flc=$OUT/qos-lc-$s-$rep.json
+      be_cmd="taskset -c 0 $BENCH --server 127.0.0.1:11302 --mode closed --qd 64 --read-pct 0 --duration $((QOS_DURATION + 4)) --warmup 1 --lba-range $HALF --poll block --drain 30 --json $fbe"
+      lc_cmd="taskset -c 0 $BENCH --server 127.0.0.1:11301 --mode open --iops $LC_IOPS --read-pct 100 --duration $QOS_DURATION --warmup 2 --lba-range $HALF --poll busy --json $flc"
+      # shellcheck disable=SC2086
+      $be_cmd > "$OUT/qos-be-$s-$rep.txt" 2>&1 & be_pid=$!
+      sleep 2
+      # shellcheck disable=SC2086
+      $lc_cmd > "$OUT/qos-lc-$s-$rep.txt" 2>&1 || log "LC client exit $? (see $OUT/qos-lc-$s-$rep.txt)"
+      wait $be_pid || log "BE client exit $? (see $OUT/qos-be-$s-$rep.txt)"
+      curl -fs "http://127.0.0.1:$ADMIN/metrics" > "$OUT/qos-metrics-$s-$rep.txt" || true
+      pinning="server vCPU 1 --poll busy $flag; LC client vCPU 0 --poll busy; BE client vCPU 0 --poll block"
+      $RES record "$RUNS" --bench qos --setup $s --tool lc --rep "$rep" --json "$flc" --cmd "$lc_cmd" --server-cmd "$scmd" \
+        --extra "slo_p95_us=$QOS_P95" "reserved_iops=$LC_IOPS" "pinning=$pinning"
+      $RES record "$RUNS" --bench qos --setup $s --tool be --rep "$rep" --json "$fbe" --cmd "$be_cmd" --server-cmd "$scmd" \
+        --extra "pinning=$pinning"
+      stop_dataplane "$SERVER_PID"
+    done
+  done
+fi
+
+python3 - "$OUT/meta.json" <<EOF
+import json, sys; m = json.load(open(sys.argv[1])); m["load_end"] = "$(cut -d' ' -f1-3 /proc/loadavg)"; json.dump(m, open(sys.argv[1], "w"))
+EOF
+$RES summarize "$OUT"
+log "results in $OUT (summary.md, summary.json, runs.jsonl)"
