@@ -94,8 +94,13 @@ public final class DataplaneMetrics {
         }
     }
 
+    /** Bucket bounds (µs) of the Prometheus latency histogram, dense around typical flash SLOs. */
+    private static final long[] BUCKETS_MICROS = {25, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000,
+            10_000, 25_000, 50_000, 100_000, 1_000_000};
+
     public DataplaneMetrics(Dataplane dataplane) {
         this.dataplane = dataplane;
+        registry.getPrometheusRegistry().register(this::latencyHistogram);
         Gauge.builder("reflex_device_capacity_bytes", dataplane, d -> d.engine().capacityBytes()).register(registry);
         Gauge.builder("reflex_device_token_budget", dataplane, d -> d.lastPlan() == null ? 0 : finite(d.lastPlan().evaluation().tokenRate()))
                 .description("Token rate at the strictest LC SLO (-1 = unlimited)").register(registry);
@@ -105,6 +110,38 @@ public final class DataplaneMetrics {
             Gauge.builder("reflex_loop_device_inflight", l, x -> x.io().inFlight()).tags("loop", Integer.toString(l.index()))
                     .description("Requests at the device").register(registry);
         }
+    }
+
+    /**
+     * reflex_tenant_latency_seconds: a classic Prometheus histogram of every request served so far, built from the
+     * tenants' cumulative HdrHistograms at scrape time (so the loops never touch a shared histogram).
+     */
+    private io.prometheus.metrics.model.snapshots.HistogramSnapshot latencyHistogram() {
+        var b = io.prometheus.metrics.model.snapshots.HistogramSnapshot.builder().name("reflex_tenant_latency_seconds")
+                .help("Request latency, parse to device completion, since start");
+        synchronized (this) {
+            for (TenantMeters m : tenants.values()) {
+                Histogram h = m.total;
+                double[] bounds = new double[BUCKETS_MICROS.length + 1];
+                long[] counts = new long[BUCKETS_MICROS.length + 1];
+                long lo = 0, seen = 0;
+                for (int i = 0; i < BUCKETS_MICROS.length; i++) {
+                    bounds[i] = BUCKETS_MICROS[i] / 1e6;
+                    counts[i] = h.getTotalCount() == 0 ? 0 : h.getCountBetweenValues(lo, BUCKETS_MICROS[i]);
+                    seen += counts[i];
+                    lo = BUCKETS_MICROS[i] + 1;
+                }
+                bounds[BUCKETS_MICROS.length] = Double.POSITIVE_INFINITY;
+                counts[BUCKETS_MICROS.length] = Math.max(0, h.getTotalCount() - seen);
+                var spec = m.served.spec();
+                b.dataPoint(io.prometheus.metrics.model.snapshots.HistogramSnapshot.HistogramDataPointSnapshot.builder()
+                        .classicHistogramBuckets(io.prometheus.metrics.model.snapshots.ClassicHistogramBuckets.of(bounds, counts))
+                        .sum(h.getTotalCount() == 0 ? 0 : h.getMean() * h.getTotalCount() / 1e6)
+                        .labels(io.prometheus.metrics.model.snapshots.Labels.of("tenant", spec.name(), "class", spec.tenantClass().name()))
+                        .build());
+            }
+        }
+        return b.build();
     }
 
     private static double finite(double v) { return Double.isInfinite(v) ? -1 : v; }

@@ -56,6 +56,8 @@ class AdminEndpointTest {
             assertThat(metrics).contains("reflex_tenant_latency_micros{class=\"LC\",quantile=\"0.95\",tenant=\"lc\"}");
             assertThat(metrics).contains("reflex_tenant_reserved_tokens_per_second{class=\"LC\",tenant=\"lc\"} 1.0E7");
             assertThat(metrics).contains("reflex_device_token_budget");
+            assertThat(metrics).containsPattern("reflex_tenant_latency_seconds_bucket\\{class=\"LC\",tenant=\"lc\",le=\"\\+Inf\"} 50");
+            assertThat(metrics).contains("reflex_tenant_latency_seconds_count{class=\"LC\",tenant=\"lc\"} 50");
             assertThat(get(a, "/tenants").body()).contains("\"name\" : \"lc\"").contains("\"name\" : \"be\"");
 
             // An LC tenant the device cannot satisfy: the API caller gets the reason.
