@@ -66,7 +66,8 @@ public final class Dataplane implements AutoCloseable, DataplaneLoop.Listener {
         GlobalBucket bucket = new GlobalBucket(config.threads());
         this.loops = new DataplaneLoop[config.threads()];
         for (int i = 0; i < loops.length; i++) {
-            var loopConfig = new DataplaneLoop.Config(i, DataplaneConfig.MAX_TENANTS, 4096, 256, 256L << 20, 2048, config.pollMode());
+            var loopConfig = new DataplaneLoop.Config(i, DataplaneConfig.MAX_TENANTS, 4096, 256, 256L << 20, 2048, config.pollMode(),
+                    config.cpus().isEmpty() ? -1 : config.cpus().get(i));
             var scheduler = new TokenScheduler(DataplaneConfig.MAX_TENANTS, 2048, bucket, model);
             scheduler.setEnabled(config.scheduler());
             loops[i] = new DataplaneLoop(loopConfig, engine.openQueue(config.queueDepth()), scheduler, model, this);

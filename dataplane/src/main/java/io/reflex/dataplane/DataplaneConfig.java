@@ -18,12 +18,28 @@ import java.nio.file.Path;
  * @param scheduler       QoS scheduler on (off: no token limits, for comparison)
  * @param syncWrites      acknowledge SETs only once durable (RWF_DSYNC)
  * @param admin           metrics/health/admin HTTP address, or null for none
+ * @param cpus            CPU per loop thread (pinned with sched_setaffinity), or empty for unpinned
  * @param nbd             NBD listen address (every tenant is an export on it), or null for none
  */
 public record DataplaneConfig(Path device, String engine, long memoryBytes, InetSocketAddress listen, Path sloTable,
                               String model, int threads, PollMode pollMode, boolean scheduler, boolean syncWrites,
-                              int queueDepth, InetSocketAddress admin, InetSocketAddress nbd) {
+                              int queueDepth, InetSocketAddress admin, InetSocketAddress nbd, java.util.List<Integer> cpus) {
     public static final int MAX_TENANTS = 64;
+
+    public DataplaneConfig {
+        cpus = cpus == null ? java.util.List.of() : java.util.List.copyOf(cpus);
+        if (!cpus.isEmpty() && cpus.size() != threads) {
+            throw new IllegalArgumentException("--cpus lists " + cpus.size() + " CPUs for " + threads + " thread(s): give one CPU per thread");
+        }
+    }
+
+    /** Unpinned loops. */
+    public DataplaneConfig(Path device, String engine, long memoryBytes, InetSocketAddress listen, Path sloTable,
+                           String model, int threads, PollMode pollMode, boolean scheduler, boolean syncWrites,
+                           int queueDepth, InetSocketAddress admin, InetSocketAddress nbd) {
+        this(device, engine, memoryBytes, listen, sloTable, model, threads, pollMode, scheduler, syncWrites, queueDepth,
+                admin, nbd, java.util.List.of());
+    }
 
     /** Without an NBD front-end. */
     public DataplaneConfig(Path device, String engine, long memoryBytes, InetSocketAddress listen, Path sloTable,

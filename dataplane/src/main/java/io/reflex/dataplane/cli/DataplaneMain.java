@@ -42,6 +42,9 @@ public final class DataplaneMain implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "1", description = "Dataplane threads, one event loop each (default: ${DEFAULT-VALUE})")
     int threads;
 
+    @Option(names = "--cpus", split = ",", description = "Pin loop thread i to the i-th CPU of this list, e.g. 0,1 (one per --threads)")
+    java.util.List<Integer> cpus;
+
     @Option(names = "--poll", defaultValue = "adaptive", description = "busy | adaptive | block: how idle loops wait (default: ${DEFAULT-VALUE})")
     String poll;
 
@@ -66,7 +69,7 @@ public final class DataplaneMain implements Callable<Integer> {
         if (device == null && !"memory".equals(engine)) throw new CommandLine.ParameterException(new CommandLine(this), "--device is required (or use --engine memory)");
         if (threads < 1 || threads > 64) throw new CommandLine.ParameterException(new CommandLine(this), "--threads must be 1–64");
         DataplaneConfig config = new DataplaneConfig(device, engine, Sizes.parse(size), address(listen), sloTable, model, threads,
-                pollMode, !noQos, syncWrites, queueDepth, "none".equals(admin) ? null : address(admin), nbd == null ? null : address(nbd));
+                pollMode, !noQos, syncWrites, queueDepth, "none".equals(admin) ? null : address(admin), nbd == null ? null : address(nbd), cpus);
         Dataplane dp = Dataplane.start(config);
         AdminServer adminServer = config.admin() == null ? null : new AdminServer(dp, config.admin());
         printSummary(dp, adminServer);
@@ -84,9 +87,9 @@ public final class DataplaneMain implements Callable<Integer> {
 
     private static void printSummary(Dataplane dp, AdminServer admin) {
         var c = dp.config();
-        System.out.printf("reflex-dataplane: %s engine on %s (%d MiB), model %s, %d thread(s), poll %s, QoS %s, sync writes %s%n",
+        System.out.printf("reflex-dataplane: %s engine on %s (%d MiB), model %s, %d thread(s)%s, poll %s, QoS %s, sync writes %s%n",
                 dp.engine().name(), c.device() == null ? "memory" : c.device(), dp.engine().capacityBytes() >> 20, dp.model().name(),
-                c.threads(), c.pollMode().name().toLowerCase(), c.scheduler() ? "on" : "off", c.syncWrites());
+                c.threads(), c.cpus().isEmpty() ? "" : " pinned to CPUs " + c.cpus(), c.pollMode().name().toLowerCase(), c.scheduler() ? "on" : "off", c.syncWrites());
         for (Dataplane.Served s : dp.tenants()) {
             var t = s.spec();
             System.out.printf("  tenant %-12s %s:%d  %s%s%s  LBA [%d, %d)  %s tokens/s%s%n", t.name(), c.listen().getAddress().getHostAddress(),

@@ -27,8 +27,9 @@ import java.util.function.Consumer;
  * queue ({@link #execute}).
  */
 public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHandler {
+    /** @param cpu the core to pin this loop's thread to, or -1 to let the kernel place it */
     public record Config(int index, int maxTenants, int maxRequests, int maxPerConnection, long bufferBytes,
-                         int schedulerQueue, PollMode pollMode) {}
+                         int schedulerQueue, PollMode pollMode, int cpu) {}
 
     /** Told when a connection of a tenant starts or ends on this loop (rate shares follow connections). */
     public interface Listener {
@@ -45,6 +46,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
     private final DeviceModel model;
     private final Selector selector;
     private final PollMode pollMode;
+    private final int cpu;
     private final int maxPerConnection;
     private final Listener listener;
     private final LoopTenant[] tenants;
@@ -71,6 +73,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
         this.model = model;
         this.listener = listener;
         this.pollMode = config.pollMode();
+        this.cpu = config.cpu();
         this.maxPerConnection = config.maxPerConnection();
         this.requests = new RequestTable(config.maxRequests());
         this.buffers = new BufferPool(io::allocateBuffer, config.bufferBytes());
@@ -93,6 +96,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
 
     @Override
     public void run() {
+        if (cpu >= 0 && !Affinity.pinCurrentThread(cpu)) log("cannot pin to CPU " + cpu + "; running unpinned");
         try {
             while (running) {
                 now = System.nanoTime();
