@@ -118,10 +118,15 @@ final class NbdRawClient implements AutoCloseable {
 
     /** A simple reply; {@code dataLength} bytes follow it when it has no error (reads). */
     Reply reply(int dataLength) throws IOException {
+        return reply(h -> dataLength);
+    }
+
+    /** A simple reply whose data length (when it has no error) depends on its handle (replies come in any order). */
+    Reply reply(java.util.function.LongToIntFunction dataLengthOfHandle) throws IOException {
         assertThat(in.readInt()).isEqualTo(Nbd.SIMPLE_REPLY_MAGIC);
         int error = in.readInt();
         long handle = in.readLong();
-        byte[] data = new byte[error == 0 ? dataLength : 0];
+        byte[] data = new byte[error == 0 ? dataLengthOfHandle.applyAsInt(handle) : 0];
         in.readFully(data);
         return new Reply(error, handle, data);
     }
