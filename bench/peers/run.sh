@@ -52,7 +52,10 @@ trap peer_cleanup EXIT
 
 ensure_device
 ensure_jars
-[ -n "${MAX_LOAD:-}" ] && wait_quiet "$MAX_LOAD" "${WAIT_MAX:-600}"
+if [ -n "${MAX_LOAD:-}" ]; then
+  declare -F wait_quiet >/dev/null || die "MAX_LOAD needs wait_quiet from bench/lib/common.sh"
+  wait_quiet "$MAX_LOAD" "${WAIT_MAX:-600}"
+fi
 log "results -> $OUT; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 cat > "$OUT/meta.json" <<EOF2
 {"date": "$(date -Is)", "machine": "$(nproc) vCPU $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), kernel $(uname -r)",
