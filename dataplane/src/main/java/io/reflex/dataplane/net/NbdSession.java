@@ -9,7 +9,6 @@ import io.reflex.protocol.ReflexHeader;
 import io.reflex.protocol.Status;
 
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.SelectionKey;
@@ -371,7 +370,7 @@ final class NbdSession extends Session {
             case Nbd.CMD_WRITE_ZEROES -> {
                 req.opcode[id] = Opcode.SET;
                 req.length[id] = len;
-                pool.segment(buf).asSlice(0, len).fill((byte) 0);
+                pool.segment(buf).fill((byte) 0); // the whole pooled buffer (≤ 2× len): a slice would allocate a view
                 if (needsFlush) set(fua, id);
                 if (length > len) {
                     set(zeroChain, id);
