@@ -13,8 +13,8 @@
 # 4. token rates at p95 targets: read-only = 100 * R*(target); mixed = 100 * (R + w*W) where the mixed curves
 #    reach the target.
 # Environment: DEV (the 4 GiB test file), CAL_DURATION=8 (s per sweep point, +1 s ramp), RATIOS="90 75"
-# (read % of the mixed sweeps), CPU=1 (vCPU fio runs on: where the dataplane runs in bench/run-dataplane.sh).
-# Takes ~ (2 + 3 sweeps x 8 points) x (CAL_DURATION + 1) s ~ 4 min with the defaults.
+# (read % of the mixed sweeps), MAX_LOAD/WAIT_MAX (as run-dataplane.sh), CPU=1 (vCPU fio runs on: where the dataplane runs in bench/run-dataplane.sh).
+# Takes ~ (11 + 2 x 9 points) x (CAL_DURATION + 1) s + probes ~ 5 min with the defaults.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 
@@ -22,10 +22,13 @@ NAME=${1:-virtio-vm}
 CAL_DURATION=${CAL_DURATION:-8}
 RATIOS=${RATIOS:-"90 75"}
 CPU=${CPU:-1}
-FRACTIONS=${FRACTIONS:-"0.1 0.25 0.4 0.55 0.7 0.8 0.9 1.0"}
+# sweep rates as fractions of the closed-loop capacity; mixed latency rises much earlier (O_DSYNC writes), so denser low
+RO_FRACTIONS=${RO_FRACTIONS:-"0.05 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 1.0"}
+MIX_FRACTIONS=${MIX_FRACTIONS:-"0.02 0.05 0.1 0.15 0.2 0.3 0.45 0.6 0.8"}
 OUT=$REPO/bench/results/calibrate-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$OUT"
 ensure_device
+[ -n "${MAX_LOAD:-}" ] && wait_quiet "$MAX_LOAD" "${WAIT_MAX:-600}"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 log "calibrating $DEV -> devmodels/models/$NAME.yaml; raw data in $OUT; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -51,7 +54,8 @@ log "closed-loop QD32 capacity: read-only ${CAP[100]} IOPS; $(for r in $RATIOS; 
 
 # 2. open-loop sweeps
 for r in 100 $RATIOS; do
-  for fr in $FRACTIONS; do
+  fr_list=$MIX_FRACTIONS; [ "$r" = 100 ] && fr_list=$RO_FRACTIONS
+  for fr in $fr_list; do
     total=$(python3 -c "print(max(100, int(${CAP[$r]} * $fr)))")
     rd=$((total * r / 100)); wr=$((total - rd))
     if [ "$r" = 100 ]; then

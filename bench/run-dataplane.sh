@@ -11,6 +11,7 @@
 #   QOS_P95=2000      LC tenant's p95 SLO (µs); its reservation is half the model's budget there
 #   QOS_DURATION=15   measured seconds of the QoS runs
 #   REFLEX_HOME=<this checkout>   whose bin/reflex-dataplane and bin/reflex-bench to run
+#   MAX_LOAD=, WAIT_MAX=600      if MAX_LOAD is set, wait (at most WAIT_MAX s) for the load average to drop below it
 # Results: bench/results/<date>/{runs.jsonl,summary.json,summary.md,*.json,*.log}
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
@@ -36,6 +37,7 @@ ADMIN=19400
 
 ensure_device
 ensure_jars
+[ -n "${MAX_LOAD:-}" ] && wait_quiet "$MAX_LOAD" "${WAIT_MAX:-600}"
 commit=$(git -C "$REFLEX_HOME" rev-parse --short HEAD 2>/dev/null || cat "$REFLEX_HOME/.commit" 2>/dev/null || echo unknown)
 cat > "$OUT/meta.json" <<EOF
 {"date": "$(date -Is)", "machine": "$(nproc) vCPU $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), kernel $(uname -r), $(free -g | awk '/Mem:/ {print $2}') GiB RAM",
@@ -146,7 +148,9 @@ fi
 # ---------------------------------------------------------------- 4: QoS
 # LC tenant (100% 4 KiB random reads, p95 SLO = QOS_P95) reserving half the model's budget at that p95, open loop at
 # exactly its reservation; BE tenant flooding 4 KiB random writes at QD64, closed loop; each on its own port and
-# half of the file. Scheduler on (model MODEL) vs --no-qos. Server on vCPU 1 --poll busy; both clients on vCPU 0
+# half of the file. Scheduler on (model MODEL) vs --no-qos; plus qos-on-95: the same with LC offering 95% of its
+# reservation (an open-loop client that falls behind sends a catch-up burst; at exactly 100% the LC tenant, capped
+# at its reservation, can never work such a backlog off). Server on vCPU 1 --poll busy; both clients on vCPU 0
 # (LC --poll busy for accurate send times, BE --poll block).
 if want qos; then
   [ -f "$MODEL" ] || die "no device model $MODEL: run bench/calibrate.sh first"
@@ -172,9 +176,10 @@ tenants:
 EOF
   log "QoS: LC $LC_IOPS IOPS at p95 $QOS_P95 µs (half of $BUDGET tokens/s); table $OUT/slo-table.yaml"
   for rep in $(seq 1 "$REPS"); do
-    for s in qos-on qos-off; do
+    for s in qos-on qos-on-95 qos-off; do
       log "rep $rep: $s"
       flag=""; [ $s = qos-off ] && flag="--no-qos"
+      offered=$LC_IOPS; [ $s = qos-on-95 ] && offered=$((LC_IOPS * 95 / 100))
       # shellcheck disable=SC2086
       start_dataplane "$OUT/server-$s-$rep.log" 1 11300 $ADMIN --device "$DEV" --engine uring --poll busy \
         --model "$MODEL" --slo-table "$OUT/slo-table.yaml" $flag
@@ -182,7 +187,7 @@ EOF
       grep -q REJECTED "$OUT/server-$s-$rep.log" && { cat "$OUT/server-$s-$rep.log" >&2; die "tenant rejected"; }
       fbe=$OUT/qos-be-$s-$rep.json; flc=$OUT/qos-lc-$s-$rep.json
       be_cmd="taskset -c 0 $BENCH --server 127.0.0.1:11302 --mode closed --qd 64 --read-pct 0 --duration $((QOS_DURATION + 4)) --warmup 1 --lba-range $HALF --poll block --drain 30 --json $fbe"
-      lc_cmd="taskset -c 0 $BENCH --server 127.0.0.1:11301 --mode open --iops $LC_IOPS --read-pct 100 --duration $QOS_DURATION --warmup 2 --lba-range $HALF --poll busy --json $flc"
+      lc_cmd="taskset -c 0 $BENCH --server 127.0.0.1:11301 --mode open --iops $offered --read-pct 100 --duration $QOS_DURATION --warmup 2 --lba-range $HALF --poll busy --json $flc"
       # shellcheck disable=SC2086
       $be_cmd > "$OUT/qos-be-$s-$rep.txt" 2>&1 & be_pid=$!
       sleep 2

@@ -35,13 +35,18 @@ def load_points(out):
 
 
 def monotone(xy):
-    """(x, y) sorted by x with y made non-decreasing (running max): a latency curve that never improves with load."""
+    """(x, y) sorted by x, y replaced by its isotonic (non-decreasing, least-squares; pool-adjacent-violators) fit:
+    a latency curve that never improves with load, and that one noisy early point cannot lift as a running max would."""
     xy = sorted(xy)
-    out, m = [], 0
-    for x, y in xy:
-        m = max(m, y)
-        out.append((x, m))
-    return out
+    blocks = []  # [sum, count]
+    for _, y in xy:
+        blocks.append([y, 1])
+        while len(blocks) > 1 and blocks[-2][0] / blocks[-2][1] > blocks[-1][0] / blocks[-1][1]:
+            s, c = blocks.pop()
+            blocks[-1][0] += s
+            blocks[-1][1] += c
+    ys = [b[0] / b[1] for b in blocks for _ in range(b[1])]
+    return [(x, y) for (x, _), y in zip(xy, ys)]
 
 
 def x_at(curve, y):
@@ -117,7 +122,10 @@ def main():
         raise SystemExit(f"no p95 target in {TARGETS} is reachable: lightest read-only p95 {ro_base:.0f} us")
 
     now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    L = [f"# Calibrated by bench/calibrate.sh on {now}",
+    load = re.search(r"load average at start ([0-9.]+)", machine)
+    warn = ["# WARNING: calibrated while the machine was loaded (other builds); latencies are pessimistic and noisy.",
+            "# Re-run bench/calibrate.sh when the load average is low."] if load and float(load.group(1)) > 1.0 else []
+    L = warn + [f"# Calibrated by bench/calibrate.sh on {now}",
          f"# on {machine}.",
          "# Method (ReFlex's, simplified): fio io_uring O_DIRECT 4 KiB random, open loop (--rate_iops, Poisson arrivals),",
          "# read-only and mixed sweeps (writes O_DSYNC, as the dataplane's --sync-writes true); latency = p95 of reads.",

@@ -17,6 +17,17 @@ die() { log "error: $*"; exit 1; }
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
 
+# wait_quiet MAX_LOAD MAX_SECONDS: wait until the 1-minute load average is below MAX_LOAD (other people's builds
+# share this machine); gives up after MAX_SECONDS and carries on (the load is recorded with every number).
+wait_quiet() {
+  local max=$1 secs=$2 waited=0
+  while awk -v l="$(load1)" -v m="$max" 'BEGIN {exit !(l >= m)}'; do
+    [ "$waited" -ge "$secs" ] && { log "load average still $(load1) after ${secs}s; measuring anyway"; return 0; }
+    [ $((waited % 60)) -eq 0 ] && log "waiting for load average < $max (now $(load1))"
+    sleep 5; waited=$((waited + 5))
+  done
+}
+
 # The 4 GiB test file, written with real data (a sparse/fallocated file reads holes as zeros without touching the
 # disk). Reused when it exists, has the right size and carries our marker (written after a complete fill).
 ensure_device() {
