@@ -156,9 +156,15 @@ final class FileEngine extends AbstractStorageEngine {
             int length = slots.length[slot];
             int done = 0;
             while (done < length) {
+                // Without errno capture (allocation-free); a failed transfer is repeated with capture to learn why.
                 long n = read
-                        ? LibC.pread(errno, fd, address + done, length - done, offset + done)
-                        : LibC.pwrite(errno, fd, address + done, length - done, offset + done);
+                        ? LibC.pread(fd, address + done, length - done, offset + done)
+                        : LibC.pwrite(fd, address + done, length - done, offset + done);
+                if (n < 0) {
+                    n = read
+                            ? LibC.pread(errno, fd, address + done, length - done, offset + done)
+                            : LibC.pwrite(errno, fd, address + done, length - done, offset + done);
+                }
                 if (n < 0) {
                     if (errno.get() == Errno.EINTR) {
                         continue;

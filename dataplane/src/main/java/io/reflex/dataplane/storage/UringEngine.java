@@ -157,7 +157,7 @@ final class UringEngine extends AbstractStorageEngine {
         @Override
         protected void awaitDevice(long timeoutNanos) {
             if (ring.cqReady() == 0 && inKernel() > 0) {
-                ring.awaitCompletion(timeoutNanos); // -ETIME and -EINTR just end the wait
+                ring.awaitCompletion(timeoutNanos); // a timeout or signal (-1) just ends the wait
             }
         }
 

@@ -194,6 +194,11 @@ public final class IoUring implements AutoCloseable {
         if (pending == 0) {
             return 0;
         }
+        int r = IoUringSyscalls.enterNoErrno(ringFd, pending, 0, 0, 0, 0);
+        if (r >= 0) {
+            return r;
+        }
+        // It failed before consuming any SQE (else it returns the count): repeat it, capturing errno this time.
         return IoUringSyscalls.enter(errno, ringFd, pending, 0, 0, 0, 0);
     }
 
@@ -235,14 +240,17 @@ public final class IoUring implements AutoCloseable {
 
     /**
      * Blocks until a completion is ready or {@code timeoutNanos} passed (IORING_ENTER_EXT_ARG, kernel ≥ 5.11;
-     * older kernels wait without a timeout). Returns 0, -ETIME on timeout, or -errno (-EINTR on a signal).
+     * older kernels wait without a timeout). Returns 0, or -1 when the wait ended without a completion (timeout,
+     * signal or error). errno is not captured: this is the idle path of the dataplane thread, where a timeout is
+     * the normal outcome, and capturing costs an allocation whenever the JIT does not scalar-replace it.
      */
     public int awaitCompletion(long timeoutNanos) {
         if ((features & IoUringParams.IORING_FEAT_EXT_ARG) == 0) {
-            return IoUringSyscalls.enter(errno, ringFd, 0, 1, IoUringSyscalls.IORING_ENTER_GETEVENTS, 0, 0);
+            return Math.min(IoUringSyscalls.enterNoErrno(ringFd, 0, 1, IoUringSyscalls.IORING_ENTER_GETEVENTS, 0, 0),
+                    0);
         }
         IoUringGeteventsArg.timeout(waitArg, timeoutNanos);
-        int r = IoUringSyscalls.enter(errno, ringFd, 0, 1,
+        int r = IoUringSyscalls.enterNoErrno(ringFd, 0, 1,
                 IoUringSyscalls.IORING_ENTER_GETEVENTS | IoUringSyscalls.IORING_ENTER_EXT_ARG, waitArg.address(),
                 IoUringGeteventsArg.ARG_SIZE);
         return Math.min(r, 0);

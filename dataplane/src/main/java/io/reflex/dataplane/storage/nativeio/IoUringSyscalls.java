@@ -38,6 +38,15 @@ public final class IoUringSyscalls {
                 LibC.syscall(errno, SYS_IO_URING_ENTER, ringFd, toSubmit, minComplete, flags, arg, argSize));
     }
 
+    /**
+     * io_uring_enter without errno capture, for the dataplane thread's submit and wait: returns the kernel's
+     * non-negative result or -1 (errno not captured; see {@link LibC}).
+     */
+    public static int enterNoErrno(int ringFd, int toSubmit, int minComplete, int flags, long arg, long argSize) {
+        long r = LibC.syscall(SYS_IO_URING_ENTER, ringFd, toSubmit, minComplete, flags, arg, argSize);
+        return r < 0 ? -1 : (int) r;
+    }
+
     public static int register(Errno errno, int ringFd, int opcode, MemorySegment arg, int count) {
         return result(errno, LibC.syscall(errno, SYS_IO_URING_REGISTER, ringFd, opcode, arg.address(), count, 0, 0));
     }

@@ -15,8 +15,16 @@ import java.lang.invoke.MethodHandle;
  * Hand-written FFM bindings to the few libc functions the storage engines need (jextract is not available).
  *
  * <p>Calls that can fail take an {@link Errno}'s state segment first ({@code captureCallState("errno")}); the caller
- * owns that segment, so nothing is allocated per call. Buffer pointers on the I/O path are passed as raw addresses
- * ({@code long}) so callers never slice a segment per request. All constants are Linux x86-64/arm64 values.
+ * owns that segment. Buffer pointers on the I/O path are passed as raw addresses ({@code long}) so callers never
+ * slice a segment per request. All constants are Linux x86-64/arm64 values.
+ *
+ * <p>A capturing call is not free, though: the JDK's binding slices the capture segment on every call
+ * ({@code SharedUtils.checkCaptureSegment} → {@code asSlice}), a 40-byte object that is gone only when C2 inlines the
+ * whole downcall path and scalar-replaces it. Under C1, or when the profile of the shared JDK binding code is
+ * polluted, every call allocates. The hot I/O calls therefore also come without capture ({@link #pread(int, long,
+ * long, long)}, {@link #pwrite(int, long, long, long)}, {@link #syscall(long, long, long, long, long, long, long)}):
+ * primitive arguments only, nothing to allocate in any compilation tier; they return -1 on failure with errno
+ * lost, and callers repeat a failed call with capture when they need to know why.
  */
 public final class LibC {
     // fcntl.h (asm-generic/fcntl.h)
@@ -62,6 +70,14 @@ public final class LibC {
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
                     JAVA_LONG),
             ERRNO, Linker.Option.firstVariadicArg(1));
+    private static final MethodHandle PREAD_NO_ERRNO = downcall("pread",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle PWRITE_NO_ERRNO = downcall("pwrite",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle SYSCALL_NO_ERRNO = downcall("syscall",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
+                    JAVA_LONG),
+            Linker.Option.firstVariadicArg(1));
     private static final MethodHandle STRERROR = downcall("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
     /** mmap's failure value. */
@@ -98,6 +114,24 @@ public final class LibC {
     public static long pwrite(Errno errno, int fd, long address, long count, long offset) {
         try {
             return (long) PWRITE.invokeExact(errno.state(), fd, address, count, offset);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** pread(2) without errno capture (allocation-free in every JIT tier); returns bytes read or -1. */
+    public static long pread(int fd, long address, long count, long offset) {
+        try {
+            return (long) PREAD_NO_ERRNO.invokeExact(fd, address, count, offset);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** pwrite(2) without errno capture (allocation-free in every JIT tier); returns bytes written or -1. */
+    public static long pwrite(int fd, long address, long count, long offset) {
+        try {
+            return (long) PWRITE_NO_ERRNO.invokeExact(fd, address, count, offset);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -149,6 +183,15 @@ public final class LibC {
     public static long syscall(Errno errno, long nr, long a1, long a2, long a3, long a4, long a5, long a6) {
         try {
             return (long) SYSCALL.invokeExact(errno.state(), nr, a1, a2, a3, a4, a5, a6);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** syscall(2) without errno capture (allocation-free in every JIT tier); returns the result or -1. */
+    public static long syscall(long nr, long a1, long a2, long a3, long a4, long a5, long a6) {
+        try {
+            return (long) SYSCALL_NO_ERRNO.invokeExact(nr, a1, a2, a3, a4, a5, a6);
         } catch (Throwable t) {
             throw rethrow(t);
         }
