@@ -1,0 +1,35 @@
+package io.reflex.operator;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Objects;
+
+/** Standard conditions with observedGeneration; lastTransitionTime kept while the status stays the same. */
+public final class Conditions {
+  private Conditions() {}
+
+  public static Condition of(List<Condition> existing, String type, boolean status, String reason, String message,
+                             Long generation) {
+    String s = status ? "True" : "False";
+    Condition old = existing == null ? null
+        : existing.stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
+    String time = old != null && s.equals(old.getStatus()) && old.getLastTransitionTime() != null
+        ? old.getLastTransitionTime() : Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
+    return new ConditionBuilder().withType(type).withStatus(s).withReason(reason)
+        .withMessage(message == null ? "" : truncate(message)).withObservedGeneration(generation)
+        .withLastTransitionTime(time).build();
+  }
+
+  public static boolean sameAs(Condition a, Condition b) {
+    return a != null && b != null && Objects.equals(a.getType(), b.getType()) && Objects.equals(a.getStatus(), b.getStatus())
+        && Objects.equals(a.getReason(), b.getReason()) && Objects.equals(a.getMessage(), b.getMessage())
+        && Objects.equals(a.getObservedGeneration(), b.getObservedGeneration());
+  }
+
+  private static String truncate(String m) {
+    return m.length() <= 32768 ? m : m.substring(0, 32760) + "...";
+  }
+}

@@ -1,0 +1,178 @@
+package io.reflex.operator;
+
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.reflex.crds.v1alpha1.FlashDevice;
+import io.reflex.crds.v1alpha1.FlashTenant;
+import io.reflex.operator.placement.Allocation;
+import io.reflex.operator.placement.Ledger;
+import jakarta.inject.Inject;
+import jakarta.inject.Singleton;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
+import org.jboss.logging.Logger;
+
+/**
+ * The one ledger of the operator and its lock. Every read-modify-write of placement runs in {@link #withLedger},
+ * which first rebuilds the ledger from the API server (FlashDevices, Nodes, FlashTenant statuses) if this process
+ * has not done so yet: the API server is the source of truth and the operator may restart at any time.
+ */
+@Singleton
+public class PlacementService {
+  private static final Logger LOG = Logger.getLogger(PlacementService.class);
+
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Ledger ledger;
+  private final OperatorMetrics metrics;
+  private final Set<String> namespaces;
+  private final Set<ResourceID> waiting = ConcurrentHashMap.newKeySet();
+  private volatile boolean initialised;
+
+  @Inject
+  public PlacementService(OperatorSettings settings, OperatorMetrics metrics) {
+    this(settings, metrics, Set.of());
+  }
+
+  /** {@code namespaces}: where tenants are watched (empty: all). */
+  public PlacementService(OperatorSettings settings, OperatorMetrics metrics, Set<String> namespaces) {
+    this.ledger = new Ledger(settings.policy(), settings.portMin(), settings.portMax());
+    this.metrics = metrics;
+    this.namespaces = Set.copyOf(namespaces);
+  }
+
+  public Set<String> namespaces() {
+    return namespaces;
+  }
+
+  /** Runs {@code f} on the ledger under the lock (rebuilding it first if needed); updates the ledger gauges. */
+  public <T> T withLedger(KubernetesClient client, Function<Ledger, T> f) {
+    lock.lock();
+    try {
+      if (!initialised) {
+        rebuild(client);
+        initialised = true;
+      }
+      T result = f.apply(ledger);
+      publishStats();
+      return result;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void rebuild(KubernetesClient client) {
+    long t0 = System.nanoTime();
+    Map<String, Node> nodes = new HashMap<>();
+    try {
+      client.nodes().list().getItems().forEach(n -> nodes.put(n.getMetadata().getName(), n));
+    } catch (RuntimeException e) {
+      LOG.warnf("cannot list Nodes (%s): node selectors and zones match nothing until Nodes are visible", e.getMessage());
+    }
+    int devices = 0;
+    for (FlashDevice d : client.resources(FlashDevice.class).list().getItems()) {
+      try {
+        ledger.upsertDevice(Translate.device(d, Translate.model(d), nodes.get(d.getSpec().getNodeName())));
+        devices++;
+      } catch (RuntimeException e) {
+        LOG.warnf("FlashDevice %s is not usable: %s", d.getMetadata().getName(), e.getMessage());
+      }
+    }
+    List<FlashTenant> tenants = namespaces.isEmpty()
+        ? client.resources(FlashTenant.class).inAnyNamespace().list().getItems()
+        : namespaces.stream().flatMap(ns -> client.resources(FlashTenant.class).inNamespace(ns).list().getItems().stream())
+            .toList();
+    int restored = 0;
+    for (FlashTenant t : tenants) {
+      Allocation a;
+      try {
+        a = Translate.allocation(t).orElse(null);
+      } catch (RuntimeException e) {
+        LOG.warnf("FlashTenant %s: cannot read its placement: %s", Translate.key(t), e.getMessage());
+        continue;
+      }
+      if (a == null) {
+        continue;
+      }
+      String conflict = ledger.restore(a);
+      if (conflict != null) {
+        LOG.errorf("FlashTenant %s: its recorded placement conflicts with another tenant's (%s); it will be re-placed",
+            a.tenant(), conflict);
+      } else {
+        restored++;
+      }
+    }
+    LOG.infof("ledger rebuilt from the API server: %d devices, %d of %d tenants placed, in %d ms", devices, restored,
+        tenants.size(), (System.nanoTime() - t0) / 1_000_000);
+  }
+
+  private void publishStats() {
+    double reserved = 0;
+    double budget = 0;
+    long allocated = 0;
+    long capacity = 0;
+    int n = 0;
+    for (var d : ledger.devices()) {
+      var u = ledger.usage(d.name()).orElseThrow();
+      n++;
+      allocated += u.allocatedBytes();
+      capacity += u.capacityBytes();
+      if (!Double.isInfinite(u.budget().tokenRate())) {
+        reserved += u.budget().lcReserved();
+        budget += u.budget().tokenRate();
+      }
+    }
+    metrics.stats(new OperatorMetrics.LedgerStats(n, ledger.allocations().size(), reserved, budget, allocated, capacity));
+  }
+
+  // ---- tenants waiting for capacity ------------------------------------------------------------------------------
+
+  public void waiting(ResourceID tenant, boolean waiting) {
+    if (waiting) {
+      this.waiting.add(tenant);
+    } else {
+      this.waiting.remove(tenant);
+    }
+  }
+
+  /** Tenants to reconcile when a device changes: those on it, and those waiting for capacity anywhere. */
+  public Set<ResourceID> affectedByDevice(String device) {
+    Set<ResourceID> ids = new HashSet<>(waiting);
+    lock.lock();
+    try {
+      for (Allocation a : ledger.allocationsOn(device)) {
+        ids.add(id(a.tenant()));
+      }
+    } finally {
+      lock.unlock();
+    }
+    return ids;
+  }
+
+  /** Tenants on a node (their Service endpoints use its address). */
+  public Set<ResourceID> affectedByNode(String node) {
+    Set<ResourceID> ids = new HashSet<>();
+    lock.lock();
+    try {
+      for (Allocation a : ledger.allocations().values()) {
+        if (a.node().equals(node)) {
+          ids.add(id(a.tenant()));
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+    return ids;
+  }
+
+  static ResourceID id(String key) {
+    int slash = key.indexOf('/');
+    return new ResourceID(key.substring(slash + 1), key.substring(0, slash));
+  }
+}

@@ -1,0 +1,159 @@
+package io.reflex.operator;
+
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.NodeAddress;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.reflex.crds.v1alpha1.DeviceModelRef;
+import io.reflex.crds.v1alpha1.DevicePhase;
+import io.reflex.crds.v1alpha1.FlashDevice;
+import io.reflex.crds.v1alpha1.FlashTenant;
+import io.reflex.crds.v1alpha1.FlashTenantSpec;
+import io.reflex.crds.v1alpha1.InlineDeviceModel;
+import io.reflex.crds.v1alpha1.PlacementConstraints;
+import io.reflex.crds.v1alpha1.SelectorRequirement;
+import io.reflex.crds.v1alpha1.TenantClass;
+import io.reflex.crds.v1alpha1.TenantPlacement;
+import io.reflex.devmodels.DeviceModel;
+import io.reflex.devmodels.DeviceModels;
+import io.reflex.devmodels.TenantDemand;
+import io.reflex.devmodels.TokenLimit;
+import io.reflex.operator.placement.Allocation;
+import io.reflex.operator.placement.Constraints;
+import io.reflex.operator.placement.Device;
+import io.reflex.operator.placement.TenantRequest;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** Kubernetes objects to and from the placement core's plain types (the only place that knows both). */
+public final class Translate {
+  private Translate() {}
+
+  public static String key(FlashTenant t) {
+    return t.getMetadata().getNamespace() + "/" + t.getMetadata().getName();
+  }
+
+  /** The device's cost model; IllegalArgumentException with a user-facing message if unusable. */
+  public static DeviceModel model(FlashDevice d) {
+    DeviceModelRef ref = d.getSpec().getDeviceModel();
+    if (ref == null) {
+      throw new IllegalArgumentException("spec.deviceModel is missing");
+    }
+    if (ref.getName() != null) {
+      if (!DeviceModels.BUILTIN.contains(ref.getName())) {
+        throw new IllegalArgumentException("unknown device model '" + ref.getName() + "'; known: " + DeviceModels.BUILTIN);
+      }
+      return DeviceModels.load(ref.getName());
+    }
+    InlineDeviceModel m = ref.getInline();
+    List<TokenLimit> limits = new ArrayList<>();
+    if (m.getTokenLimits() != null) {
+      m.getTokenLimits().stream().sorted(java.util.Comparator.comparing(io.reflex.crds.v1alpha1.TokenLimit::getP95Micros))
+          .forEach(l -> limits.add(new TokenLimit(l.getP95Micros(), l.getMixedTokensPerSec(), l.getReadOnlyTokensPerSec())));
+    }
+    return new DeviceModel("inline:" + d.getMetadata().getName(), "inline", m.getReadCost4k(), m.getWriteCost4k(),
+        Boolean.TRUE.equals(m.getUnlimited()), limits);
+  }
+
+  public static long capacityBytes(FlashDevice d) {
+    if (d.getStatus() != null && d.getStatus().getCapacityBytes() != null) {
+      return d.getStatus().getCapacityBytes();
+    }
+    return d.getSpec().getCapacity() == null ? 0 : bytes(d.getSpec().getCapacity());
+  }
+
+  public static boolean ready(FlashDevice d) {
+    return d.getStatus() != null && d.getStatus().getPhase() == DevicePhase.Ready;
+  }
+
+  public static Device device(FlashDevice d, DeviceModel model, Node node) {
+    Map<String, String> nodeLabels = node == null || node.getMetadata().getLabels() == null
+        ? Map.of() : node.getMetadata().getLabels();
+    return new Device(d.getMetadata().getName(), d.getSpec().getNodeName(), d.getMetadata().getLabels(), nodeLabels,
+        ready(d), capacityBytes(d), model);
+  }
+
+  /** Address clients reach the node on: the FlashDevice annotation if set, else the Node's InternalIP. */
+  public static Optional<String> nodeAddress(FlashDevice d, Node node) {
+    if (d != null && d.getMetadata().getAnnotations() != null) {
+      String a = d.getMetadata().getAnnotations().get(OperatorSettings.NODE_ADDRESS_ANNOTATION);
+      if (a != null && !a.isBlank()) {
+        return Optional.of(a.trim());
+      }
+    }
+    if (node != null && node.getStatus() != null && node.getStatus().getAddresses() != null) {
+      return node.getStatus().getAddresses().stream().filter(a -> "InternalIP".equals(a.getType()))
+          .map(NodeAddress::getAddress).findFirst();
+    }
+    return Optional.empty();
+  }
+
+  public static TenantDemand demand(FlashTenant t) {
+    FlashTenantSpec s = t.getSpec();
+    String key = key(t);
+    if (s.getServiceClass() == TenantClass.LC) {
+      return TenantDemand.lc(key, s.getIops() == null ? 0 : s.getIops(), s.getReadPercent() == null ? 100 : s.getReadPercent(),
+          s.getP95LatencyMicros() == null ? 0 : s.getP95LatencyMicros());
+    }
+    return TenantDemand.be(key);
+  }
+
+  public static TenantRequest request(FlashTenant t) {
+    return new TenantRequest(key(t), demand(t), bytes(t.getSpec().getCapacity()), constraints(t.getSpec().getPlacement()));
+  }
+
+  static Constraints constraints(PlacementConstraints p) {
+    if (p == null) {
+      return Constraints.NONE;
+    }
+    List<Constraints.Requirement> exprs = new ArrayList<>();
+    Map<String, String> matchLabels = Map.of();
+    if (p.getDeviceSelector() != null) {
+      matchLabels = p.getDeviceSelector().getMatchLabels();
+      if (p.getDeviceSelector().getMatchExpressions() != null) {
+        for (SelectorRequirement r : p.getDeviceSelector().getMatchExpressions()) {
+          exprs.add(new Constraints.Requirement(r.getKey(), switch (r.getOperator()) {
+            case In -> Constraints.Operator.IN;
+            case NotIn -> Constraints.Operator.NOT_IN;
+            case Exists -> Constraints.Operator.EXISTS;
+            case DoesNotExist -> Constraints.Operator.DOES_NOT_EXIST;
+          }, r.getValues()));
+        }
+      }
+    }
+    return new Constraints(p.getNodeSelector(), p.getZone(), matchLabels, exprs);
+  }
+
+  public static TenantPlacement placement(Allocation a) {
+    TenantPlacement p = new TenantPlacement();
+    p.setDevice(a.device());
+    p.setNode(a.node());
+    p.setPort(a.port());
+    p.setLbaOffset(a.lbaOffset());
+    p.setLbaCount(a.sizeBytes() / Allocation.SECTOR_BYTES);
+    p.setTokens(a.tokens());
+    return p;
+  }
+
+  /** The allocation a tenant's status records, if complete. The demand is the spec's (what it was admitted for). */
+  public static Optional<Allocation> allocation(FlashTenant t) {
+    if (t.getStatus() == null || t.getStatus().getPlacement() == null) {
+      return Optional.empty();
+    }
+    TenantPlacement p = t.getStatus().getPlacement();
+    if (p.getDevice() == null || p.getNode() == null || p.getPort() == null || p.getLbaOffset() == null
+        || p.getLbaCount() == null) {
+      return Optional.empty();
+    }
+    // Priced from the current spec: a spec change that was refused in place (only increases are) is counted
+    // at its new, larger demand after a restart -- conservative, never an overcommit.
+    long tokens = p.getTokens() == null ? 0 : p.getTokens();
+    return Optional.of(new Allocation(key(t), p.getDevice(), p.getNode(), p.getLbaOffset() * Allocation.SECTOR_BYTES,
+        p.getLbaCount() * Allocation.SECTOR_BYTES, p.getPort(), tokens, demand(t)));
+  }
+
+  public static long bytes(Quantity q) {
+    return Quantity.getAmountInBytes(q).longValue();
+  }
+}

@@ -1,0 +1,161 @@
+package io.reflex.operator.device;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.reflex.crds.v1alpha1.FlashDevice;
+import io.reflex.crds.v1alpha1.FlashDeviceStatus;
+import io.reflex.crds.v1alpha1.FlashTenant;
+import io.reflex.crds.v1alpha1.TokenLimit;
+import io.reflex.devmodels.Budget;
+import io.reflex.devmodels.DeviceModel;
+import io.reflex.operator.Conditions;
+import io.reflex.operator.OperatorMetrics;
+import io.reflex.operator.OperatorSettings;
+import io.reflex.operator.PlacementService;
+import io.reflex.operator.Translate;
+import io.reflex.operator.placement.Ledger;
+import jakarta.inject.Inject;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * Keeps the ledger's view of a FlashDevice (model, capacity, readiness, its node's labels) current and reports
+ * what the operator placed there in the device's status: budget per SLO point, reserved tokens and percent,
+ * allocated bytes, tenant count, and a Budgeted condition. The node agent owns phase, capacityBytes and Ready;
+ * both write the status with server-side apply under their own field managers.
+ */
+// Not generation-aware: the agent reports readiness and capacity in the status, which must reach the ledger.
+@ControllerConfiguration(name = FlashDeviceReconciler.NAME, finalizerName = FlashDeviceReconciler.FINALIZER,
+    generationAwareEventProcessing = false)
+public class FlashDeviceReconciler implements Reconciler<FlashDevice>, Cleaner<FlashDevice> {
+  public static final String NAME = "flashdevice";
+  public static final String FINALIZER = "reflex.io/ledger";
+  public static final String BUDGETED = "Budgeted";
+
+  private final PlacementService placement;
+  private final OperatorMetrics metrics;
+  private volatile InformerEventSource<Node, FlashDevice> nodes;
+
+  @Inject
+  public FlashDeviceReconciler(PlacementService placement, OperatorMetrics metrics) {
+    this.placement = placement;
+    this.metrics = metrics;
+  }
+
+  @Override
+  public List<EventSource<?, FlashDevice>> prepareEventSources(EventSourceContext<FlashDevice> context) {
+    var cache = context.getPrimaryCache();
+    nodes = new InformerEventSource<>(InformerEventSourceConfiguration.from(Node.class, FlashDevice.class)
+        .withName("device-nodes").withWatchAllNamespaces()
+        .withSecondaryToPrimaryMapper(n -> cache.list(d -> n.getMetadata().getName().equals(d.getSpec().getNodeName()))
+            .map(ResourceID::fromResource).collect(Collectors.toSet()))
+        .build(), context);
+    var tenants = InformerEventSourceConfiguration.from(FlashTenant.class, FlashDevice.class).withName("device-tenants")
+        .withSecondaryToPrimaryMapper(t -> t.getStatus() == null || t.getStatus().getPlacement() == null
+            || t.getStatus().getPlacement().getDevice() == null ? Set.of()
+            : Set.of(new ResourceID(t.getStatus().getPlacement().getDevice())));
+    if (placement.namespaces().isEmpty()) {
+      tenants.withWatchAllNamespaces();
+    } else {
+      tenants.withNamespaces(placement.namespaces());
+    }
+    return List.of(nodes, new InformerEventSource<>(tenants.build(), context));
+  }
+
+  @Override
+  public UpdateControl<FlashDevice> reconcile(FlashDevice d, Context<FlashDevice> ctx) {
+    var timer = metrics.start();
+    boolean ok = false;
+    try {
+      String name = d.getMetadata().getName();
+      Node node = nodes == null ? null : nodes.get(new ResourceID(d.getSpec().getNodeName())).orElse(null);
+      DeviceModel model;
+      try {
+        model = Translate.model(d);
+      } catch (IllegalArgumentException e) {
+        // Unusable for new tenants; tenants already there keep their (now unpriced) extents.
+        placement.withLedger(ctx.getClient(), l -> {
+          l.device(name).ifPresent(old -> l.upsertDevice(old.withHealthy(false)));
+          return null;
+        });
+        write(ctx, d, null, null, Conditions.of(conditions(d), BUDGETED, false, "InvalidModel", e.getMessage(),
+            d.getMetadata().getGeneration()));
+        ok = true;
+        return UpdateControl.noUpdate();
+      }
+      Optional<Ledger.Usage> usage = placement.withLedger(ctx.getClient(), l -> {
+        l.upsertDevice(Translate.device(d, model, node));
+        return l.usage(name);
+      });
+      Ledger.Usage u = usage.orElseThrow();
+      Budget.Evaluation b = u.budget();
+      String msg = String.format("budget %s tokens/s%s (%s); %s reserved by %d LC, %d BE tenants; %s of %s allocated",
+          Budget.human(b.tokenRate()), b.lcCount() > 0 ? " at p95 " + b.strictestP95Micros() + "µs" : "",
+          b.readOnly() ? "read-only" : "mixed", Budget.human(b.lcReserved()), b.lcCount(), b.beCount(),
+          io.reflex.operator.placement.Bytes.human(u.allocatedBytes()),
+          io.reflex.operator.placement.Bytes.human(u.capacityBytes()));
+      boolean fine = !b.overcommitted() && u.allocatedBytes() <= u.capacityBytes();
+      write(ctx, d, model, u, Conditions.of(conditions(d), BUDGETED, fine, fine ? "WithinBudget" : "Overcommitted", msg,
+          d.getMetadata().getGeneration()));
+      ok = true;
+      return UpdateControl.noUpdate();
+    } finally {
+      metrics.stop(timer, NAME, ok);
+    }
+  }
+
+  private static List<Condition> conditions(FlashDevice d) {
+    return d.getStatus() == null ? null : d.getStatus().getConditions();
+  }
+
+  private void write(Context<FlashDevice> ctx, FlashDevice d, DeviceModel model, Ledger.Usage u, Condition c) {
+    FlashDeviceStatus s = new FlashDeviceStatus();
+    if (model != null && u != null) {
+      s.setTokenBudget(model.tokenLimits().stream().map(l -> new TokenLimit((int) l.p95Micros(),
+          (long) l.mixedTokensPerSec(), (long) l.readOnlyTokensPerSec())).toList());
+      s.setReservedTokens(u.reservedTokens());
+      s.setReservedPercent(u.reservedPercent());
+      s.setAllocatedBytes(u.allocatedBytes());
+      s.setTenantCount(u.tenants());
+    }
+    s.setConditions(List.of(c));
+    FlashDeviceStatus old = d.getStatus();
+    if (old != null && Objects.equals(old.getTokenBudget(), s.getTokenBudget())
+        && Objects.equals(old.getReservedTokens(), s.getReservedTokens())
+        && Objects.equals(old.getReservedPercent(), s.getReservedPercent())
+        && Objects.equals(old.getAllocatedBytes(), s.getAllocatedBytes())
+        && Objects.equals(old.getTenantCount(), s.getTenantCount())
+        && old.getConditions() != null && old.getConditions().stream().anyMatch(x -> Conditions.sameAs(x, c))) {
+      return;
+    }
+    FlashDevice patch = new FlashDevice();
+    patch.setMetadata(new ObjectMetaBuilder().withName(d.getMetadata().getName()).build());
+    patch.setStatus(s);
+    ctx.getClient().resource(patch).subresource("status").patch(new PatchContext.Builder()
+        .withPatchType(PatchType.SERVER_SIDE_APPLY).withFieldManager(OperatorSettings.FIELD_MANAGER).withForce(true)
+        .build(), patch);
+  }
+
+  @Override
+  public DeleteControl cleanup(FlashDevice d, Context<FlashDevice> ctx) {
+    placement.withLedger(ctx.getClient(), l -> l.removeDevice(d.getMetadata().getName()));
+    return DeleteControl.defaultDelete();
+  }
+}

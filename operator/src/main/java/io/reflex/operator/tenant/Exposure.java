@@ -1,0 +1,130 @@
+package io.reflex.operator.tenant;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.OwnerReference;
+import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.reflex.crds.v1alpha1.AuthMode;
+import io.reflex.crds.v1alpha1.FlashTenant;
+import io.reflex.operator.OperatorSettings;
+import io.reflex.operator.placement.Allocation;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * How clients reach a placed tenant: a headless, selector-less Service named like the tenant whose one
+ * EndpointSlice points at the node's address and the tenant's port, and a Secret with endpoint, port, LBA size and
+ * an access token. All owned by the FlashTenant (garbage-collected where a controller manager runs) and deleted
+ * explicitly by the tenant's finalizer too.
+ */
+public final class Exposure {
+  public static final String TENANT_LABEL = "reflex.io/tenant";
+  public static final String PORT_NAME = "reflex";
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private Exposure() {}
+
+  public static String serviceName(FlashTenant t) {
+    return t.getMetadata().getName();
+  }
+
+  public static String endpointSliceName(FlashTenant t) {
+    return t.getMetadata().getName() + "-reflex";
+  }
+
+  public static String secretName(FlashTenant t) {
+    return t.getMetadata().getName() + "-reflex";
+  }
+
+  public static String endpoint(FlashTenant t, int port) {
+    return serviceName(t) + "." + t.getMetadata().getNamespace() + ".svc:" + port;
+  }
+
+  static Map<String, String> labels(FlashTenant t) {
+    return Map.of("app.kubernetes.io/managed-by", OperatorSettings.MANAGED_BY, TENANT_LABEL, t.getMetadata().getName());
+  }
+
+  static OwnerReference owner(FlashTenant t) {
+    return new OwnerReferenceBuilder().withApiVersion(t.getApiVersion()).withKind(t.getKind())
+        .withName(t.getMetadata().getName()).withUid(t.getMetadata().getUid()).withController(true)
+        .withBlockOwnerDeletion(false).build();
+  }
+
+  public static Service service(FlashTenant t, Allocation a) {
+    return new ServiceBuilder().withNewMetadata().withName(serviceName(t)).withNamespace(t.getMetadata().getNamespace())
+        .withLabels(labels(t)).withOwnerReferences(owner(t)).endMetadata()
+        .withNewSpec().withClusterIP("None").addNewPort().withName(PORT_NAME).withProtocol("TCP").withPort(a.port())
+        .withNewTargetPort(a.port()).endPort().endSpec().build();
+  }
+
+  /** The slice; no endpoints while the node's address is unknown. */
+  public static EndpointSlice endpointSlice(FlashTenant t, Allocation a, String address) {
+    Map<String, String> labels = new LinkedHashMap<>(labels(t));
+    labels.put("kubernetes.io/service-name", serviceName(t));
+    labels.put("endpointslice.kubernetes.io/managed-by", "reflex.io-operator");
+    var b = new EndpointSliceBuilder().withNewMetadata().withName(endpointSliceName(t))
+        .withNamespace(t.getMetadata().getNamespace()).withLabels(labels).withOwnerReferences(owner(t)).endMetadata()
+        .withAddressType(address != null && address.contains(":") ? "IPv6" : "IPv4")
+        .addNewPort().withName(PORT_NAME).withProtocol("TCP").withPort(a.port()).endPort();
+    if (address != null) {
+      b.addNewEndpoint().withAddresses(address).withNodeName(a.node()).withNewConditions().withReady(true).endConditions()
+          .endEndpoint();
+    } else {
+      b.withEndpoints(List.of());
+    }
+    return b.build();
+  }
+
+  public static Secret secret(FlashTenant t, Allocation a, String existingToken) {
+    Map<String, String> data = new LinkedHashMap<>();
+    data.put("endpoint", endpoint(t, a.port()));
+    data.put("host", serviceName(t) + "." + t.getMetadata().getNamespace() + ".svc");
+    data.put("port", Integer.toString(a.port()));
+    data.put("lbaCount", Long.toString(a.sizeBytes() / Allocation.SECTOR_BYTES));
+    data.put("capacityBytes", Long.toString(a.sizeBytes()));
+    boolean token = t.getSpec().getAuth() == null || t.getSpec().getAuth().getMode() != AuthMode.None;
+    if (token) {
+      data.put("token", existingToken != null ? existingToken : newToken());
+    }
+    Map<String, String> encoded = new LinkedHashMap<>();
+    data.forEach((k, v) -> encoded.put(k, Base64.getEncoder().encodeToString(v.getBytes(StandardCharsets.UTF_8))));
+    return new SecretBuilder().withNewMetadata().withName(secretName(t)).withNamespace(t.getMetadata().getNamespace())
+        .withLabels(labels(t)).withOwnerReferences(owner(t)).endMetadata().withType("Opaque").withData(encoded).build();
+  }
+
+  static String newToken() {
+    byte[] b = new byte[32];
+    RANDOM.nextBytes(b);
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+  }
+
+  /** Applies the three objects (server-side apply); keeps an existing token. */
+  public static void apply(KubernetesClient c, FlashTenant t, Allocation a, String address) {
+    ssa(c, service(t, a));
+    ssa(c, endpointSlice(t, a, address));
+    Secret old = c.secrets().inNamespace(t.getMetadata().getNamespace()).withName(secretName(t)).get();
+    String token = old == null || old.getData() == null || old.getData().get("token") == null ? null
+        : new String(Base64.getDecoder().decode(old.getData().get("token")), StandardCharsets.UTF_8);
+    ssa(c, secret(t, a, token));
+  }
+
+  private static void ssa(KubernetesClient c, HasMetadata o) {
+    c.resource(o).fieldManager(OperatorSettings.FIELD_MANAGER).forceConflicts().serverSideApply();
+  }
+
+  public static void delete(KubernetesClient c, String namespace, FlashTenant t) {
+    c.secrets().inNamespace(namespace).withName(secretName(t)).delete();
+    c.resources(EndpointSlice.class).inNamespace(namespace).withName(endpointSliceName(t)).delete();
+    c.services().inNamespace(namespace).withName(serviceName(t)).delete();
+  }
+}
