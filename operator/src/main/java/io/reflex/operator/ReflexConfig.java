@@ -25,6 +25,19 @@ public interface ReflexConfig {
   @WithDefault("60s")
   Duration pendingRetry();
 
+  LeaderElectionGroup leaderElection();
+
+  interface LeaderElectionGroup {
+    @WithDefault("false")
+    boolean enabled();
+
+    @WithDefault("reflex-operator")
+    String leaseName();
+
+    /** Namespace of the Lease; default: the client's namespace (the operator's own, in a Pod). */
+    java.util.Optional<String> leaseNamespace();
+  }
+
   interface Ports {
     @WithDefault("20000")
     int min();
