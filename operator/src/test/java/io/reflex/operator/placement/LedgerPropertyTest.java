@@ -22,6 +22,7 @@ import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import net.jqwik.api.statistics.Statistics;
 
 /** Random devices and tenant arrivals/departures: the ledger never overcommits and explains every refusal. */
 class LedgerPropertyTest {
@@ -71,6 +72,7 @@ class LedgerPropertyTest {
     devices.forEach(l::upsertDevice);
     List<String> placed = new ArrayList<>();
     int n = 0;
+    int refused = 0;
     for (Op op : s.ops()) {
       if (op.release() && !placed.isEmpty()) {
         String key = placed.remove(op.releaseIndex() % placed.size());
@@ -88,11 +90,15 @@ class LedgerPropertyTest {
           placed.add(key);
         } else {
           assertThat(o.reason()).isNotBlank().isNotEqualTo("fits");
+          refused++;
           assertThat(cands).isEmpty();
         }
       }
       checkInvariants(l, devices);
     }
+    Statistics.label("some tenant placed").collect(!l.allocations().isEmpty());
+    Statistics.label("some tenant refused").collect(refused > 0);
+    Statistics.label("some tenant placed").coverage(c -> c.check(true).percentage(p -> p > 40));
     // Rebuilt from "statuses" (the allocations), in any order: the same ledger, the same next decision.
     Ledger rebuilt = new Ledger(s.policy(), 30000, 30005);
     devices.forEach(rebuilt::upsertDevice);
