@@ -8,7 +8,7 @@
 #   DURATION=10       measured seconds per run (each run adds a 1 s warm-up)
 #   DEV=/var/tmp/reflex-bench/dev4g.img   test file (written with real data on first use, then reused)
 #   MODEL=devmodels/models/virtio-vm.yaml device model for the QoS run (bench/calibrate.sh writes it)
-#   QOS_P95=2000      LC tenant's p95 SLO (µs); its reservation is half the model's budget there
+#   QOS_P95=1000      LC tenant's p95 SLO (µs); its reservation is half the model's budget there
 #   QOS_DURATION=15   measured seconds of the QoS runs
 #   REFLEX_HOME=<this checkout>   whose bin/reflex-dataplane and bin/reflex-bench to run
 #   MAX_LOAD=, WAIT_MAX=600      if MAX_LOAD is set, wait (at most WAIT_MAX s) for the load average to drop below it
@@ -20,7 +20,7 @@ trap cleanup EXIT
 REPS=${REPS:-3}
 DURATION=${DURATION:-10}
 MODEL=${MODEL:-$REPO/devmodels/models/virtio-vm.yaml}
-QOS_P95=${QOS_P95:-2000}
+QOS_P95=${QOS_P95:-1000}
 QOS_DURATION=${QOS_DURATION:-15}
 WHAT=("$@")
 [ ${#WHAT[@]} -gt 0 ] || WHAT=(qd1 qd32 memory qos)

@@ -102,13 +102,15 @@ def main():
     w = max(1.0, w)
     write_cost = int(round(READ_COST * w))
 
-    mixed = monotone([(p["rd"] + w * p["wr"], p["p95"]) for r, ps in pts.items() if r != 100 for p in ps])
+    # one weighted curve per mix; the budget must hold for any mix, so the mixed rate is the lowest of them
+    mixed = {r: monotone([(p["rd"] + w * p["wr"], p["p95"]) for p in ps]) for r, ps in pts.items() if r != 100}
     limits = []
     for t in TARGETS:
         ro_x = x_at(ro, t)
-        mx_x = x_at(mixed, t)
-        if ro_x is None or mx_x is None:
+        mxs = [x_at(c, t) for c in mixed.values()]
+        if ro_x is None or any(x is None for x in mxs):
             continue
+        mx_x = min(mxs)
         ro_tok = READ_COST * ro_x
         mx_tok = min(READ_COST * mx_x, ro_tok)  # mixing in writes never makes reads faster
         limits.append((t, int(round(mx_tok, -3)), int(round(ro_tok, -3))))
@@ -129,6 +131,7 @@ def main():
          f"# on {machine}.",
          "# Method (ReFlex's, simplified): fio io_uring O_DIRECT 4 KiB random, open loop (--rate_iops, Poisson arrivals),",
          "# read-only and mixed sweeps (writes O_DSYNC, as the dataplane's --sync-writes true); latency = p95 of reads.",
+         "# Mixed rate at a target = the lowest over the mixes of the weighted IOPS (Rd + w*Wr) reaching it (isotonic fits).",
          f"# Write weight w = {w:.2f} ({how}); QD32 capacity check gives w = "
          + (", ".join(f"{x:.2f}" for x in w_cap) or "n/a") + ".",
          f"# Read-only QD32 capacity {caps[100][0]:.0f} IOPS; " + "; ".join(
