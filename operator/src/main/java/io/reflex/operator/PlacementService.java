@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import org.jboss.logging.Logger;
 
@@ -34,6 +35,7 @@ public class PlacementService {
   private final Set<String> namespaces;
   private final Set<ResourceID> waiting = ConcurrentHashMap.newKeySet();
   private volatile boolean initialised;
+  private volatile Consumer<Set<ResourceID>> retry = ids -> {};
 
   @Inject
   public PlacementService(OperatorSettings settings, OperatorMetrics metrics) {
@@ -139,6 +141,50 @@ public class PlacementService {
     } else {
       this.waiting.remove(tenant);
     }
+  }
+
+  /**
+   * Where {@link #deviceAbsorbed} and {@link #capacityFreed} send the tenants to reconcile (the tenant controller's
+   * event source). Tenants decide from the ledger, and only the device reconciler writes devices into it: a tenant
+   * reconcile triggered by the FlashDevice watch event itself can run before the device reconciler has absorbed
+   * the change and would decide on the old device (e.g. not Ready yet), with no later event to try again. So the
+   * retry is triggered from here, after the ledger holds the change.
+   */
+  public void onRetry(Consumer<Set<ResourceID>> retry) {
+    this.retry = retry == null ? ids -> {} : retry;
+  }
+
+  /**
+   * The ledger has absorbed a change to {@code device} (added, readiness, capacity, labels, model, removed):
+   * reconciles the tenants on it and those waiting for capacity. Call after the change is in the ledger.
+   */
+  public void deviceAbsorbed(String device) {
+    Set<ResourceID> ids = affectedByDevice(device);
+    if (!ids.isEmpty()) {
+      retry.accept(ids);
+    }
+  }
+
+  /** Capacity was given back (a tenant left): reconciles the tenants waiting for capacity. */
+  public void capacityFreed() {
+    Set<ResourceID> ids = Set.copyOf(waiting);
+    if (!ids.isEmpty()) {
+      retry.accept(ids);
+    }
+  }
+
+  /** Tenants placed on a device. */
+  public Set<ResourceID> tenantsOn(String device) {
+    Set<ResourceID> ids = new HashSet<>();
+    lock.lock();
+    try {
+      for (Allocation a : ledger.allocationsOn(device)) {
+        ids.add(id(a.tenant()));
+      }
+    } finally {
+      lock.unlock();
+    }
+    return ids;
   }
 
   /** Tenants to reconcile when a device changes: those on it, and those waiting for capacity anywhere. */

@@ -27,6 +27,7 @@ import io.reflex.operator.OperatorMetrics;
 import io.reflex.operator.OperatorSettings;
 import io.reflex.operator.PlacementService;
 import io.reflex.operator.Translate;
+import io.reflex.operator.placement.Device;
 import io.reflex.operator.placement.Ledger;
 import jakarta.inject.Inject;
 import java.util.List;
@@ -91,20 +92,30 @@ public class FlashDeviceReconciler implements Reconciler<FlashDevice>, Cleaner<F
         model = Translate.model(d);
       } catch (IllegalArgumentException e) {
         // Unusable for new tenants; tenants already there keep their (now unpriced) extents.
-        placement.withLedger(ctx.getClient(), l -> {
-          l.device(name).ifPresent(old -> l.upsertDevice(old.withHealthy(false)));
-          return null;
+        boolean changed = placement.withLedger(ctx.getClient(), l -> {
+          Optional<Device> old = l.device(name);
+          old.ifPresent(o -> l.upsertDevice(o.withHealthy(false)));
+          return old.isPresent() && old.get().healthy();
         });
+        if (changed) {
+          placement.deviceAbsorbed(name);
+        }
         write(ctx, d, null, null, Conditions.of(conditions(d), BUDGETED, false, "InvalidModel", e.getMessage(),
             d.getMetadata().getGeneration()));
         ok = true;
         return UpdateControl.noUpdate();
       }
-      Optional<Ledger.Usage> usage = placement.withLedger(ctx.getClient(), l -> {
-        l.upsertDevice(Translate.device(d, model, node));
-        return l.usage(name);
+      Device fresh = Translate.device(d, model, node);
+      Absorbed absorbed = placement.withLedger(ctx.getClient(), l -> {
+        boolean changed = !l.device(name).map(fresh::equals).orElse(false);
+        l.upsertDevice(fresh);
+        return new Absorbed(l.usage(name).orElseThrow(), changed);
       });
-      Ledger.Usage u = usage.orElseThrow();
+      if (absorbed.changed()) {
+        // Only now may tenants waiting for capacity (or living here) decide again: see PlacementService#onRetry.
+        placement.deviceAbsorbed(name);
+      }
+      Ledger.Usage u = absorbed.usage();
       Budget.Evaluation b = u.budget();
       String msg = String.format("budget %s tokens/s%s (%s); %s reserved by %d LC, %d BE tenants; %s of %s allocated",
           Budget.human(b.tokenRate()), b.lcCount() > 0 ? " at p95 " + b.strictestP95Micros() + "µs" : "",
@@ -120,6 +131,9 @@ public class FlashDeviceReconciler implements Reconciler<FlashDevice>, Cleaner<F
       metrics.stop(timer, NAME, ok);
     }
   }
+
+  /** The device's usage after the upsert, and whether the ledger's view of the device changed. */
+  private record Absorbed(Ledger.Usage usage, boolean changed) {}
 
   private static List<Condition> conditions(FlashDevice d) {
     return d.getStatus() == null ? null : d.getStatus().getConditions();
@@ -156,6 +170,7 @@ public class FlashDeviceReconciler implements Reconciler<FlashDevice>, Cleaner<F
   @Override
   public DeleteControl cleanup(FlashDevice d, Context<FlashDevice> ctx) {
     placement.withLedger(ctx.getClient(), l -> l.removeDevice(d.getMetadata().getName()));
+    placement.deviceAbsorbed(d.getMetadata().getName()); // its tenants report DeviceGone (or are re-placed)
     return DeleteControl.defaultDelete();
   }
 }

@@ -18,6 +18,7 @@ import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.reflex.crds.v1alpha1.FlashDevice;
 import io.reflex.crds.v1alpha1.FlashTenant;
@@ -73,13 +74,19 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
 
   @Override
   public List<EventSource<?, FlashTenant>> prepareEventSources(EventSourceContext<FlashTenant> context) {
+    // FlashDevice events reach the tenants on the device (their endpoint address comes from this cache). Placement
+    // decisions come from the ledger, which the device reconciler updates concurrently: tenants waiting for
+    // capacity (and those on a device whose readiness changed) are retried by the ledger once it has absorbed the
+    // change (ledger event source below), not by this watch event, which may be handled before the ledger knows.
     devices = new InformerEventSource<>(InformerEventSourceConfiguration.from(FlashDevice.class, FlashTenant.class)
         .withName("tenant-devices").withWatchAllNamespaces()
-        .withSecondaryToPrimaryMapper(d -> placement.affectedByDevice(d.getMetadata().getName())).build(), context);
+        .withSecondaryToPrimaryMapper(d -> placement.tenantsOn(d.getMetadata().getName())).build(), context);
     nodes = new InformerEventSource<>(InformerEventSourceConfiguration.from(Node.class, FlashTenant.class)
         .withName("tenant-nodes").withWatchAllNamespaces()
         .withSecondaryToPrimaryMapper(n -> placement.affectedByNode(n.getMetadata().getName())).build(), context);
-    return List.of(devices, nodes);
+    SimpleInboundEventSource<FlashTenant> ledger = new SimpleInboundEventSource<>("tenant-ledger");
+    placement.onRetry(ids -> ids.forEach(ledger::propagateEvent));
+    return List.of(devices, nodes, ledger);
   }
 
   /** What one reconcile decided, applied outside the lock (exposure, label). */
@@ -307,6 +314,9 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
     String key = Translate.key(t);
     Optional<Allocation> freed = placement.withLedger(ctx.getClient(), ledger -> ledger.release(key));
     placement.waiting(ResourceID.fromResource(t), false);
+    if (freed.isPresent()) {
+      placement.capacityFreed(); // after the release: the waiting tenants' retry sees the freed extent and tokens
+    }
     try {
       Exposure.delete(ctx.getClient(), t.getMetadata().getNamespace(), t);
     } catch (KubernetesClientException e) {

@@ -169,10 +169,13 @@ class OperatorApiServerTest {
   @Test
   void specChangesAreReadmittedInPlaceOrRefusedWithTheOldReservationKept() {
     device(client, "op-s-1", "op-node-a", "20Gi", "spec", Map.of());
+    // One after the other: applied together, either may be placed first (concurrent reconciles), and "grow" placed
+    // after "next" has free space behind it, so its growth below would fit.
     apply(lc("grow", 10_000, 100, 1000, "5Gi", "spec"));
-    apply(lc("next", 10_000, 100, 1000, "5Gi", "spec"));
     TenantPlacement before = awaitPhase("grow", TenantPhase.Placed).getStatus().getPlacement();
-    awaitPhase("next", TenantPhase.Placed);
+    apply(lc("next", 10_000, 100, 1000, "5Gi", "spec"));
+    assertThat(awaitPhase("next", TenantPhase.Placed).getStatus().getPlacement().getLbaOffset())
+        .isEqualTo(before.getLbaOffset() + before.getLbaCount());
 
     apply(lc("grow", 100_000, 100, 1000, "5Gi", "spec"));
     await().atMost(WAIT).until(() -> tenant("grow").getStatus().getPlacement().getTokens() == 10_000_000L);
