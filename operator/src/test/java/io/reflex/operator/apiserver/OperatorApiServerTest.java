@@ -239,9 +239,9 @@ class OperatorApiServerTest {
   @Test
   void deleteRemovesEverythingAndGivesCapacityBack() {
     device(client, "op-d-1", "op-node-a", "10Gi", "del", Map.of());
-    apply(lc("gone", 10_000, 50, 1000, "4Gi", "del"));
-    apply(lc("waiter", 10_000, 50, 1000, "8Gi", "del"));
+    apply(lc("gone", 10_000, 50, 1000, "4Gi", "del")); // placed first: applied together, either may win the device
     awaitPhase("gone", TenantPhase.Placed);
+    apply(lc("waiter", 10_000, 50, 1000, "8Gi", "del"));
     awaitPhase("waiter", TenantPhase.Pending);
     client.resources(FlashTenant.class).inNamespace(api.namespace()).withName("gone").delete();
     await().atMost(WAIT).until(() -> tenant("gone") == null
