@@ -5,10 +5,7 @@ import io.reflex.protocol.ReflexHeader;
 import io.reflex.protocol.RequestCheck;
 import io.reflex.protocol.Status;
 
-import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.security.MessageDigest;
 
@@ -20,63 +17,18 @@ import java.security.MessageDigest;
  * the connection — never a corrupted or fake-success reply. Extended clients get a status in every reply.
  */
 final class Connection extends Session {
-    static final int IN_BUFFER = 64 * 1024;
-    static final int OUT_BUFFER = 256 * 1024;
-
-    private final RequestTable req;
-    private final BufferPool pool;
     private final ReflexHeader header = new ReflexHeader();
-    final ByteBuffer in = ByteBuffer.allocateDirect(IN_BUFFER).order(ByteOrder.LITTLE_ENDIAN);
-    private final ByteBuffer out = ByteBuffer.allocateDirect(OUT_BUFFER).order(ByteOrder.LITTLE_ENDIAN);
     boolean extended;
     private boolean greeted;
-    private int pendingRequest = -1;
     private int pendingFilled;
     private long pendingSkip;
 
-    private final int[] responses;
-    private int responseHead;
-    private int responseCount;
-    private int headSent;
-
-    private boolean closeAfterFlush;
-
-    Connection(DataplaneLoop loop, SocketChannel channel, LoopTenant tenant, int maxHeld) {
-        super(loop, channel, tenant);
-        this.req = loop.requests;
-        this.pool = loop.buffers;
-        this.responses = new int[maxHeld];
+    Connection(DataplaneLoop loop, SocketChannel channel, LoopTenant tenant) {
+        super(loop, channel, tenant, ByteOrder.LITTLE_ENDIAN);
     }
 
-    /** Socket readable: read what is there and parse every complete request. */
     @Override
-    void onReadable() {
-        if (closed || paused) return;
-        int n;
-        try {
-            n = channel.read(in);
-        } catch (IOException e) {
-            close("read failed: " + e.getMessage());
-            return;
-        }
-        if (n < 0) {
-            close(null);
-            return;
-        }
-        parseBuffered();
-    }
-
-    /** Parse what is already buffered (after a read, or when resuming from backpressure). */
-    void parseBuffered() {
-        in.flip();
-        try {
-            parse();
-        } finally {
-            if (!closed) in.compact();
-        }
-    }
-
-    private void parse() {
+    void parse() {
         while (!closed && !closeAfterFlush) {
             if (pendingSkip > 0) {
                 int k = (int) Math.min(pendingSkip, in.remaining());
@@ -122,7 +74,7 @@ final class Connection extends Session {
             protocolError("FLUSH needs the extended protocol (HELLO)");
             return false;
         }
-        if (held >= responses.length) return pause();
+        if (full()) return pause();
         long lba = header.lba();
         long count = header.lbaCount();
         int length = (int) (count << ReflexHeader.SECTOR_SHIFT);
@@ -176,7 +128,7 @@ final class Connection extends Session {
         }
         int tokenLength = (int) header.lbaCount();
         if (in.remaining() < ReflexHeader.LENGTH + tokenLength) return false;
-        if (held >= responses.length) return pause();
+        if (full()) return pause();
         int id = req.acquire();
         if (id < 0) return pause();
         boolean versionOk = header.lba() == Opcode.PROTOCOL_VERSION;
@@ -207,79 +159,36 @@ final class Connection extends Session {
     }
 
     @Override
-    void resume() {
-        paused = false;
-        if (!closed) parseBuffered();
+    boolean canReply(int id) {
+        if (req.status[id] != Status.OK && !extended) {
+            // The original would have replied "success"; an old client cannot see a status, so it loses the connection.
+            close("device error on " + Opcode.name(req.opcode[id]) + " at lba " + req.lba[id] + " (legacy client: closing)");
+            return false;
+        }
+        return true;
     }
 
-    /** Queue a finished request's reply (device completion order). */
     @Override
-    void respond(int id) {
-        responses[(responseHead + responseCount) % responses.length] = id;
-        responseCount++;
-        markDirty();
+    int replyHeaderLength(int id) {
+        return ReflexHeader.LENGTH;
     }
 
-    /** Encode queued replies into the send buffer and write as much as the socket takes, in as few syscalls as possible. */
     @Override
-    void flush() {
-        dirty = false;
-        if (closed) return;
-        try {
-            while (true) {
-                encode();
-                if (out.position() == 0) break;
-                out.flip();
-                int written = channel.write(out);
-                out.compact();
-                if (written == 0) break;
-            }
-        } catch (IOException e) {
-            close("write failed: " + e.getMessage());
-            return;
-        }
-        boolean pending = out.position() > 0 || responseCount > 0;
-        if (pending) {
-            key.interestOps(key.interestOps() | SelectionKey.OP_WRITE);
-        } else {
-            if ((key.interestOps() & SelectionKey.OP_WRITE) != 0) key.interestOps(key.interestOps() & ~SelectionKey.OP_WRITE);
-            if (closeAfterFlush) close(null);
-        }
+    int replyDataLength(int id) {
+        return req.opcode[id] == Opcode.GET && req.status[id] == Status.OK ? req.length[id] : 0;
     }
 
-    private void encode() {
-        while (responseCount > 0) {
-            int id = responses[responseHead];
-            int status = req.status[id];
-            int op = req.opcode[id];
-            if (status != Status.OK && !extended) {
-                // The original would have replied "success"; an old client cannot see a status, so it loses the connection.
-                close("device error on " + Opcode.name(op) + " at lba " + req.lba[id] + " (legacy client: closing)");
-                return;
-            }
-            int data = op == Opcode.GET && status == Status.OK ? req.length[id] : 0;
-            if (headSent == 0) {
-                if (out.remaining() < ReflexHeader.LENGTH) return;
-                int at = out.position();
-                header.wrap(out, at).set(op, req.handle[id], req.lba[id], data >>> ReflexHeader.SECTOR_SHIFT);
-                if (extended) header.status(status);
-                out.position(at + ReflexHeader.LENGTH);
-                headSent = ReflexHeader.LENGTH;
-            }
-            int total = ReflexHeader.LENGTH + data;
-            if (headSent < total) {
-                int k = Math.min(total - headSent, out.remaining());
-                if (k == 0) return;
-                out.put(out.position(), pool.view(req.buffer[id], data), headSent - ReflexHeader.LENGTH, k);
-                out.position(out.position() + k);
-                headSent += k;
-                if (headSent < total) return;
-            }
-            responseHead = (responseHead + 1) % responses.length;
-            responseCount--;
-            headSent = 0;
-            loop.release(id);
-        }
+    @Override
+    void putReplyHeader(int id) {
+        int at = out.position();
+        header.wrap(out, at).set(req.opcode[id], req.handle[id], req.lba[id], replyDataLength(id) >>> ReflexHeader.SECTOR_SHIFT);
+        if (extended) header.status(req.status[id]);
+        out.position(at + ReflexHeader.LENGTH);
+    }
+
+    @Override
+    String label() {
+        return "tenant " + tenant.name;
     }
 
     /** Bad input: an extended client gets EINVAL first; either way the connection ends and nothing reaches the device. */
@@ -303,29 +212,5 @@ final class Connection extends Session {
             }
         }
         close(null);
-    }
-
-    /** Close now. Requests still at the device are released when they complete. */
-    @Override
-    void close(String why) {
-        if (closed) return;
-        if (why != null) loop.log("tenant " + tenant.name + ": " + why + " (" + remote() + ")");
-        closed = true;
-        if (pendingRequest >= 0) {
-            loop.release(pendingRequest);
-            pendingRequest = -1;
-        }
-        while (responseCount > 0) {
-            loop.release(responses[responseHead]);
-            responseHead = (responseHead + 1) % responses.length;
-            responseCount--;
-        }
-        if (key != null) key.cancel();
-        try {
-            channel.close();
-        } catch (IOException ignored) {
-            // closing anyway
-        }
-        loop.sessionClosed(this);
     }
 }

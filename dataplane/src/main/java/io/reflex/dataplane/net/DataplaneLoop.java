@@ -325,7 +325,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
 
     /** Adopt an accepted ReFlex connection of a tenant. */
     public void adopt(SocketChannel channel, int slot) {
-        adopt(channel, slot, (loop, ch, t) -> new Connection(loop, ch, t, maxPerConnection));
+        adopt(channel, slot, (loop, ch, t) -> new Connection(loop, ch, t));
     }
 
     /**

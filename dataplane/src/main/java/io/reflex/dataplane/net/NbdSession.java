@@ -8,8 +8,6 @@ import io.reflex.protocol.Opcode;
 import io.reflex.protocol.ReflexHeader;
 import io.reflex.protocol.Status;
 
-import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
@@ -28,8 +26,6 @@ import java.security.MessageDigest;
  * FLUSH before the reply.
  */
 final class NbdSession extends Session {
-    static final int IN_BUFFER = 64 * 1024;
-    static final int OUT_BUFFER = 256 * 1024;
     /** Option payloads above this are discarded and refused (names ≤ 4096 bytes + info requests fit easily). */
     static final int MAX_OPTION = 16 * 1024;
     /** Room kept in the send buffer before handling an option (a LIST of 64 names fits). */
@@ -37,16 +33,11 @@ final class NbdSession extends Session {
 
     private static final int GREETING = 0, CLIENT_FLAGS = 1, OPTIONS = 2, TRANSMISSION = 3;
 
-    private final RequestTable req;
-    private final BufferPool pool;
     private final boolean syncWrites;
     private final NbdRequest header = new NbdRequest();
-    final ByteBuffer in = ByteBuffer.allocateDirect(IN_BUFFER).order(ByteOrder.BIG_ENDIAN);
-    private final ByteBuffer out = ByteBuffer.allocateDirect(OUT_BUFFER).order(ByteOrder.BIG_ENDIAN);
     private int phase = GREETING;
     private boolean noZeroes;
 
-    private int pendingRequest = -1;
     private int pendingFilled;
     private long pendingSkip;
     /** Option refused for its size: reply once its payload has been skipped. */
@@ -58,20 +49,11 @@ final class NbdSession extends Session {
     private final long[] zeroChain;
     private long[] zeroEnd;
 
-    private final int[] responses;
-    private int responseHead;
-    private int responseCount;
-    private int headSent;
-
-    private boolean closeAfterFlush;
     private boolean disconnecting;
 
     NbdSession(DataplaneLoop loop, SocketChannel channel, boolean syncWrites) {
-        super(loop, channel, null);
-        this.req = loop.requests;
-        this.pool = loop.buffers;
+        super(loop, channel, null, ByteOrder.BIG_ENDIAN);
         this.syncWrites = syncWrites;
-        this.responses = new int[loop.maxPerConnection()];
         int words = (req.capacity() + 63) >>> 6;
         this.fua = new long[words];
         this.zeroChain = new long[words];
@@ -82,32 +64,7 @@ final class NbdSession extends Session {
     }
 
     @Override
-    void onReadable() {
-        if (closed || paused) return;
-        int n;
-        try {
-            n = channel.read(in);
-        } catch (IOException e) {
-            close("read failed: " + e.getMessage());
-            return;
-        }
-        if (n < 0) {
-            close(null);
-            return;
-        }
-        parseBuffered();
-    }
-
-    void parseBuffered() {
-        in.flip();
-        try {
-            parse();
-        } finally {
-            if (!closed) in.compact();
-        }
-    }
-
-    private void parse() {
+    void parse() {
         while (!closed && !closeAfterFlush && !disconnecting) {
             if (pendingSkip > 0) {
                 int k = (int) Math.min(pendingSkip, in.remaining());
@@ -317,7 +274,7 @@ final class NbdSession extends Session {
             markDirty();
             return false;
         }
-        if (held >= responses.length) return pause();
+        if (full()) return pause();
         int id = req.acquire();
         if (id < 0) return pause();
         boolean device = verdict == NbdRequestCheck.OK && length > 0 && type != Nbd.CMD_TRIM && type != Nbd.CMD_DISC
@@ -398,12 +355,6 @@ final class NbdSession extends Session {
 
     private static void clear(long[] bits, int id) { bits[id >>> 6] &= ~(1L << id); }
 
-    @Override
-    void resume() {
-        paused = false;
-        if (!closed) parseBuffered();
-    }
-
     /** A request finished a device step: continue its chain (next zero chunk, FUA flush) or queue its reply. */
     @Override
     void respond(int id) {
@@ -426,66 +377,37 @@ final class NbdSession extends Session {
                 return;
             }
         }
-        responses[(responseHead + responseCount) % responses.length] = id;
-        responseCount++;
-        markDirty();
+        super.respond(id);
     }
 
     @Override
-    void flush() {
-        dirty = false;
-        if (closed) return;
-        try {
-            while (true) {
-                encode();
-                if (out.position() == 0) break;
-                out.flip();
-                int written = channel.write(out);
-                out.compact();
-                if (written == 0) break;
-            }
-        } catch (IOException e) {
-            close("write failed: " + e.getMessage());
+    void drained() {
+        if (closeAfterFlush || disconnecting && held == 0) {
+            close(null);
             return;
         }
-        boolean pending = out.position() > 0 || responseCount > 0;
-        if (pending) {
-            key.interestOps(key.interestOps() | SelectionKey.OP_WRITE);
-        } else {
-            if ((key.interestOps() & SelectionKey.OP_WRITE) != 0) key.interestOps(key.interestOps() & ~SelectionKey.OP_WRITE);
-            if (closeAfterFlush || disconnecting && held == 0) {
-                close(null);
-                return;
-            }
-            // Options were held back while the send buffer was full: handle them now.
-            if (phase == OPTIONS && in.position() > 0 && !paused) parseBuffered();
-        }
+        // Options were held back while the send buffer was full: handle them now.
+        if (phase == OPTIONS && in.position() > 0 && !paused) parseBuffered();
     }
 
-    private void encode() {
-        while (responseCount > 0) {
-            int id = responses[responseHead];
-            int status = req.status[id];
-            int data = req.opcode[id] == Opcode.GET && status == Status.OK ? req.length[id] : 0;
-            if (headSent == 0) {
-                if (out.remaining() < Nbd.SIMPLE_REPLY_LENGTH) return;
-                out.putInt(Nbd.SIMPLE_REPLY_MAGIC).putInt(errno(status)).putLong(req.handle[id]);
-                headSent = Nbd.SIMPLE_REPLY_LENGTH;
-            }
-            int total = Nbd.SIMPLE_REPLY_LENGTH + data;
-            if (headSent < total) {
-                int k = Math.min(total - headSent, out.remaining());
-                if (k == 0) return;
-                out.put(out.position(), pool.view(req.buffer[id], data), headSent - Nbd.SIMPLE_REPLY_LENGTH, k);
-                out.position(out.position() + k);
-                headSent += k;
-                if (headSent < total) return;
-            }
-            responseHead = (responseHead + 1) % responses.length;
-            responseCount--;
-            headSent = 0;
-            loop.release(id);
-        }
+    @Override
+    int replyHeaderLength(int id) {
+        return Nbd.SIMPLE_REPLY_LENGTH;
+    }
+
+    @Override
+    int replyDataLength(int id) {
+        return req.opcode[id] == Opcode.GET && req.status[id] == Status.OK ? req.length[id] : 0;
+    }
+
+    @Override
+    void putReplyHeader(int id) {
+        out.putInt(Nbd.SIMPLE_REPLY_MAGIC).putInt(errno(req.status[id])).putLong(req.handle[id]);
+    }
+
+    @Override
+    String label() {
+        return "nbd" + (tenant == null ? "" : " tenant " + tenant.name);
     }
 
     /** ReFlex status (≥ 0, set by the loop) or a negated NBD errno (set by this session) → NBD errno. */
@@ -498,28 +420,5 @@ final class NbdSession extends Session {
             case Status.ERANGE -> Nbd.EINVAL;
             default -> Nbd.EINVAL;
         };
-    }
-
-    @Override
-    void close(String why) {
-        if (closed) return;
-        if (why != null) loop.log("nbd" + (tenant == null ? "" : " tenant " + tenant.name) + ": " + why + " (" + remote() + ")");
-        closed = true;
-        if (pendingRequest >= 0) {
-            loop.release(pendingRequest);
-            pendingRequest = -1;
-        }
-        while (responseCount > 0) {
-            loop.release(responses[responseHead]);
-            responseHead = (responseHead + 1) % responses.length;
-            responseCount--;
-        }
-        if (key != null) key.cancel();
-        try {
-            channel.close();
-        } catch (IOException ignored) {
-            // closing anyway
-        }
-        loop.sessionClosed(this);
     }
 }

@@ -1,15 +1,28 @@
 package io.reflex.dataplane.net;
 
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 
 /**
- * A client connection on one loop, whatever its protocol (ReFlex {@link Connection}, NBD). The loop drives it
- * through these hooks; requests it parses go through the same request table, scheduler and device queue.
+ * A client connection on one loop, whatever its protocol (ReFlex {@link Connection}, NBD {@link NbdSession}). It owns
+ * what every protocol needs the same way: the receive buffer parsed in place, the queue of finished requests whose
+ * replies go out in device-completion order, the send buffer written many replies per syscall, backpressure, and
+ * closing without leaking a request. Subclasses parse their requests and encode their reply headers. Requests go
+ * through the same request table, scheduler and device queue. Owned by the loop's thread.
  */
 abstract class Session {
+    static final int IN_BUFFER = 64 * 1024;
+    static final int OUT_BUFFER = 256 * 1024;
+
     final DataplaneLoop loop;
     final SocketChannel channel;
+    final RequestTable req;
+    final BufferPool pool;
+    final ByteBuffer in;
+    final ByteBuffer out;
     SelectionKey key;
     /** The tenant it serves; null until a protocol handshake names it (NBD export). */
     LoopTenant tenant;
@@ -18,27 +31,172 @@ abstract class Session {
     boolean closed;
     boolean paused;
     boolean dirty;
+    /** Close once every queued reply is sent (after an error reply that ends the session). */
+    boolean closeAfterFlush;
+    /** A request whose payload is still being received, or -1. */
+    int pendingRequest = -1;
 
-    Session(DataplaneLoop loop, SocketChannel channel, LoopTenant tenant) {
+    private final int[] replies;
+    private int replyHead;
+    private int replyCount;
+    private int headSent;
+
+    Session(DataplaneLoop loop, SocketChannel channel, LoopTenant tenant, ByteOrder order) {
         this.loop = loop;
         this.channel = channel;
         this.tenant = tenant;
+        this.req = loop.requests;
+        this.pool = loop.buffers;
+        this.in = ByteBuffer.allocateDirect(IN_BUFFER).order(order);
+        this.out = ByteBuffer.allocateDirect(OUT_BUFFER).order(order);
+        this.replies = new int[loop.maxPerConnection()];
     }
 
-    /** Socket readable. */
-    abstract void onReadable();
+    /** Parse every complete request in {@code in} (flipped for reading); stop when more bytes or resources are needed. */
+    abstract void parse();
 
-    /** Send what is queued; called once per loop iteration when dirty, and when the socket is writable again. */
-    abstract void flush();
+    /** Bytes of the reply header of request {@code id}. */
+    abstract int replyHeaderLength(int id);
 
-    /** A request of this session finished (status set in the request table); queue its reply. */
-    abstract void respond(int id);
+    /** Bytes of data that follow the reply header (a successful read). */
+    abstract int replyDataLength(int id);
+
+    /** Write request {@code id}'s reply header at out's position (and advance it). */
+    abstract void putReplyHeader(int id);
+
+    /** Whether request {@code id} may be answered; false after closing the session because it cannot be. */
+    boolean canReply(int id) {
+        return true;
+    }
+
+    /** Everything queued was sent. */
+    void drained() {
+        if (closeAfterFlush) close(null);
+    }
+
+    /** For log lines. */
+    abstract String label();
+
+    /** Socket readable: read what is there and parse every complete request. */
+    final void onReadable() {
+        if (closed || paused) return;
+        int n;
+        try {
+            n = channel.read(in);
+        } catch (IOException e) {
+            close("read failed: " + e.getMessage());
+            return;
+        }
+        if (n < 0) {
+            close(null);
+            return;
+        }
+        parseBuffered();
+    }
+
+    /** Parse what is already buffered (after a read, or when resuming from backpressure). */
+    final void parseBuffered() {
+        in.flip();
+        try {
+            parse();
+        } finally {
+            if (!closed) in.compact();
+        }
+    }
 
     /** Resources freed up after {@link #pause}: parse what is buffered. */
-    abstract void resume();
+    final void resume() {
+        paused = false;
+        if (!closed) parseBuffered();
+    }
+
+    /** A request of this session finished (status set in the request table); queue its reply. */
+    void respond(int id) {
+        replies[(replyHead + replyCount) % replies.length] = id;
+        replyCount++;
+        markDirty();
+    }
+
+    /** Whether another request may be held (the per-session bound on queued/in-flight requests). */
+    final boolean full() {
+        return held >= replies.length;
+    }
+
+    /** Encode queued replies into the send buffer and write as much as the socket takes, in as few syscalls as possible. */
+    final void flush() {
+        dirty = false;
+        if (closed) return;
+        try {
+            while (true) {
+                encode();
+                if (closed) return;
+                if (out.position() == 0) break;
+                out.flip();
+                int written = channel.write(out);
+                out.compact();
+                if (written == 0) break;
+            }
+        } catch (IOException e) {
+            close("write failed: " + e.getMessage());
+            return;
+        }
+        if (out.position() > 0 || replyCount > 0) {
+            key.interestOps(key.interestOps() | SelectionKey.OP_WRITE);
+        } else {
+            if ((key.interestOps() & SelectionKey.OP_WRITE) != 0) key.interestOps(key.interestOps() & ~SelectionKey.OP_WRITE);
+            drained();
+        }
+    }
+
+    private void encode() {
+        while (replyCount > 0) {
+            int id = replies[replyHead];
+            if (headSent == 0 && !canReply(id)) return;
+            int headerLength = replyHeaderLength(id);
+            int data = replyDataLength(id);
+            if (headSent == 0) {
+                if (out.remaining() < headerLength) return;
+                putReplyHeader(id);
+                headSent = headerLength;
+            }
+            int total = headerLength + data;
+            if (headSent < total) {
+                int k = Math.min(total - headSent, out.remaining());
+                if (k == 0) return;
+                out.put(out.position(), pool.view(req.buffer[id], data), headSent - headerLength, k);
+                out.position(out.position() + k);
+                headSent += k;
+                if (headSent < total) return;
+            }
+            replyHead = (replyHead + 1) % replies.length;
+            replyCount--;
+            headSent = 0;
+            loop.release(id);
+        }
+    }
 
     /** Close now; requests still at the device are released when they complete. */
-    abstract void close(String why);
+    final void close(String why) {
+        if (closed) return;
+        if (why != null) loop.log(label() + ": " + why + " (" + remote() + ")");
+        closed = true;
+        if (pendingRequest >= 0) {
+            loop.release(pendingRequest);
+            pendingRequest = -1;
+        }
+        while (replyCount > 0) {
+            loop.release(replies[replyHead]);
+            replyHead = (replyHead + 1) % replies.length;
+            replyCount--;
+        }
+        if (key != null) key.cancel();
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // closing anyway
+        }
+        loop.sessionClosed(this);
+    }
 
     /** Attach to a tenant after a handshake; the tenant's rate follows its sessions. */
     final void bind(LoopTenant t) {
@@ -62,10 +220,10 @@ abstract class Session {
         return false;
     }
 
-    String remote() {
+    final String remote() {
         try {
             return String.valueOf(channel.getRemoteAddress());
-        } catch (java.io.IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             return "?";
         }
     }
