@@ -156,4 +156,24 @@ public final class Translate {
   public static long bytes(Quantity q) {
     return Quantity.getAmountInBytes(q).longValue();
   }
+
+  /**
+   * Why Kubernetes would refuse {@code address} as an EndpointSlice endpoint (loopback, link-local, unspecified,
+   * multicast, not an IP literal), or null when it is usable or absent.
+   */
+  public static String endpointAddressProblem(String address) {
+    if (address == null) return null;
+    if (!address.matches("[0-9.]+|[0-9a-fA-F:]+")) return "is not an IP address";
+    java.net.InetAddress ip;
+    try {
+      ip = java.net.InetAddress.getByName(address); // an IP literal: no lookup
+    } catch (java.net.UnknownHostException e) {
+      return "is not an IP address";
+    }
+    if (ip.isLoopbackAddress()) return "is a loopback address, which EndpointSlices may not use: set the node's real IP";
+    if (ip.isLinkLocalAddress()) return "is link-local, which EndpointSlices may not use";
+    if (ip.isAnyLocalAddress()) return "is unspecified (0.0.0.0/::), which EndpointSlices may not use";
+    if (ip.isMulticastAddress()) return "is multicast, which EndpointSlices may not use";
+    return null;
+  }
 }

@@ -113,7 +113,9 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
         return x;
       });
       if (d.allocation() != null) {
-        Exposure.apply(client, t, d.allocation(), d.address());
+        // An address EndpointSlices refuse (loopback, link-local…) is reported in the Exposed condition instead.
+        String address = Translate.endpointAddressProblem(d.address()) == null ? d.address() : null;
+        Exposure.apply(client, t, d.allocation(), address);
         label(client, t, d.allocation().device());
       } else {
         label(client, t, null);
@@ -220,6 +222,10 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
   }
 
   private Condition exposedCond(FlashTenant t, Allocation a, String address) {
+    String problem = Translate.endpointAddressProblem(address);
+    if (problem != null) {
+      return cond(t, EXPOSED, false, "NodeAddressUnusable", "node address " + address + " of " + a.node() + " " + problem);
+    }
     return address == null
         ? cond(t, EXPOSED, false, "NodeAddressUnknown", "node " + a.node() + " has no InternalIP (no Node object?) and "
             + "FlashDevice " + a.device() + " has no " + OperatorSettings.NODE_ADDRESS_ANNOTATION + " annotation")
