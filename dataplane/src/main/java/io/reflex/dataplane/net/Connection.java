@@ -20,8 +20,6 @@ final class Connection extends Session {
     private final ReflexHeader header = new ReflexHeader();
     boolean extended;
     private boolean greeted;
-    private int pendingFilled;
-    private long pendingSkip;
 
     Connection(DataplaneLoop loop, SocketChannel channel, LoopTenant tenant) {
         super(loop, channel, tenant, ByteOrder.LITTLE_ENDIAN);
@@ -31,21 +29,11 @@ final class Connection extends Session {
     void parse() {
         while (!closed && !closeAfterFlush) {
             if (pendingSkip > 0) {
-                int k = (int) Math.min(pendingSkip, in.remaining());
-                in.position(in.position() + k);
-                pendingSkip -= k;
-                if (pendingSkip > 0) return;
+                if (!skipPayload()) return;
                 continue;
             }
             if (pendingRequest >= 0) {
-                int id = pendingRequest;
-                int k = Math.min(req.length[id] - pendingFilled, in.remaining());
-                pool.view(req.buffer[id], req.length[id]).put(pendingFilled, in, in.position(), k);
-                in.position(in.position() + k);
-                pendingFilled += k;
-                if (pendingFilled < req.length[id]) return;
-                pendingRequest = -1;
-                loop.enqueue(id);
+                if (!fillPayload()) return;
                 continue;
             }
             if (in.remaining() < ReflexHeader.LENGTH) return;

@@ -38,8 +38,6 @@ final class NbdSession extends Session {
     private int phase = GREETING;
     private boolean noZeroes;
 
-    private int pendingFilled;
-    private long pendingSkip;
     /** Option refused for its size: reply once its payload has been skipped. */
     private int pendingTooBig = -1;
 
@@ -67,10 +65,7 @@ final class NbdSession extends Session {
     void parse() {
         while (!closed && !closeAfterFlush && !disconnecting) {
             if (pendingSkip > 0) {
-                int k = (int) Math.min(pendingSkip, in.remaining());
-                in.position(in.position() + k);
-                pendingSkip -= k;
-                if (pendingSkip > 0) return;
+                if (!skipPayload()) return;
                 if (pendingTooBig >= 0) {
                     optionError(pendingTooBig, Nbd.REP_ERR_TOO_BIG, "option data larger than " + MAX_OPTION + " bytes");
                     pendingTooBig = -1;
@@ -78,14 +73,7 @@ final class NbdSession extends Session {
                 continue;
             }
             if (pendingRequest >= 0) {
-                int id = pendingRequest;
-                int k = Math.min(req.length[id] - pendingFilled, in.remaining());
-                pool.view(req.buffer[id], req.length[id]).put(pendingFilled, in, in.position(), k);
-                in.position(in.position() + k);
-                pendingFilled += k;
-                if (pendingFilled < req.length[id]) return;
-                pendingRequest = -1;
-                loop.enqueue(id);
+                if (!fillPayload()) return;
                 continue;
             }
             boolean more = switch (phase) {

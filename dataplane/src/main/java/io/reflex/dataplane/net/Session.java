@@ -33,8 +33,11 @@ abstract class Session {
     boolean dirty;
     /** Close once every queued reply is sent (after an error reply that ends the session). */
     boolean closeAfterFlush;
-    /** A request whose payload is still being received, or -1. */
+    /** A request whose payload is still being received, or -1; {@link #pendingFilled} bytes of it are in. */
     int pendingRequest = -1;
+    int pendingFilled;
+    /** Bytes of a refused request's payload still to discard. */
+    long pendingSkip;
 
     private final int[] replies;
     private int replyHead;
@@ -102,6 +105,27 @@ abstract class Session {
         } finally {
             if (!closed) in.compact();
         }
+    }
+
+    /** Discard buffered bytes of a refused payload; false while more are needed. */
+    final boolean skipPayload() {
+        int k = (int) Math.min(pendingSkip, in.remaining());
+        in.position(in.position() + k);
+        pendingSkip -= k;
+        return pendingSkip == 0;
+    }
+
+    /** Copy buffered payload into the pending request's buffer and enqueue it once whole; false while more are needed. */
+    final boolean fillPayload() {
+        int id = pendingRequest;
+        int k = Math.min(req.length[id] - pendingFilled, in.remaining());
+        pool.view(req.buffer[id], req.length[id]).put(pendingFilled, in, in.position(), k);
+        in.position(in.position() + k);
+        pendingFilled += k;
+        if (pendingFilled < req.length[id]) return false;
+        pendingRequest = -1;
+        loop.enqueue(id);
+        return true;
     }
 
     /** Resources freed up after {@link #pause}: parse what is buffered. */
