@@ -6,8 +6,6 @@ import io.reflex.dataplane.net.PollMode;
 import org.junit.jupiter.api.Test;
 
 import java.net.InetSocketAddress;
-import java.nio.file.Files;
-import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -19,24 +17,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 class NbdQosTest {
     private static final double BUDGET_READS_PER_SEC = 2000;
 
-    private static Path tinyModel() throws Exception {
-        Path dir = Files.createDirectories(NbdTestSupport.DIR);
-        Path m = dir.resolve("tiny.yaml");
-        Files.writeString(m, """
-                name: tiny
-                description: 2K reads/s at any latency, for tests
-                readCost4k: 100
-                writeCost4k: 1000
-                tokenLimits:
-                  - { p95Micros: 1000, mixedTokensPerSec: 200000, readOnlyTokensPerSec: 200000 }
-                """);
-        return m;
-    }
+    /** src/test/resources/devmodels/tiny.yaml: a 200K tokens/s budget. */
+    private static final String TINY_MODEL = "tiny";
 
     @Test
     void greedyNbdClientGetsNoMoreThanTheBudget() throws Exception {
         var cfg = new DataplaneConfig(null, "memory", 16L << 20, new InetSocketAddress("127.0.0.1", NbdTestSupport.freePort()), null,
-                tinyModel().toString(), 1, PollMode.ADAPTIVE, true, true, 64, null, new InetSocketAddress("127.0.0.1", 0));
+                TINY_MODEL, 1, PollMode.ADAPTIVE, true, true, 64, null, new InetSocketAddress("127.0.0.1", 0));
         try (Dataplane dp = Dataplane.start(cfg); var c = NbdRawClient.open(dp.nbdAddress().getPort(), "default")) {
             long end = System.nanoTime() + 2_000_000_000L;
             long sent = 0, done = 0;

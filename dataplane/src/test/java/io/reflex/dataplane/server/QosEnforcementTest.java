@@ -9,8 +9,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.net.InetSocketAddress;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -26,19 +24,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 class QosEnforcementTest {
     private static final double BUDGET_READS_PER_SEC = 2000;
 
-    private static Path tinyModel() throws Exception {
-        Path dir = Files.createDirectories(Path.of("target", "qos-test"));
-        Path m = dir.resolve("tiny.yaml");
-        Files.writeString(m, """
-                name: tiny
-                description: 2K reads/s at any latency, for tests
-                readCost4k: 100
-                writeCost4k: 1000
-                tokenLimits:
-                  - { p95Micros: 1000, mixedTokensPerSec: 200000, readOnlyTokensPerSec: 200000 }
-                """);
-        return m;
-    }
+    /** src/test/resources/devmodels/tiny.yaml: a 200K tokens/s budget. */
+    private static final String TINY_MODEL = "tiny";
 
     private static long greedyReads(int port, long millis) throws Exception {
         AtomicLong done = new AtomicLong();
@@ -61,7 +48,7 @@ class QosEnforcementTest {
     @ValueSource(ints = {1, 2})
     void bestEffortGetsNoMoreThanTheBudget(int threads) throws Exception {
         var cfg = new DataplaneConfig(null, "memory", 16L << 20, new InetSocketAddress("127.0.0.1", TestServer.freePort()), null,
-                tinyModel().toString(), threads, PollMode.ADAPTIVE, true, true, 64, null);
+                TINY_MODEL, threads, PollMode.ADAPTIVE, true, true, 64, null);
         try (Dataplane dp = Dataplane.start(cfg)) {
             long n = greedyReads(cfg.listen().getPort(), 2000);
             // Budget over 2 s, plus the burst the scheduler may hand out (deficit bound + pool window), plus slack.
@@ -72,7 +59,7 @@ class QosEnforcementTest {
     @org.junit.jupiter.api.Test
     void withTheSchedulerOffTheSameClientExceedsTheBudget() throws Exception {
         var cfg = new DataplaneConfig(null, "memory", 16L << 20, new InetSocketAddress("127.0.0.1", TestServer.freePort()), null,
-                tinyModel().toString(), 1, PollMode.ADAPTIVE, false, true, 64, null);
+                TINY_MODEL, 1, PollMode.ADAPTIVE, false, true, 64, null);
         try (Dataplane dp = Dataplane.start(cfg)) {
             long n = greedyReads(cfg.listen().getPort(), 2000);
             assertThat(n).isGreaterThan((long) (BUDGET_READS_PER_SEC * 2 * 1.5));
