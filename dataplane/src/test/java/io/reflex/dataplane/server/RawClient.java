@@ -61,7 +61,6 @@ final class RawClient implements AutoCloseable {
 
     /** Blocks until the server closes the connection (or data arrives, which is returned as false). */
     boolean closedByServer() throws IOException {
-        ByteBuffer one = ByteBuffer.allocate(1);
         try {
             var in = ch.socket().getInputStream();
             return in.read() < 0;
