@@ -67,7 +67,7 @@ public final class Dataplane implements AutoCloseable, DataplaneLoop.Listener {
         this.loops = new DataplaneLoop[config.threads()];
         for (int i = 0; i < loops.length; i++) {
             var loopConfig = new DataplaneLoop.Config(i, DataplaneConfig.MAX_TENANTS, 4096, 256, 256L << 20, 2048, config.pollMode(),
-                    config.cpus().isEmpty() ? -1 : config.cpus().get(i));
+                    config.cpus().isEmpty() ? -1 : config.cpus().get(i), config.submitBatch());
             var scheduler = new TokenScheduler(DataplaneConfig.MAX_TENANTS, 2048, bucket, model);
             scheduler.setEnabled(config.scheduler());
             loops[i] = new DataplaneLoop(loopConfig, engine.openQueue(config.queueDepth()), scheduler, model, this);

@@ -1,5 +1,6 @@
 package io.reflex.dataplane;
 
+import io.reflex.dataplane.net.DataplaneLoop;
 import io.reflex.dataplane.net.PollMode;
 
 import java.net.InetSocketAddress;
@@ -20,17 +21,28 @@ import java.nio.file.Path;
  * @param admin           metrics/health/admin HTTP address, or null for none
  * @param cpus            CPU per loop thread (pinned with sched_setaffinity), or empty for unpinned
  * @param nbd             NBD listen address (every tenant is an export on it), or null for none
+ * @param submitBatch     device requests per submit while the device is busy (see {@link DataplaneLoop.Config})
  */
 public record DataplaneConfig(Path device, String engine, long memoryBytes, InetSocketAddress listen, Path sloTable,
                               String model, int threads, PollMode pollMode, boolean scheduler, boolean syncWrites,
-                              int queueDepth, InetSocketAddress admin, InetSocketAddress nbd, java.util.List<Integer> cpus) {
+                              int queueDepth, InetSocketAddress admin, InetSocketAddress nbd, java.util.List<Integer> cpus,
+                              int submitBatch) {
     public static final int MAX_TENANTS = 64;
 
     public DataplaneConfig {
+        if (submitBatch < 1) throw new IllegalArgumentException("--submit-batch must be at least 1, got " + submitBatch);
         cpus = cpus == null ? java.util.List.of() : java.util.List.copyOf(cpus);
         if (!cpus.isEmpty() && cpus.size() != threads) {
             throw new IllegalArgumentException("--cpus lists " + cpus.size() + " CPUs for " + threads + " thread(s): give one CPU per thread");
         }
+    }
+
+    /** The default submit batch. */
+    public DataplaneConfig(Path device, String engine, long memoryBytes, InetSocketAddress listen, Path sloTable,
+                           String model, int threads, PollMode pollMode, boolean scheduler, boolean syncWrites,
+                           int queueDepth, InetSocketAddress admin, InetSocketAddress nbd, java.util.List<Integer> cpus) {
+        this(device, engine, memoryBytes, listen, sloTable, model, threads, pollMode, scheduler, syncWrites, queueDepth,
+                admin, nbd, cpus, DataplaneLoop.DEFAULT_SUBMIT_BATCH);
     }
 
     /** Unpinned loops. */
@@ -51,6 +63,6 @@ public record DataplaneConfig(Path device, String engine, long memoryBytes, Inet
     /** The same configuration with an NBD front-end on {@code address}. */
     public DataplaneConfig withNbd(InetSocketAddress address) {
         return new DataplaneConfig(device, engine, memoryBytes, listen, sloTable, model, threads, pollMode, scheduler, syncWrites,
-                queueDepth, admin, address);
+                queueDepth, admin, address, cpus, submitBatch);
     }
 }

@@ -57,6 +57,10 @@ public final class DataplaneMain implements Callable<Integer> {
     @Option(names = "--queue-depth", defaultValue = "256", description = "Device queue depth per thread (default: ${DEFAULT-VALUE})")
     int queueDepth;
 
+    @Option(names = "--submit-batch", defaultValue = "" + io.reflex.dataplane.net.DataplaneLoop.DEFAULT_SUBMIT_BATCH,
+            description = "While the device is busy, submit every N requests; the first to an idle device goes at once (default: ${DEFAULT-VALUE})")
+    int submitBatch;
+
     @Option(names = "--admin", defaultValue = "127.0.0.1:9400", description = "ADDR:PORT of /metrics, /health, /tenants, /reload; 'none' to disable (default: ${DEFAULT-VALUE})")
     String admin;
 
@@ -69,7 +73,7 @@ public final class DataplaneMain implements Callable<Integer> {
         if (device == null && !"memory".equals(engine)) throw new CommandLine.ParameterException(new CommandLine(this), "--device is required (or use --engine memory)");
         if (threads < 1 || threads > 64) throw new CommandLine.ParameterException(new CommandLine(this), "--threads must be 1–64");
         DataplaneConfig config = new DataplaneConfig(device, engine, Sizes.parse(size), address(listen), sloTable, model, threads,
-                pollMode, !noQos, syncWrites, queueDepth, "none".equals(admin) ? null : address(admin), nbd == null ? null : address(nbd), cpus);
+                pollMode, !noQos, syncWrites, queueDepth, "none".equals(admin) ? null : address(admin), nbd == null ? null : address(nbd), cpus, submitBatch);
         Dataplane dp = Dataplane.start(config);
         AdminServer adminServer = config.admin() == null ? null : new AdminServer(dp, config.admin());
         printSummary(dp, adminServer);
