@@ -83,7 +83,9 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
     private final Thread thread;
     private volatile boolean running = true;
     private volatile boolean stopped;
+    /** Loop time of this iteration; request arrival time for latency (refreshed after a blocking select). */
     long now;
+    private boolean blockedInSelect;
     private long lastWork;
     private int keysThisRound;
     /** Requests waiting in the scheduler for tokens. */
@@ -161,7 +163,9 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
             } else if (queued > 0) {
                 LockSupport.parkNanos(50_000); // waiting for tokens to accrue
             } else {
+                blockedInSelect = true; // requests parsed inside select must not take the pre-block timestamp
                 int n = selector.select(onKey, 100);
+                blockedInSelect = false;
                 if (n > 0) keysThisRound = -1;
             }
         } catch (IOException e) {
@@ -174,6 +178,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
     }
 
     private void onKey(SelectionKey key) {
+        if (blockedInSelect) now = System.nanoTime();
         Object a = key.attachment();
         if (!key.isValid()) return;
         if (a instanceof Session c) {
