@@ -10,6 +10,8 @@
 #   MODEL=devmodels/models/virtio-vm.yaml device model for the QoS run (bench/calibrate.sh writes it)
 #   QOS_P95=1000      LC tenant's p95 SLO (µs); its reservation is half the model's budget there
 #   QOS_DURATION=15   measured seconds of the QoS runs
+#   QOS_SYNC_WRITES=true  the QoS server's --sync-writes (calibrate MODEL with the same SYNC_WRITES)
+#   SETUPS="split-busy split-srv one-vcpu"   pinning/polling setups of our QD1/QD32 runs (see below)
 #   REFLEX_HOME=<this checkout>   whose bin/reflex-dataplane and bin/reflex-bench to run
 #   MAX_LOAD=, WAIT_MAX=600      if MAX_LOAD is set, wait (at most WAIT_MAX s) for the load average to drop below it
 # Results: bench/results/<date>/{runs.jsonl,summary.json,summary.md,*.json,*.log}
@@ -22,6 +24,7 @@ DURATION=${DURATION:-10}
 MODEL=${MODEL:-$REPO/devmodels/models/virtio-vm.yaml}
 QOS_P95=${QOS_P95:-1000}
 QOS_DURATION=${QOS_DURATION:-15}
+QOS_SYNC_WRITES=${QOS_SYNC_WRITES:-true}
 WHAT=("$@")
 [ ${#WHAT[@]} -gt 0 ] || WHAT=(qd1 qd32 memory qos)
 for w in "${WHAT[@]}"; do case $w in qd1|qd32|memory|qos) ;; *) die "unknown benchmark '$w' (qd1 qd32 memory qos)";; esac; done
@@ -52,10 +55,12 @@ log "results -> $OUT; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 #   fio-poll:  --iodepth_batch_complete_min=0, fio reaps without blocking (busy-polls completions, like our busy loop).
 # Ours: server = reflex-dataplane --engine uring; client = reflex-bench closed loop, one connection.
 #   split-busy: server on vCPU 1 --poll busy, client on vCPU 0 --poll busy (the original's dedicated polling cores)
+#   split-srv:  server on vCPU 1 --poll busy, client on vCPU 0 --poll block (only the server spins; an application
+#               client waits in the kernel, and its halted vCPU leaves the host's virtio emulation more CPU)
 #   one-vcpu:   server and client both on vCPU 0, both --poll block (no spinning: they alternate on one vCPU)
-declare -A SRV_CPU=([split-busy]=1 [one-vcpu]=0) SRV_POLL=([split-busy]=busy [one-vcpu]=block)
-declare -A CLI_CPU=([split-busy]=0 [one-vcpu]=0) CLI_POLL=([split-busy]=busy [one-vcpu]=block)
-SETUPS=(split-busy one-vcpu)
+declare -A SRV_CPU=([split-busy]=1 [split-srv]=1 [one-vcpu]=0) SRV_POLL=([split-busy]=busy [split-srv]=busy [one-vcpu]=block)
+declare -A CLI_CPU=([split-busy]=0 [split-srv]=0 [one-vcpu]=0) CLI_POLL=([split-busy]=busy [split-srv]=block [one-vcpu]=block)
+SETUPS=(${SETUPS:-split-busy split-srv one-vcpu})
 
 fio_ref() { # bench qd variant rep
   local b=$1 qd=$2 v=$3 rep=$4 extra=""
@@ -185,7 +190,7 @@ EOF
       offered=$LC_IOPS; [ $s = qos-on-95 ] && offered=$((LC_IOPS * 95 / 100))
       # shellcheck disable=SC2086
       start_dataplane "$OUT/server-$s-$rep.log" 1 11300 $ADMIN --device "$DEV" --engine uring --poll busy \
-        --model "$MODEL" --slo-table "$OUT/slo-table.yaml" $flag
+        --model "$MODEL" --slo-table "$OUT/slo-table.yaml" --sync-writes "$QOS_SYNC_WRITES" $flag
       scmd=$(cat "$OUT/server-$s-$rep.log.cmd")
       grep -q REJECTED "$OUT/server-$s-$rep.log" && { cat "$OUT/server-$s-$rep.log" >&2; die "tenant rejected"; }
       fbe=$OUT/qos-be-$s-$rep.json; flc=$OUT/qos-lc-$s-$rep.json

@@ -130,7 +130,9 @@ def main():
     L = warn + [f"# Calibrated by bench/calibrate.sh on {now}",
          f"# on {machine}.",
          "# Method (ReFlex's, simplified): fio io_uring O_DIRECT 4 KiB random, open loop (--rate_iops, Poisson arrivals),",
-         "# read-only and mixed sweeps (writes O_DSYNC, as the dataplane's --sync-writes true); latency = p95 of reads.",
+         ("# read-only and mixed sweeps (writes O_DSYNC, as the dataplane's --sync-writes true); latency = p95 of reads."
+          if os.environ.get("SYNC_WRITES", "true") == "true" else
+          "# read-only and mixed sweeps (plain O_DIRECT writes, as the dataplane's --sync-writes false); latency = p95 of reads."),
          "# Mixed rate at a target = the lowest over the mixes of the weighted IOPS (Rd + w*Wr) reaching it (isotonic fits).",
          f"# Write weight w = {w:.2f} ({how}); QD32 capacity check gives w = "
          + (", ".join(f"{x:.2f}" for x in w_cap) or "n/a") + ".",
