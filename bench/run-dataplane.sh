@@ -11,6 +11,9 @@
 #   QOS_P95=1000      LC tenant's p95 SLO (µs); its reservation is half the model's budget there
 #   QOS_DURATION=15   measured seconds of the QoS runs
 #   QOS_SYNC_WRITES=true  the QoS server's --sync-writes (calibrate MODEL with the same SYNC_WRITES)
+#   QOS_LAYOUT=shared     shared: server vCPU 1 --poll busy, both clients on vCPU 0; split: the LC client alone on
+#                         vCPU 0 (its open-loop send times are not disturbed by the BE client), server --poll adaptive
+#                         and the BE client on vCPU 1
 #   SETUPS="split-busy split-srv one-vcpu"   pinning/polling setups of our QD1/QD32 runs (see below)
 #   REFLEX_HOME=<this checkout>   whose bin/reflex-dataplane and bin/reflex-bench to run
 #   MAX_LOAD=, WAIT_MAX=600      if MAX_LOAD is set, wait (at most WAIT_MAX s) for the load average to drop below it
@@ -25,6 +28,12 @@ MODEL=${MODEL:-$REPO/devmodels/models/virtio-vm.yaml}
 QOS_P95=${QOS_P95:-1000}
 QOS_DURATION=${QOS_DURATION:-15}
 QOS_SYNC_WRITES=${QOS_SYNC_WRITES:-true}
+QOS_LAYOUT=${QOS_LAYOUT:-shared}
+case $QOS_LAYOUT in
+  shared) QOS_SRV_POLL=busy; QOS_BE_CPU=0 ;;
+  split) QOS_SRV_POLL=adaptive; QOS_BE_CPU=1 ;;
+  *) die "QOS_LAYOUT must be shared or split" ;;
+esac
 WHAT=("$@")
 [ ${#WHAT[@]} -gt 0 ] || WHAT=(qd1 qd32 memory qos)
 for w in "${WHAT[@]}"; do case $w in qd1|qd32|memory|qos) ;; *) die "unknown benchmark '$w' (qd1 qd32 memory qos)";; esac; done
@@ -189,12 +198,12 @@ EOF
       flag=""; [ $s = qos-off ] && flag="--no-qos"
       offered=$LC_IOPS; [ $s = qos-on-95 ] && offered=$((LC_IOPS * 95 / 100))
       # shellcheck disable=SC2086
-      start_dataplane "$OUT/server-$s-$rep.log" 1 11300 $ADMIN --device "$DEV" --engine uring --poll busy \
+      start_dataplane "$OUT/server-$s-$rep.log" 1 11300 $ADMIN --device "$DEV" --engine uring --poll $QOS_SRV_POLL \
         --model "$MODEL" --slo-table "$OUT/slo-table.yaml" --sync-writes "$QOS_SYNC_WRITES" $flag
       scmd=$(cat "$OUT/server-$s-$rep.log.cmd")
       grep -q REJECTED "$OUT/server-$s-$rep.log" && { cat "$OUT/server-$s-$rep.log" >&2; die "tenant rejected"; }
       fbe=$OUT/qos-be-$s-$rep.json; flc=$OUT/qos-lc-$s-$rep.json
-      be_cmd="taskset -c 0 $BENCH --server 127.0.0.1:11302 --mode closed --qd 64 --read-pct 0 --duration $((QOS_DURATION + 4)) --warmup 1 --lba-range $HALF --poll block --drain 30 --json $fbe"
+      be_cmd="taskset -c $QOS_BE_CPU $BENCH --server 127.0.0.1:11302 --mode closed --qd 64 --read-pct 0 --duration $((QOS_DURATION + 4)) --warmup 1 --lba-range $HALF --poll block --drain 30 --json $fbe"
       lc_cmd="taskset -c 0 $BENCH --server 127.0.0.1:11301 --mode open --iops $offered --read-pct 100 --duration $QOS_DURATION --warmup 2 --lba-range $HALF --poll busy --json $flc"
       # shellcheck disable=SC2086
       $be_cmd > "$OUT/qos-be-$s-$rep.txt" 2>&1 & be_pid=$!
@@ -203,9 +212,22 @@ EOF
       $lc_cmd > "$OUT/qos-lc-$s-$rep.txt" 2>&1 || log "LC client exit $? (see $OUT/qos-lc-$s-$rep.txt)"
       wait $be_pid || log "BE client exit $? (see $OUT/qos-be-$s-$rep.txt)"
       curl -fs "http://127.0.0.1:$ADMIN/metrics" > "$OUT/qos-metrics-$s-$rep.txt" || true
-      pinning="server vCPU 1 --poll busy $flag; LC client vCPU 0 --poll busy; BE client vCPU 0 --poll block"
+      pinning="server vCPU 1 --poll $QOS_SRV_POLL --sync-writes $QOS_SYNC_WRITES $flag; LC client vCPU 0 --poll busy; BE client vCPU $QOS_BE_CPU --poll block"
+      # the server's own view of LC latency (parse to completion), from its cumulative histogram: the upper bound
+      # of the first bucket holding 95% of the requests
+      srv_p95=$(python3 - "$OUT/qos-metrics-$s-$rep.txt" <<'PY'
+import re, sys
+b = []
+for line in open(sys.argv[1]):
+    m = re.match(r'reflex_tenant_latency_seconds_bucket\{.*tenant="lc".*le="([^"]+)"\} (\S+)', line)
+    if m: b.append((float("inf") if m.group(1) == "+Inf" else float(m.group(1)), float(m.group(2))))
+b.sort()
+total = b[-1][1] if b else 0
+print(next((round(le * 1e6) for le, c in b if total and c >= 0.95 * total), -1))
+PY
+)
       $RES record "$RUNS" --bench qos --setup $s --tool lc --rep "$rep" --json "$flc" --cmd "$lc_cmd" --server-cmd "$scmd" \
-        --extra "slo_p95_us=$QOS_P95" "reserved_iops=$LC_IOPS" "pinning=$pinning"
+        --extra "slo_p95_us=$QOS_P95" "reserved_iops=$LC_IOPS" "server_p95_us_le=$srv_p95" "pinning=$pinning"
       $RES record "$RUNS" --bench qos --setup $s --tool be --rep "$rep" --json "$fbe" --cmd "$be_cmd" --server-cmd "$scmd" \
         --extra "pinning=$pinning"
       stop_dataplane "$SERVER_PID"

@@ -91,7 +91,7 @@ def summarize(d):
         m["reps"] = len(rs)
         m["cmd"] = rs[0]["cmd"]
         m["server_cmd"] = rs[0].get("server_cmd")
-        for k in ("pinning", "target_iops", "slo_p95_us", "reserved_iops", "loop_cpu_pct"):
+        for k in ("pinning", "target_iops", "slo_p95_us", "reserved_iops", "loop_cpu_pct", "server_p95_us_le"):
             if k in rs[0]:
                 m[k] = med([r.get(k) for r in rs]) if isinstance(rs[0][k], (int, float)) else rs[0][k]
         if "write" in rs[0]:
@@ -147,8 +147,8 @@ def summarize(d):
     if rows:
         L.append("### 4. QoS: LC open loop at its reservation + BE 4 KiB writes QD64")
         L.append("")
-        L.append("| scheduler | tenant | pinning / polling | offered IOPS | IOPS | % of reserved | p50 µs | p95 µs | p99 µs | SLO p95 µs | verdict | load1 |")
-        L.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|")
+        L.append("| scheduler | tenant | pinning / polling | offered IOPS | IOPS | % of reserved | p50 µs | p95 µs | p99 µs | server p95 µs ≤ | SLO p95 µs | verdict | load1 |")
+        L.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
         for s, t, v in sorted(rows, key=lambda x: (x[0] == "qos-off", x[0], x[1] != "lc")):
             verdict, pct = "", ""
             if t == "lc" and v.get("target_iops"):
@@ -159,7 +159,7 @@ def summarize(d):
                 verdict = ("meets" if ok_lat and ok_iops else "VIOLATED") + \
                           f" (p95 {'≤' if ok_lat else '>'} SLO, IOPS {'≥' if ok_iops else '<'} 95%)"
             L.append(f"| {s} | {t} | {v.get('pinning', '')} | {fmt(v.get('target_iops'))} | {fmt(v['iops'])} | {pct} | "
-                     f"{fmt(v['p50_us'], 0)} | {fmt(v['p95_us'], 0)} | {fmt(v['p99_us'], 0)} | {fmt(v.get('slo_p95_us'))} | {verdict} | {fmt(v['load1'], 2)} |")
+                     f"{fmt(v['p50_us'], 0)} | {fmt(v['p95_us'], 0)} | {fmt(v['p99_us'], 0)} | {fmt(v.get('server_p95_us_le'))} | {fmt(v.get('slo_p95_us'))} | {verdict} | {fmt(v['load1'], 2)} |")
         L.append("")
 
     L.append("### Commands (first repetition of each)")
