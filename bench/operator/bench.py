@@ -2,6 +2,7 @@
 """Helper of bench/operator/run.sh (stdlib only): generate objects, poll progress, verify, summarise.
 
   bench.py gen OUT DEVICES TENANTS NAMESPACES CHUNK SEED   devices.yaml, devices-status.yaml, tenants/NNNN.yaml
+  bench.py create OUT PAR                                  POST every tenants/*.yaml object, PAR connections
   bench.py poll OUT TENANTS T0_FILE                        until every tenant has a phase: timeline.jsonl, done.json
   bench.py scrape URL                                      one /q/metrics scrape as JSON (sums per name)
   bench.py verify OUT                                      tenants/devices from the API server: phases, overcommit
@@ -147,6 +148,60 @@ def gen(out, devices, tenants, namespaces, chunk, seed, address_template=""):
             f.write("\n---\n".join(docs) + "\n")
 
 
+# ---- create -------------------------------------------------------------------------------------------------------
+def create(out, par):
+    """Creates every FlashTenant of tenants/*.yaml with plain POSTs (JSON, no server-side apply) over PAR persistent
+    HTTPS connections, one thread each. Prints the count, failures and seconds; exits 1 on any failure."""
+    import http.client
+    import threading
+    docs = []
+    for fn in sorted(os.listdir(f"{out}/tenants")):
+        docs += [d for d in open(f"{out}/tenants/{fn}").read().split("\n---\n") if d.strip()]
+    port = open(os.path.join(os.environ["REFLEX_CP_DIR"], "apiserver.port")).read().strip()
+    ctx = _ctx()
+    lock, errors, nxt = threading.Lock(), [], [0]
+
+    def worker():
+        conn = http.client.HTTPSConnection("127.0.0.1", int(port), context=ctx, timeout=120)
+        while True:
+            with lock:
+                i = nxt[0]
+                nxt[0] += 1
+            if i >= len(docs):
+                break
+            body = docs[i].strip()
+            ns = json.loads(body)["metadata"]["namespace"]
+            for attempt in range(5):
+                try:
+                    conn.request("POST", f"/apis/reflex.io/v1alpha1/namespaces/{ns}/flashtenants?fieldManager=reflex-bench",
+                                 body=body, headers={"Content-Type": "application/json", "Accept": "application/json"})
+                    r = conn.getresponse()
+                    r.read()
+                    if r.status in (201, 409):
+                        break
+                    if r.status != 429 and r.status < 500:
+                        with lock:
+                            errors.append(f"{r.status} {body[:80]}")
+                        break
+                except (OSError, http.client.HTTPException):
+                    conn.close()
+                    conn = http.client.HTTPSConnection("127.0.0.1", int(port), context=ctx, timeout=120)
+                time.sleep(0.2 * (attempt + 1))
+            else:
+                with lock:
+                    errors.append(f"gave up {body[:80]}")
+        conn.close()
+
+    t0 = time.time()
+    threads = [threading.Thread(target=worker) for _ in range(par)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print(json.dumps({"created": len(docs) - len(errors), "errors": errors[:10], "seconds": round(time.time() - t0, 2)}))
+    return 1 if errors else 0
+
+
 # ---- poll ---------------------------------------------------------------------------------------------------------
 def phases_table():
     """Phase counts from a server-side Table of all FlashTenants (printer columns only)."""
@@ -180,7 +235,8 @@ def poll(out, tenants, t0_file, metrics_url, interval, timeout):
                    "heap_mb": round(m.get("heap_used_bytes", 0) / 2**20, 1),
                    "reconciles_tenant": m.get("reflex_operator_reconcile_seconds_count:flashtenant"),
                    "reconciles_device": m.get("reflex_operator_reconcile_seconds_count:flashdevice"),
-                   "ledger_tenants": m.get("reflex_operator_ledger_tenants")}
+                   "ledger_tenants": m.get("reflex_operator_ledger_tenants"),
+                   "load1": float(open("/proc/loadavg").read().split()[0])}
             tl.write(json.dumps(rec) + "\n")
             tl.flush()
             print(f"  t={rec['t']:7.1f}s created={total} phases={counts} heap={rec['heap_mb']}MB "
@@ -306,7 +362,7 @@ def summary(out):
     create_s = meta.get("create_seconds")
     rows = [
         ("devices / tenants", f'{meta.get("devices")} / {meta.get("tenants")} ({meta.get("namespaces")} namespaces)'),
-        ("tenant create (kubectl apply --server-side, %s parallel, %s per file)" % (meta.get("par"), meta.get("chunk")),
+        ("tenant create (plain POSTs, %s connections)" % meta.get("par"),
          f"{create_s:.1f} s ({meta.get('tenants') / create_s:.0f} creates/s)" if create_s else "?"),
         ("first create -> every tenant has a phase (client poll)",
          f"{secs:.1f} s" + ("" if done.get("done") else " (TIMEOUT, not finished)") if secs is not None else "?"),
@@ -338,7 +394,9 @@ def summary(out):
           "| what | value |", "|---|---|"] + [f"| {a} | {b} |" for a, b in rows]
     md += ["", "API requests by verb/resource during the run (top 15):", "",
            "| verb resource | requests |", "|---|---|"] + [f"| {k} | {v} |" for k, v in list(writes.items())[:15]]
-    md += ["", f"Machine: {meta.get('machine')}; load average at start {meta.get('load_start')}, end {meta.get('load_end')}",
+    loads = [r["load1"] for r in tl if r.get("load1") is not None]
+    load_run = f"; 1-min load average during the run (polls): mean {sum(loads) / len(loads):.1f}, max {max(loads):.1f}" if loads else ""
+    md += ["", f"Machine: {meta.get('machine')}; load average at start {meta.get('load_start')}, end {meta.get('load_end')}{load_run}",
            f"Commit: {meta.get('commit')} (operator/src dirty: {meta.get('operator_dirty')}); operator jar built {meta.get('jar_mtime')}",
            "", "Command:", "", "```", meta.get("command", ""), "```",
            "", "Operator:", "", "```", meta.get("operator_cmd", ""), "```"]
@@ -380,6 +438,8 @@ if __name__ == "__main__":
     cmd, a = sys.argv[1], sys.argv[2:]
     if cmd == "gen":
         gen(a[0], int(a[1]), int(a[2]), int(a[3]), int(a[4]), int(a[5]), a[6] if len(a) > 6 else "")
+    elif cmd == "create":
+        sys.exit(create(a[0], int(a[1])))
     elif cmd == "poll":
         sys.exit(poll(a[0], int(a[1]), a[2], a[3], float(a[4]), float(a[5])))
     elif cmd == "scrape":

@@ -7,7 +7,8 @@
 #   DEVICES=100 TENANTS=1000 bench/operator/run.sh # small run
 #   OPERATOR_OPTS="-Dquarkus.operator-sdk.concurrent-reconciliation-threads=16" bench/operator/run.sh
 #
-# Env: DEVICES (1000) TENANTS (10000) NAMESPACES (10) CHUNK (250 tenants per apply file) PAR (4 parallel kubectl)
+# Env: DEVICES (1000) TENANTS (10000) NAMESPACES (10) CHUNK (250 tenants per generated file) PAR (8 connections
+#      creating tenants with plain POSTs)
 #      NODE_ADDRESS (reflex.io/node-address of every device; default 198.18.x.y, see bench.py; 127.0.0.1 is refused
 #      by EndpointSlice validation) PROFILE (1: JFR recording of the operator, top frames in profile.txt)
 #      SEED (1) POLL (2 s) TIMEOUT (900 s) OPERATOR_OPTS (extra -D/-X flags) XMX (1g) TAG (suffix of the results dir)
@@ -19,7 +20,7 @@ here=$root/bench/operator
 cd "$root"
 source bin/lib/java-home.sh
 
-DEVICES=${DEVICES:-1000} TENANTS=${TENANTS:-10000} NAMESPACES=${NAMESPACES:-10} CHUNK=${CHUNK:-250} PAR=${PAR:-4}
+DEVICES=${DEVICES:-1000} TENANTS=${TENANTS:-10000} NAMESPACES=${NAMESPACES:-10} CHUNK=${CHUNK:-250} PAR=${PAR:-8}
 SEED=${SEED:-1} POLL=${POLL:-2} TIMEOUT=${TIMEOUT:-900} XMX=${XMX:-1g} OPERATOR_OPTS=${OPERATOR_OPTS:-}
 HTTP_PORT=${BENCH_HTTP_PORT:-18480}
 export REFLEX_APISERVER_PORT=${BENCH_API_PORT:-16543} REFLEX_ETCD_PORT=${BENCH_ETCD_PORT:-12479}
@@ -107,10 +108,9 @@ cpu0=("$(cpu_of "$op_pid")" "$(cpu_of "$(cat "$REFLEX_CP_DIR/kube-apiserver.pid"
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 $PY poll "$OUT" "$TENANTS" "$OUT/t0" "$METRICS" "$POLL" "$TIMEOUT" &
 poll_pid=$!
-say "creating $TENANTS FlashTenants in $NAMESPACES namespaces ($PAR x kubectl apply --server-side, $CHUNK per file)"
+say "creating $TENANTS FlashTenants in $NAMESPACES namespaces (plain POSTs over $PAR connections)"
 t0=$(date +%s.%N); echo "$t0" >"$OUT/t0"
-ls "$OUT"/tenants/*.yaml | xargs -P "$PAR" -I{} kubectl apply --server-side --field-manager=reflex-bench -f {} -o name \
-  >"$OUT/create.log" 2>&1 || { say "tenant create failed:"; tail "$OUT/create.log" >&2; }
+$PY create "$OUT" "$PAR" >"$OUT/create.log" 2>&1 || { say "tenant create failed:"; tail "$OUT/create.log" >&2; }
 t1=$(date +%s.%N)
 say "created in $(python3 -c "print(round($t1 - $t0, 1))") s; waiting for every tenant to have a phase"
 poll_rc=0; wait "$poll_pid" || poll_rc=$?; poll_pid=""
@@ -133,6 +133,8 @@ import json, sys
 o, a = sys.argv[1], [float(x) for x in sys.argv[2:]]
 json.dump({"operator": a[3] - a[0], "kube-apiserver": a[4] - a[1], "etcd": a[5] - a[2]}, open(f"{o}/cpu.json", "w"))
 EOF
+export BENCH_COMMAND="DEVICES=$DEVICES TENANTS=$TENANTS NAMESPACES=$NAMESPACES CHUNK=$CHUNK PAR=$PAR SEED=$SEED XMX=$XMX OPERATOR_OPTS='$OPERATOR_OPTS' bench/operator/run.sh"
+export BENCH_OPERATOR_CMD="$op_cmd"
 python3 - "$OUT" <<EOF
 import json, sys
 json.dump({"date": "$stamp", "devices": $DEVICES, "tenants": $TENANTS, "namespaces": $NAMESPACES, "chunk": $CHUNK,
@@ -141,8 +143,8 @@ json.dump({"date": "$stamp", "devices": $DEVICES, "tenants": $TENANTS, "namespac
   "commit": "$(git rev-parse --short HEAD)", "operator_dirty": "$(git status --porcelain operator/src | wc -l) files",
   "jar_mtime": "$(date -r "$jar" '+%F %T')", "settle_seconds": $settle,
   "reconcile_errors": $(grep -c 'Uncaught error during event processing' "$OUT/operator.log" || true),
-  "command": "DEVICES=$DEVICES TENANTS=$TENANTS NAMESPACES=$NAMESPACES CHUNK=$CHUNK PAR=$PAR SEED=$SEED XMX=$XMX OPERATOR_OPTS='$OPERATOR_OPTS' bench/operator/run.sh",
-  "operator_cmd": "$op_cmd"}, open("$OUT/meta.json", "w"), indent=1)
+  "command": __import__("os").environ["BENCH_COMMAND"],
+  "operator_cmd": __import__("os").environ["BENCH_OPERATOR_CMD"]}, open("$OUT/meta.json", "w"), indent=1)
 EOF
 verify_rc=0; $PY verify "$OUT" || verify_rc=$?
 $PY summary "$OUT"

@@ -47,13 +47,14 @@ public class PlacementService {
     this.ledger = new Ledger(settings.policy(), settings.portMin(), settings.portMax());
     this.metrics = metrics;
     this.namespaces = Set.copyOf(namespaces);
+    metrics.statsSource(this::stats);
   }
 
   public Set<String> namespaces() {
     return namespaces;
   }
 
-  /** Runs {@code f} on the ledger under the lock (rebuilding it first if needed); updates the ledger gauges. */
+  /** Runs {@code f} on the ledger under the lock (rebuilding it first if needed); the gauges read it when scraped. */
   public <T> T withLedger(KubernetesClient client, Function<Ledger, T> f) {
     lock.lock();
     try {
@@ -61,9 +62,7 @@ public class PlacementService {
         rebuild(client);
         initialised = true;
       }
-      T result = f.apply(ledger);
-      publishStats();
-      return result;
+      return f.apply(ledger);
     } finally {
       lock.unlock();
     }
@@ -114,7 +113,17 @@ public class PlacementService {
         tenants.size(), (System.nanoTime() - t0) / 1_000_000);
   }
 
-  private void publishStats() {
+  /** Ledger totals for the gauges (under the lock; computed when read). */
+  private OperatorMetrics.LedgerStats stats() {
+    lock.lock();
+    try {
+      return computeStats();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private OperatorMetrics.LedgerStats computeStats() {
     double reserved = 0;
     double budget = 0;
     long allocated = 0;
@@ -130,7 +139,7 @@ public class PlacementService {
         budget += u.budget().tokenRate();
       }
     }
-    metrics.stats(new OperatorMetrics.LedgerStats(n, ledger.allocations().size(), reserved, budget, allocated, capacity));
+    return new OperatorMetrics.LedgerStats(n, ledger.tenantCount(), reserved, budget, allocated, capacity);
   }
 
   // ---- tenants waiting for capacity ------------------------------------------------------------------------------

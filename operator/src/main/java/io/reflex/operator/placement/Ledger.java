@@ -38,6 +38,8 @@ public final class Ledger {
   private final Map<String, TreeMap<Long, Allocation>> extents = new HashMap<>();
   private final TreeMap<String, Allocation> byTenant = new TreeMap<>();
   private final Map<String, TreeSet<Integer>> portsByNode = new HashMap<>();
+  /** Held allocations not yet confirmed (their status write is in flight), with the allocation to roll back to. */
+  private final Map<String, Pending> pending = new HashMap<>();
 
   public Ledger(PlacementPolicy policy, int portMin, int portMax) {
     if (portMin < 1 || portMax > 65535 || portMin > portMax) {
@@ -79,6 +81,11 @@ public final class Ledger {
 
   public Optional<Allocation> allocation(String tenant) {
     return Optional.ofNullable(byTenant.get(tenant));
+  }
+
+  /** How many tenants hold an allocation. */
+  public int tenantCount() {
+    return byTenant.size();
   }
 
   /** Every allocation by tenant key (a copy, sorted). */
@@ -218,6 +225,42 @@ public final class Ledger {
   }
 
   /**
+   * Reserves an allocation from {@link #place} or {@link #replan} before its status write, so that the lock need
+   * not be held across that write: others plan around it, but it is only tentative until {@link #confirm} (after
+   * the status write succeeded) and {@link #rollback} puts {@code previous} (the tenant's allocation before, or
+   * null) back if the write failed. Same checks as {@link #commit}.
+   */
+  public void hold(Allocation a, Allocation previous) {
+    commit(a);
+    pending.put(a.tenant(), new Pending(previous));
+  }
+
+  /** The held allocation's status write succeeded: it is committed. */
+  public void confirm(String tenant) {
+    pending.remove(tenant);
+  }
+
+  /**
+   * The held allocation's status write failed: frees it and restores the tenant's previous allocation, if any.
+   * Returns a conflict restoring the previous one (null if none).
+   */
+  public String rollback(String tenant) {
+    Pending p = pending.remove(tenant);
+    if (p == null) {
+      return null;
+    }
+    release(tenant);
+    return p.previous() == null ? null : restore(p.previous());
+  }
+
+  /** Tenants whose allocation is held but not yet confirmed. */
+  public int pendingCount() {
+    return pending.size();
+  }
+
+  private record Pending(Allocation previous) {}
+
+  /**
    * Records an allocation read back from a tenant's status when the ledger is rebuilt. The API server is the
    * truth, so the budget is not checked (a device whose model shrank shows as overcommitted in its usage); an
    * extent overlap or a port clash cannot be both true, so it is refused: returns the conflict, else null.
@@ -232,6 +275,7 @@ public final class Ledger {
 
   /** Frees a tenant's extent, port and reservation. */
   public Optional<Allocation> release(String tenant) {
+    pending.remove(tenant);
     Allocation a = byTenant.remove(tenant);
     if (a == null) {
       return Optional.empty();

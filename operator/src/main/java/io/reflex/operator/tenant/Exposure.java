@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -20,6 +21,7 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * How clients reach a placed tenant: a headless, selector-less Service named like the tenant whose one
@@ -108,18 +110,63 @@ public final class Exposure {
     return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
   }
 
-  /** Applies the three objects (server-side apply); keeps an existing token. */
-  public static void apply(KubernetesClient c, FlashTenant t, Allocation a, String address) {
-    ssa(c, service(t, a));
-    ssa(c, endpointSlice(t, a, address));
-    Secret old = c.secrets().inNamespace(t.getMetadata().getNamespace()).withName(secretName(t)).get();
-    String token = old == null || old.getData() == null || old.getData().get("token") == null ? null
-        : new String(Base64.getDecoder().decode(old.getData().get("token")), StandardCharsets.UTF_8);
-    ssa(c, secret(t, a, token));
+  /** The access token a Secret holds, or null. */
+  public static String token(Secret s) {
+    return s == null || s.getData() == null || s.getData().get("token") == null ? null
+        : new String(Base64.getDecoder().decode(s.getData().get("token")), StandardCharsets.UTF_8);
   }
 
-  private static void ssa(KubernetesClient c, HasMetadata o) {
-    c.resource(o).fieldManager(OperatorSettings.FIELD_MANAGER).forceConflicts().serverSideApply();
+  /** Server-side apply under the operator's field manager (conflicts forced); the object as the server has it. */
+  static <R extends HasMetadata> R ssa(KubernetesClient c, R o) {
+    return c.resource(o).fieldManager(OperatorSettings.FIELD_MANAGER).forceConflicts().serverSideApply();
+  }
+
+  // ---- does an object in the cluster carry what we would write? (labels, owner and the fields we set) ----------
+
+  static boolean sameMeta(HasMetadata have, HasMetadata want) {
+    Map<String, String> labels = have.getMetadata().getLabels() == null ? Map.of() : have.getMetadata().getLabels();
+    if (!labels.entrySet().containsAll(want.getMetadata().getLabels().entrySet())) {
+      return false;
+    }
+    String uid = want.getMetadata().getOwnerReferences().getFirst().getUid();
+    return have.getMetadata().getOwnerReferences() != null && have.getMetadata().getOwnerReferences().stream()
+        .anyMatch(r -> uid.equals(r.getUid()) && Boolean.TRUE.equals(r.getController()));
+  }
+
+  public static boolean sameService(Service have, Service want) {
+    if (!sameMeta(have, want) || have.getSpec() == null || !"None".equals(have.getSpec().getClusterIP())
+        || (have.getSpec().getSelector() != null && !have.getSpec().getSelector().isEmpty())
+        || have.getSpec().getPorts() == null || have.getSpec().getPorts().size() != 1) {
+      return false;
+    }
+    var h = have.getSpec().getPorts().getFirst();
+    var w = want.getSpec().getPorts().getFirst();
+    return Objects.equals(h.getName(), w.getName()) && Objects.equals(h.getProtocol(), w.getProtocol())
+        && Objects.equals(h.getPort(), w.getPort()) && Objects.equals(h.getTargetPort(), w.getTargetPort());
+  }
+
+  public static boolean sameEndpointSlice(EndpointSlice have, EndpointSlice want) {
+    if (!sameMeta(have, want) || !Objects.equals(have.getAddressType(), want.getAddressType())) {
+      return false;
+    }
+    List<String> hp = have.getPorts() == null ? List.of()
+        : have.getPorts().stream().map(p -> p.getName() + "/" + p.getProtocol() + "/" + p.getPort()).toList();
+    List<String> wp = want.getPorts().stream().map(p -> p.getName() + "/" + p.getProtocol() + "/" + p.getPort()).toList();
+    if (!hp.equals(wp)) {
+      return false;
+    }
+    List<String> he = have.getEndpoints() == null ? List.of() : have.getEndpoints().stream().map(Exposure::endpointKey).toList();
+    List<String> we = want.getEndpoints().stream().map(Exposure::endpointKey).toList();
+    return he.equals(we);
+  }
+
+  private static String endpointKey(Endpoint e) {
+    return e.getAddresses() + "@" + e.getNodeName() + ":" + (e.getConditions() == null ? null : e.getConditions().getReady());
+  }
+
+  public static boolean sameSecret(Secret have, Secret want) {
+    return sameMeta(have, want) && Objects.equals(have.getType(), want.getType())
+        && Objects.equals(have.getData(), want.getData());
   }
 
   public static void delete(KubernetesClient c, String namespace, FlashTenant t) {

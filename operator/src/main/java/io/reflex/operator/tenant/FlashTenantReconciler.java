@@ -1,8 +1,12 @@
 package io.reflex.operator.tenant;
 
 import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -40,6 +44,10 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.function.BiPredicate;
+import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 import org.jboss.logging.Logger;
 
 /**
@@ -64,6 +72,9 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
   private final OperatorMetrics metrics;
   private volatile InformerEventSource<FlashDevice, FlashTenant> devices;
   private volatile InformerEventSource<Node, FlashTenant> nodes;
+  private volatile InformerEventSource<Service, FlashTenant> services;
+  private volatile InformerEventSource<EndpointSlice, FlashTenant> slices;
+  private volatile InformerEventSource<Secret, FlashTenant> secrets;
 
   @Inject
   public FlashTenantReconciler(PlacementService placement, OperatorSettings settings, OperatorMetrics metrics) {
@@ -74,23 +85,52 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
 
   @Override
   public List<EventSource<?, FlashTenant>> prepareEventSources(EventSourceContext<FlashTenant> context) {
-    // FlashDevice events reach the tenants on the device (their endpoint address comes from this cache). Placement
-    // decisions come from the ledger, which the device reconciler updates concurrently: tenants waiting for
-    // capacity (and those on a device whose readiness changed) are retried by the ledger once it has absorbed the
-    // change (ledger event source below), not by this watch event, which may be handled before the ledger knows.
+    // FlashDevice and Node events reach the tenants on them only when the endpoint address (from these caches)
+    // changes: device status writes (reservations, after every placement) and node heartbeats must not reconcile
+    // every tenant there again. Placement decisions come from the ledger, which the device reconciler updates
+    // concurrently: tenants waiting for capacity (and those on a device whose readiness changed) are retried by the
+    // ledger once it has absorbed the change (ledger event source below), not by this watch event, which may be
+    // handled before the ledger knows.
     devices = new InformerEventSource<>(InformerEventSourceConfiguration.from(FlashDevice.class, FlashTenant.class)
         .withName("tenant-devices").withWatchAllNamespaces()
+        .withOnUpdateFilter((n, o) -> !Objects.equals(Translate.nodeAddress(n, null), Translate.nodeAddress(o, null)))
         .withSecondaryToPrimaryMapper(d -> placement.tenantsOn(d.getMetadata().getName())).build(), context);
     nodes = new InformerEventSource<>(InformerEventSourceConfiguration.from(Node.class, FlashTenant.class)
         .withName("tenant-nodes").withWatchAllNamespaces()
+        .withOnUpdateFilter((n, o) -> !Objects.equals(Translate.nodeAddress(null, n), Translate.nodeAddress(null, o)))
         .withSecondaryToPrimaryMapper(n -> placement.affectedByNode(n.getMetadata().getName())).build(), context);
+    // The exposure objects (ours by label): written only when they differ from these caches; a change or delete by
+    // someone else reconciles the tenant, our own writes do not (event-filtering writes below).
+    services = exposureCache(Service.class, "tenant-services", context);
+    slices = exposureCache(EndpointSlice.class, "tenant-endpointslices", context);
+    secrets = exposureCache(Secret.class, "tenant-secrets", context);
     SimpleInboundEventSource<FlashTenant> ledger = new SimpleInboundEventSource<>("tenant-ledger");
     placement.onRetry(ids -> ids.forEach(ledger::propagateEvent));
-    return List.of(devices, nodes, ledger);
+    return List.of(devices, nodes, services, slices, secrets, ledger);
   }
 
-  /** What one reconcile decided, applied outside the lock (exposure, label). */
-  private record Decision(Allocation allocation, boolean waiting, String address) {}
+  private static <R extends HasMetadata> InformerEventSource<R, FlashTenant> exposureCache(
+      Class<R> type, String name, EventSourceContext<FlashTenant> context) {
+    return new InformerEventSource<>(InformerEventSourceConfiguration.from(type, FlashTenant.class).withName(name)
+        .withNamespacesInheritedFromController()
+        .withLabelSelector("app.kubernetes.io/managed-by=" + OperatorSettings.MANAGED_BY)
+        .withSecondaryToPrimaryMapper(o -> {
+          String tenant = o.getMetadata().getLabels() == null ? null : o.getMetadata().getLabels().get(Exposure.TENANT_LABEL);
+          return tenant == null ? Set.of() : Set.of(new ResourceID(tenant, o.getMetadata().getNamespace()));
+        }).build(), context);
+  }
+
+  /**
+   * What one reconcile decided under the lock. {@code held}: a new allocation reserved in the ledger
+   * ({@link Ledger#hold}) that is confirmed only after the status write succeeded, else rolled back.
+   * {@code conds}: Admitted (and for a placed tenant DeviceReady); Exposed is added once the exposure is written.
+   */
+  private record Decision(Allocation allocation, boolean held, boolean waiting, TenantPhase phase,
+                          List<Condition> conds, String reason, String metric, String address) {
+    static Decision waitOnly() {
+      return new Decision(null, false, true, null, null, null, null, null);
+    }
+  }
 
   @Override
   public UpdateControl<FlashTenant> reconcile(FlashTenant t, Context<FlashTenant> ctx) {
@@ -102,23 +142,61 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
       try {
         req = Translate.request(t);
       } catch (IllegalArgumentException e) {
-        writeStatus(client, t, TenantPhase.Rejected, null, List.of(cond(t, ADMITTED, false, "InvalidSpec", e.getMessage())));
+        writeStatus(ctx, t, TenantPhase.Rejected, null, List.of(cond(t, ADMITTED, false, "InvalidSpec", e.getMessage())));
         ok = true;
         return UpdateControl.noUpdate();
       }
       ResourceID id = ResourceID.fromResource(t);
+      // Only planning runs under the lock; the writes (exposure, status, label) run outside it, a new allocation
+      // held in the ledger meanwhile so nobody else is planned onto it.
       Decision d = placement.withLedger(client, ledger -> {
-        Decision x = decide(client, ledger, t, req);
+        Decision x = decide(ledger, t, req);
         placement.waiting(id, x.waiting()); // under the lock: a device change after it sees this tenant waiting
         return x;
       });
-      if (d.allocation() != null) {
-        // An address EndpointSlices refuse (loopback, link-local…) is reported in the Exposed condition instead.
-        String address = Translate.endpointAddressProblem(d.address()) == null ? d.address() : null;
-        Exposure.apply(client, t, d.allocation(), address);
-        label(client, t, d.allocation().device());
+      String exposureError = null;
+      if (d.allocation() == null) {
+        if (d.phase() != null && writeStatus(ctx, t, d.phase(), null, d.conds())) {
+          metrics.refused("NoFit");
+          LOG.infof("%s %s: %s", d.phase(), req.key(), d.conds().getFirst().getMessage());
+        }
+        label(ctx, t, null);
       } else {
-        label(client, t, null);
+        Allocation a = d.allocation();
+        // Exposure first, so that Exposed=True is only ever written once the objects are there.
+        String address = Translate.endpointAddressProblem(d.address()) == null ? d.address() : null;
+        exposureError = expose(client, t, a, address);
+        Condition exposed = exposureError != null
+            ? cond(t, EXPOSED, false, "ExposureFailed", "writing Service/EndpointSlice/Secret failed: " + exposureError)
+            : exposedCond(t, a, d.address());
+        List<Condition> conds = new ArrayList<>(d.conds());
+        conds.add(exposed);
+        try {
+          writeStatus(ctx, t, TenantPhase.Placed, a, conds);
+        } catch (RuntimeException e) {
+          if (d.held()) {
+            String conflict = placement.withLedger(client, l -> l.rollback(req.key()));
+            if (conflict != null) {
+              LOG.errorf("FlashTenant %s: restoring its previous allocation after a failed status write: %s",
+                  req.key(), conflict);
+            }
+            placement.capacityFreed();
+          }
+          throw e;
+        }
+        if (d.held()) {
+          placement.withLedger(client, l -> {
+            l.confirm(req.key()); // only after the status write succeeded
+            return null;
+          });
+          metrics.placed(d.metric());
+          LOG.infof("%s %s: %s at offset %d, port %d", d.reason(), a.tenant(), a.device(), a.lbaOffset(), a.port());
+        }
+        label(ctx, t, a.device());
+      }
+      if (exposureError != null) {
+        // Placed and reported; the exposure is retried with JOSDK's backoff.
+        throw new IllegalStateException("FlashTenant " + req.key() + ": exposure failed: " + exposureError);
       }
       ok = true;
       if (d.waiting() && !settings.rejectWhenNoFit()) {
@@ -130,8 +208,8 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
     }
   }
 
-  /** Under the ledger lock: place / re-admit / re-place, write the status, commit. */
-  private Decision decide(KubernetesClient client, Ledger ledger, FlashTenant t, TenantRequest req) {
+  /** Under the ledger lock: place / re-admit / re-place (holding a new allocation), no API calls. */
+  private Decision decide(Ledger ledger, FlashTenant t, TenantRequest req) {
     String key = req.key();
     Optional<Allocation> cur = ledger.allocation(key);
     if (cur.isEmpty()) {
@@ -146,18 +224,15 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
 
     if (cur.isEmpty()) {
       if (specSeen && settings.rejectWhenNoFit() && t.getStatus().getPhase() == TenantPhase.Rejected) {
-        return new Decision(null, true, null); // stays Rejected until its spec changes
+        return Decision.waitOnly(); // stays Rejected until its spec changes
       }
       Outcome o = ledger.place(req);
       if (!o.fits()) {
         TenantPhase phase = settings.rejectWhenNoFit() ? TenantPhase.Rejected : TenantPhase.Pending;
-        if (writeStatus(client, t, phase, null, List.of(cond(t, ADMITTED, false, "NoFit", o.reason())))) {
-          metrics.refused("NoFit");
-          LOG.infof("%s %s: %s", phase, key, o.reason());
-        }
-        return new Decision(null, true, null);
+        return new Decision(null, false, true, phase, List.of(cond(t, ADMITTED, false, "NoFit", o.reason())), null,
+            null, null);
       }
-      return commit(client, ledger, t, o.allocation(), "Placed", "placed on " + o.allocation().device(), "placed");
+      return held(ledger, t, o.allocation(), null, "Placed", "placed on " + o.allocation().device(), "placed");
     }
 
     Allocation a = cur.get();
@@ -166,13 +241,8 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
       ledger.release(key);
       Outcome o = ledger.place(req);
       if (o.fits()) {
-        try {
-          return commit(client, ledger, t, o.allocation(), "Replaced", "re-placed on " + o.allocation().device()
+        return held(ledger, t, o.allocation(), a, "Replaced", "re-placed on " + o.allocation().device()
             + " (an empty extent) because " + a.device() + (dev == null ? " is gone" : " is not Ready"), "replaced");
-        } catch (RuntimeException e) {
-          ledger.restore(a); // the status still holds the old placement
-          throw e;
-        }
       }
       ledger.restore(a);
     }
@@ -181,7 +251,7 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
       Outcome o = ledger.replan(req);
       if (o.fits()) {
         if (!o.allocation().equals(a)) {
-          return commit(client, ledger, t, o.allocation(), "Readmitted", "spec change re-admitted in place on "
+          return held(ledger, t, o.allocation(), a, "Readmitted", "spec change re-admitted in place on "
               + a.device(), "readmitted");
         }
         admitted = cond(t, ADMITTED, true, "Placed", "placed on " + a.device());
@@ -192,21 +262,77 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
     } else {
       admitted = existing(t, ADMITTED).orElse(cond(t, ADMITTED, true, "Placed", "placed on " + a.device()));
     }
-    String address = address(a);
-    writeStatus(client, t, TenantPhase.Placed, a, List.of(admitted, deviceCond(t, a, dev), exposedCond(t, a, address)));
-    return new Decision(a, false, address);
+    return new Decision(a, false, false, TenantPhase.Placed, List.of(admitted, deviceCond(t, a, dev)), null, null,
+        address(a));
   }
 
-  private Decision commit(KubernetesClient client, Ledger ledger, FlashTenant t, Allocation a, String reason,
-                          String message, String metric) {
+  /** Holds {@code a} in the ledger (tentative until its status write succeeded). */
+  private Decision held(Ledger ledger, FlashTenant t, Allocation a, Allocation previous, String reason, String message,
+                        String metric) {
+    ledger.hold(a, previous);
     Device dev = ledger.device(a.device()).orElse(null);
-    String address = address(a);
-    writeStatus(client, t, TenantPhase.Placed, a, List.of(cond(t, ADMITTED, true, reason, message),
-        deviceCond(t, a, dev), exposedCond(t, a, address)));
-    ledger.commit(a); // only after the status write succeeded (it throws otherwise)
-    metrics.placed(metric);
-    LOG.infof("%s %s: %s at offset %d, port %d", reason, a.tenant(), a.device(), a.lbaOffset(), a.port());
-    return new Decision(a, false, address);
+    return new Decision(a, true, false, TenantPhase.Placed, List.of(cond(t, ADMITTED, true, reason, message),
+        deviceCond(t, a, dev)), reason, metric, address(a));
+  }
+
+  /**
+   * Writes the Service, EndpointSlice and Secret where they are missing or differ from the informer caches (a new
+   * tenant: three creates; a reconcile with nothing changed: no request). The Secret's token is kept. Returns null,
+   * or why a write failed.
+   */
+  private String expose(KubernetesClient c, FlashTenant t, Allocation a, String address) {
+    try {
+      Service svc = Exposure.service(t, a);
+      write(c, services, svc, cached(services, svc), Exposure::sameService, null);
+      EndpointSlice eps = Exposure.endpointSlice(t, a, address);
+      write(c, slices, eps, cached(slices, eps), Exposure::sameEndpointSlice, null);
+      Secret have = secrets == null ? null
+          : secrets.get(new ResourceID(Exposure.secretName(t), t.getMetadata().getNamespace())).orElse(null);
+      Secret sec = Exposure.secret(t, a, Exposure.token(have));
+      write(c, secrets, sec, have, Exposure::sameSecret, () -> {
+        // Exists but not in the cache yet: keep its token.
+        Secret old = c.secrets().inNamespace(t.getMetadata().getNamespace()).withName(Exposure.secretName(t)).get();
+        return Exposure.secret(t, a, Exposure.token(old));
+      });
+      return null;
+    } catch (KubernetesClientException e) {
+      LOG.warnf("FlashTenant %s: exposure: %s", Translate.key(t), e.getMessage());
+      return e.getCode() > 0 ? "HTTP " + e.getCode() + ": " + e.getStatus().getMessage() : e.getMessage();
+    }
+  }
+
+  private static <R extends HasMetadata> R cached(InformerEventSource<R, FlashTenant> cache, R want) {
+    return cache == null ? null : cache.get(ResourceID.fromResource(want)).orElse(null);
+  }
+
+  /**
+   * Creates {@code want} if the cache has no such object (on "already exists", server-side applies
+   * {@code onConflict}'s object, or {@code want}), server-side applies it if the cached one differs; through the
+   * informer so the result is cached at once and our own write does not come back as an event.
+   */
+  private static <R extends HasMetadata> void write(KubernetesClient c, InformerEventSource<R, FlashTenant> cache,
+                                                    R want, R have, BiPredicate<R, R> same, Supplier<R> onConflict) {
+    if (have != null && same.test(have, want)) {
+      return;
+    }
+    UnaryOperator<R> op = o -> {
+      if (have != null) {
+        return Exposure.ssa(c, o);
+      }
+      try {
+        return c.resource(o).create();
+      } catch (KubernetesClientException e) {
+        if (e.getCode() != 409) {
+          throw e;
+        }
+        return Exposure.ssa(c, onConflict == null ? o : onConflict.get());
+      }
+    };
+    if (cache == null) {
+      op.apply(want);
+    } else {
+      cache.eventFilteringUpdateAndCacheResource(want, op);
+    }
   }
 
   private Condition deviceCond(FlashTenant t, Allocation a, Device dev) {
@@ -252,7 +378,7 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
    * Server-side applies the operator's status fields if they differ from the tenant's; returns whether it wrote.
    * Throws if the write fails, so the caller never commits an allocation the API server does not hold.
    */
-  boolean writeStatus(KubernetesClient client, FlashTenant t, TenantPhase phase, Allocation a, List<Condition> conds) {
+  boolean writeStatus(Context<FlashTenant> ctx, FlashTenant t, TenantPhase phase, Allocation a, List<Condition> conds) {
     FlashTenantStatus s = new FlashTenantStatus();
     FlashTenantStatus old = t.getStatus();
     // The node agent reports Serving; do not take the phase back while the placement is unchanged.
@@ -276,9 +402,11 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
     patch.setMetadata(new ObjectMetaBuilder().withName(t.getMetadata().getName())
         .withNamespace(t.getMetadata().getNamespace()).build());
     patch.setStatus(s);
-    client.resource(patch).subresource("status").patch(new PatchContext.Builder()
-        .withPatchType(PatchType.SERVER_SIDE_APPLY).withFieldManager(OperatorSettings.FIELD_MANAGER).withForce(true)
-        .build(), patch);
+    // Through the primary cache: the response is what the next reconcile sees, and its event is not one.
+    ctx.eventSourceRetriever().getControllerEventSource().eventFilteringUpdateAndCacheResource(patch,
+        p -> ctx.getClient().resource(p).subresource("status").patch(new PatchContext.Builder()
+            .withPatchType(PatchType.SERVER_SIDE_APPLY).withFieldManager(OperatorSettings.FIELD_MANAGER).withForce(true)
+            .build(), p));
     return true;
   }
 
@@ -303,16 +431,20 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
     return true;
   }
 
-  /** Label reflex.io/device (JSON merge patch of metadata only; null removes it). */
-  private static void label(KubernetesClient client, FlashTenant t, String device) {
+  /**
+   * Label reflex.io/device: one JSON merge patch of the label only (no read first; null removes it), through the
+   * primary cache like the status.
+   */
+  private static void label(Context<FlashTenant> ctx, FlashTenant t, String device) {
     String cur = t.getMetadata().getLabels() == null ? null : t.getMetadata().getLabels().get(FlashTenant.DEVICE_LABEL);
     if (Objects.equals(cur, device)) {
       return;
     }
     String value = device == null ? "null" : "\"" + device + "\"";
-    client.resources(FlashTenant.class).inNamespace(t.getMetadata().getNamespace()).withName(t.getMetadata().getName())
-        .patch(PatchContext.of(PatchType.JSON_MERGE),
-            "{\"metadata\":{\"labels\":{\"" + FlashTenant.DEVICE_LABEL + "\":" + value + "}}}");
+    String body = "{\"metadata\":{\"labels\":{\"" + FlashTenant.DEVICE_LABEL + "\":" + value + "}}}";
+    ctx.eventSourceRetriever().getControllerEventSource().eventFilteringUpdateAndCacheResource(t,
+        // resource(x), not withName(): the latter reads the object first.
+        x -> ctx.getClient().resource(x).patch(PatchContext.of(PatchType.JSON_MERGE), body));
   }
 
   @Override

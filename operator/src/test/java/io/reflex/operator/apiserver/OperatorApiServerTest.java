@@ -147,6 +147,16 @@ class OperatorApiServerTest {
     await().atMost(WAIT).until(() -> tenant("db").getStatus().getPlacement().getTokens() == 60_000L * 280);
     assertThat(decode(client.secrets().inNamespace(api.namespace()).withName("db-reflex").get()).get("token"))
         .isEqualTo(data.get("token"));
+
+    // Exposure objects removed by someone else come back (the operator watches them).
+    client.services().inNamespace(api.namespace()).withName("db").delete();
+    client.secrets().inNamespace(api.namespace()).withName("db-reflex").delete();
+    await().atMost(WAIT).until(() -> client.services().inNamespace(api.namespace()).withName("db").get() != null
+        && client.secrets().inNamespace(api.namespace()).withName("db-reflex").get() != null);
+    assertThat(client.services().inNamespace(api.namespace()).withName("db").get().getSpec().getPorts().getFirst()
+        .getPort()).isEqualTo(p.getPort());
+    assertThat(decode(client.secrets().inNamespace(api.namespace()).withName("db-reflex").get()).get("token"))
+        .hasSizeGreaterThan(40);
   }
 
   @Test

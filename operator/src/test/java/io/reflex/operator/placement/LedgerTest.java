@@ -55,6 +55,33 @@ class LedgerTest {
   }
 
   @Test
+  void aHeldAllocationIsPlannedAroundAndRollsBackToThePreviousOne() {
+    Ledger l = new Ledger(PlacementPolicy.BEST_FIT, 20000, 20009);
+    l.upsertDevice(dev("d1", "n1", 100 * GI));
+    Allocation a = l.place(lc("ns/a", 10_000, 100, 1000, 10 * GI)).allocation();
+    l.hold(a, null);
+    // While a's status write is in flight, b is planned around it.
+    Allocation b = l.place(lc("ns/b", 10_000, 100, 1000, 10 * GI)).allocation();
+    assertThat(b.offsetBytes()).isEqualTo(10 * GI);
+    assertThat(b.port()).isEqualTo(20001);
+    assertThat(l.pendingCount()).isEqualTo(1);
+    assertThat(l.rollback("ns/a")).isNull(); // the write failed: nothing was there before
+    assertThat(l.allocation("ns/a")).isEmpty();
+    assertThat(l.pendingCount()).isZero();
+
+    Allocation a2 = placeAndCommit(l, lc("ns/a", 10_000, 100, 1000, 10 * GI));
+    Allocation grown = l.replan(lc("ns/a", 20_000, 100, 1000, 10 * GI)).allocation();
+    l.hold(grown, a2);
+    assertThat(l.allocation("ns/a")).contains(grown);
+    assertThat(l.rollback("ns/a")).isNull();
+    assertThat(l.allocation("ns/a")).contains(a2); // the previous reservation is back
+    l.hold(grown, a2);
+    l.confirm("ns/a");
+    assertThat(l.rollback("ns/a")).isNull(); // nothing pending: no-op
+    assertThat(l.allocation("ns/a")).contains(grown);
+  }
+
+  @Test
   void rejectionSaysHowManyTokensAreNeededAndHowManyAreSpare() {
     Ledger l = new Ledger(PlacementPolicy.BEST_FIT, 20000, 20009);
     l.upsertDevice(dev("d1", "n1", 100 * GI));
