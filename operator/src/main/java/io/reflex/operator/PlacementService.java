@@ -36,6 +36,7 @@ public class PlacementService {
   private final Set<ResourceID> waiting = ConcurrentHashMap.newKeySet();
   private volatile boolean initialised;
   private volatile Consumer<Set<ResourceID>> retry = ids -> {};
+  private volatile Consumer<String> usageChanged = device -> {};
 
   @Inject
   public PlacementService(OperatorSettings settings, OperatorMetrics metrics) {
@@ -179,6 +180,22 @@ public class PlacementService {
     Set<ResourceID> ids = Set.copyOf(waiting);
     if (!ids.isEmpty()) {
       retry.accept(ids);
+    }
+  }
+
+  /**
+   * Where {@link #usageChanged} sends devices whose allocations changed (the device controller's event source, which
+   * reports the usage in the device's status). The ledger only changes through this service, so this replaces
+   * watching every FlashTenant a second time for the device controller.
+   */
+  public void onUsageChanged(Consumer<String> usageChanged) {
+    this.usageChanged = usageChanged == null ? device -> {} : usageChanged;
+  }
+
+  /** Allocations on {@code device} were committed, rolled back, restored or released: report its usage again. */
+  public void usageChanged(String device) {
+    if (device != null) {
+      usageChanged.accept(device);
     }
   }
 

@@ -15,10 +15,10 @@ import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.reflex.crds.v1alpha1.FlashDevice;
 import io.reflex.crds.v1alpha1.FlashDeviceStatus;
-import io.reflex.crds.v1alpha1.FlashTenant;
 import io.reflex.crds.v1alpha1.TokenLimit;
 import io.reflex.devmodels.Budget;
 import io.reflex.devmodels.DeviceModel;
@@ -33,7 +33,6 @@ import jakarta.inject.Inject;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
@@ -68,16 +67,11 @@ public class FlashDeviceReconciler implements Reconciler<FlashDevice>, Cleaner<F
         .withSecondaryToPrimaryMapper(n -> cache.list(d -> n.getMetadata().getName().equals(d.getSpec().getNodeName()))
             .map(ResourceID::fromResource).collect(Collectors.toSet()))
         .build(), context);
-    var tenants = InformerEventSourceConfiguration.from(FlashTenant.class, FlashDevice.class).withName("device-tenants")
-        .withSecondaryToPrimaryMapper(t -> t.getStatus() == null || t.getStatus().getPlacement() == null
-            || t.getStatus().getPlacement().getDevice() == null ? Set.of()
-            : Set.of(new ResourceID(t.getStatus().getPlacement().getDevice())));
-    if (placement.namespaces().isEmpty()) {
-      tenants.withWatchAllNamespaces();
-    } else {
-      tenants.withNamespaces(placement.namespaces());
-    }
-    return List.of(nodes, new InformerEventSource<>(tenants.build(), context));
+    // The ledger tells which devices' allocations changed (after the tenant's status write), instead of a second
+    // watch of every FlashTenant here.
+    SimpleInboundEventSource<FlashDevice> usage = new SimpleInboundEventSource<>("device-usage");
+    placement.onUsageChanged(device -> usage.propagateEvent(new ResourceID(device)));
+    return List.of(nodes, usage);
   }
 
   @Override

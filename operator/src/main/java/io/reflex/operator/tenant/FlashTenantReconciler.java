@@ -126,9 +126,10 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
    * {@code conds}: Admitted (and for a placed tenant DeviceReady); Exposed is added once the exposure is written.
    */
   private record Decision(Allocation allocation, boolean held, boolean waiting, TenantPhase phase,
-                          List<Condition> conds, String reason, String metric, String address) {
+                          List<Condition> conds, String reason, String metric, String address, String previousDevice,
+                          boolean restored) {
     static Decision waitOnly() {
-      return new Decision(null, false, true, null, null, null, null, null);
+      return new Decision(null, false, true, null, null, null, null, null, null, false);
     }
   }
 
@@ -180,6 +181,8 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
               LOG.errorf("FlashTenant %s: restoring its previous allocation after a failed status write: %s",
                   req.key(), conflict);
             }
+            placement.usageChanged(a.device());
+            placement.usageChanged(d.previousDevice());
             placement.capacityFreed();
           }
           throw e;
@@ -189,8 +192,15 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
             l.confirm(req.key()); // only after the status write succeeded
             return null;
           });
+          placement.usageChanged(a.device());
+          if (!a.device().equals(d.previousDevice())) {
+            placement.usageChanged(d.previousDevice());
+          }
           metrics.placed(d.metric());
           LOG.infof("%s %s: %s at offset %d, port %d", d.reason(), a.tenant(), a.device(), a.lbaOffset(), a.port());
+        }
+        if (d.restored()) {
+          placement.usageChanged(a.device());
         }
         label(ctx, t, a.device());
       }
@@ -212,11 +222,13 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
   private Decision decide(Ledger ledger, FlashTenant t, TenantRequest req) {
     String key = req.key();
     Optional<Allocation> cur = ledger.allocation(key);
+    boolean restored = false;
     if (cur.isEmpty()) {
       // Written before but not committed here (operator restarted or the write's response was lost): take it back.
       Optional<Allocation> recorded = Translate.allocation(t);
       if (recorded.isPresent() && ledger.restore(recorded.get()) == null) {
         cur = recorded;
+        restored = true;
       }
     }
     Long gen = t.getMetadata().getGeneration();
@@ -230,7 +242,7 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
       if (!o.fits()) {
         TenantPhase phase = settings.rejectWhenNoFit() ? TenantPhase.Rejected : TenantPhase.Pending;
         return new Decision(null, false, true, phase, List.of(cond(t, ADMITTED, false, "NoFit", o.reason())), null,
-            null, null);
+            null, null, null, false);
       }
       return held(ledger, t, o.allocation(), null, "Placed", "placed on " + o.allocation().device(), "placed");
     }
@@ -263,7 +275,7 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
       admitted = existing(t, ADMITTED).orElse(cond(t, ADMITTED, true, "Placed", "placed on " + a.device()));
     }
     return new Decision(a, false, false, TenantPhase.Placed, List.of(admitted, deviceCond(t, a, dev)), null, null,
-        address(a));
+        address(a), null, restored);
   }
 
   /** Holds {@code a} in the ledger (tentative until its status write succeeded). */
@@ -272,7 +284,7 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
     ledger.hold(a, previous);
     Device dev = ledger.device(a.device()).orElse(null);
     return new Decision(a, true, false, TenantPhase.Placed, List.of(cond(t, ADMITTED, true, reason, message),
-        deviceCond(t, a, dev)), reason, metric, address(a));
+        deviceCond(t, a, dev)), reason, metric, address(a), previous == null ? null : previous.device(), false);
   }
 
   /**
@@ -461,7 +473,10 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
       LOG.warnf("FlashTenant %s: deleting its Service/EndpointSlice/Secret: %s (owner references clean up)", key,
           e.getMessage());
     }
-    freed.ifPresent(a -> LOG.debugf("freed %s on %s", key, a.device()));
+    freed.ifPresent(a -> {
+      placement.usageChanged(a.device());
+      LOG.debugf("freed %s on %s", key, a.device());
+    });
     return DeleteControl.defaultDelete();
   }
 }
