@@ -19,6 +19,8 @@
 #   block = no spinning, comparable CPU with the blocking peers) SYNC_WRITES=false (peers acknowledge writes once the
 #   device completed them, without forcing them out of its volatile cache; ours with --sync-writes true adds RWF_DSYNC)
 #   DEV=/var/tmp/reflex-bench/dev4g.img MAX_LOAD= (wait for the load average to drop below it first)
+#   TARGETS="reflex-uring nbdkit-file qemu-nbd fio-local reflex-memory nbdkit-memory" WORKLOADS="randread-qd1 randread-qd32 randwrite-qd32"
+#   (subsets, e.g. TARGETS="reflex-uring fio-local" WORKLOADS=randread-qd1 POLL=busy)
 # Results: bench/results/peers-<date>/{runs.jsonl,summary.md,*.json,*.log}
 set -euo pipefail
 source "$(dirname "$0")/../lib/common.sh"
@@ -134,8 +136,10 @@ print(f"{target:14} {w:15} rep {rep}: {row['iops']:9.0f} IOPS  p50 {row['p50_us'
 PY
 }
 
-WORKLOADS=(randread-qd1 randread-qd32 randwrite-qd32)
-TARGETS=(reflex-uring nbdkit-file qemu-nbd fio-local reflex-memory nbdkit-memory)
+read -r -a WORKLOADS <<< "${WORKLOADS:-randread-qd1 randread-qd32 randwrite-qd32}"
+read -r -a TARGETS <<< "${TARGETS:-reflex-uring nbdkit-file qemu-nbd fio-local reflex-memory nbdkit-memory}"
+for w in "${WORKLOADS[@]}"; do case $w in randread-qd1|randread-qd32|randwrite-qd32) ;; *) die "unknown workload $w";; esac; done
+for t in "${TARGETS[@]}"; do case $t in reflex-uring|nbdkit-file|qemu-nbd|fio-local|reflex-memory|nbdkit-memory) ;; *) die "unknown target $t";; esac; done
 for rep in $(seq 1 "$REPS"); do
   for target in "${TARGETS[@]}"; do
     if [ "$target" = fio-local ]; then
