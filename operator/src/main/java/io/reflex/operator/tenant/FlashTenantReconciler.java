@@ -166,15 +166,15 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
         Allocation a = d.allocation();
         // Exposure first, so that Exposed=True is only ever written once the objects are there.
         String address = Translate.endpointAddressProblem(d.address()) == null ? d.address() : null;
-        exposureError = expose(client, t, a, address);
-        Condition exposed = exposureError != null
-            ? cond(t, EXPOSED, false, "ExposureFailed", "writing Service/EndpointSlice/Secret failed: " + exposureError)
-            : exposedCond(t, a, d.address());
-        List<Condition> conds = new ArrayList<>(d.conds());
-        conds.add(exposed);
         try {
+          exposureError = expose(client, t, a, address);
+          Condition exposed = exposureError != null
+              ? cond(t, EXPOSED, false, "ExposureFailed", "writing Service/EndpointSlice/Secret failed: " + exposureError)
+              : exposedCond(t, a, d.address());
+          List<Condition> conds = new ArrayList<>(d.conds());
+          conds.add(exposed);
           writeStatus(ctx, t, TenantPhase.Placed, a, conds);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException e) { // the status does not hold a held allocation: give it back
           if (d.held()) {
             String conflict = placement.withLedger(client, l -> l.rollback(req.key()));
             if (conflict != null) {
