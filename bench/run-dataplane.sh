@@ -13,7 +13,8 @@
 #   QOS_SYNC_WRITES=true  the QoS server's --sync-writes (calibrate MODEL with the same SYNC_WRITES)
 #   QOS_LAYOUT=shared     shared: server vCPU 1 --poll busy, both clients on vCPU 0; split: the LC client alone on
 #                         vCPU 0 (its open-loop send times are not disturbed by the BE client), server --poll adaptive
-#                         and the BE client on vCPU 1
+#                         and the BE client on vCPU 1; block: as shared but nothing spins (server and both clients
+#                         --poll block): on this VM a spinning vCPU delays the virtio disk's completions by ms
 #   SETUPS="split-busy split-srv one-vcpu"   pinning/polling setups of our QD1/QD32 runs (see below)
 #   REFLEX_HOME=<this checkout>   whose bin/reflex-dataplane and bin/reflex-bench to run
 #   MAX_LOAD=, WAIT_MAX=600      if MAX_LOAD is set, wait (at most WAIT_MAX s) for the load average to drop below it
@@ -30,9 +31,10 @@ QOS_DURATION=${QOS_DURATION:-15}
 QOS_SYNC_WRITES=${QOS_SYNC_WRITES:-true}
 QOS_LAYOUT=${QOS_LAYOUT:-shared}
 case $QOS_LAYOUT in
-  shared) QOS_SRV_POLL=busy; QOS_BE_CPU=0 ;;
-  split) QOS_SRV_POLL=adaptive; QOS_BE_CPU=1 ;;
-  *) die "QOS_LAYOUT must be shared or split" ;;
+  shared) QOS_SRV_POLL=busy; QOS_BE_CPU=0; QOS_LC_POLL=busy ;;
+  split) QOS_SRV_POLL=adaptive; QOS_BE_CPU=1; QOS_LC_POLL=busy ;;
+  block) QOS_SRV_POLL=block; QOS_BE_CPU=0; QOS_LC_POLL=block ;;
+  *) die "QOS_LAYOUT must be shared, split or block" ;;
 esac
 WHAT=("$@")
 [ ${#WHAT[@]} -gt 0 ] || WHAT=(qd1 qd32 memory qos)
@@ -204,7 +206,7 @@ EOF
       grep -q REJECTED "$OUT/server-$s-$rep.log" && { cat "$OUT/server-$s-$rep.log" >&2; die "tenant rejected"; }
       fbe=$OUT/qos-be-$s-$rep.json; flc=$OUT/qos-lc-$s-$rep.json
       be_cmd="taskset -c $QOS_BE_CPU $BENCH --server 127.0.0.1:11302 --mode closed --qd 64 --read-pct 0 --duration $((QOS_DURATION + 4)) --warmup 1 --lba-range $HALF --poll block --drain 30 --json $fbe"
-      lc_cmd="taskset -c 0 $BENCH --server 127.0.0.1:11301 --mode open --iops $offered --read-pct 100 --duration $QOS_DURATION --warmup 2 --lba-range $HALF --poll busy --json $flc"
+      lc_cmd="taskset -c 0 $BENCH --server 127.0.0.1:11301 --mode open --iops $offered --read-pct 100 --duration $QOS_DURATION --warmup 2 --lba-range $HALF --poll $QOS_LC_POLL --json $flc"
       # shellcheck disable=SC2086
       $be_cmd > "$OUT/qos-be-$s-$rep.txt" 2>&1 & be_pid=$!
       sleep 2
@@ -212,7 +214,7 @@ EOF
       $lc_cmd > "$OUT/qos-lc-$s-$rep.txt" 2>&1 || log "LC client exit $? (see $OUT/qos-lc-$s-$rep.txt)"
       wait $be_pid || log "BE client exit $? (see $OUT/qos-be-$s-$rep.txt)"
       curl -fs "http://127.0.0.1:$ADMIN/metrics" > "$OUT/qos-metrics-$s-$rep.txt" || true
-      pinning="server vCPU 1 --poll $QOS_SRV_POLL --sync-writes $QOS_SYNC_WRITES $flag; LC client vCPU 0 --poll busy; BE client vCPU $QOS_BE_CPU --poll block"
+      pinning="server vCPU 1 --poll $QOS_SRV_POLL --sync-writes $QOS_SYNC_WRITES $flag; LC client vCPU 0 --poll $QOS_LC_POLL; BE client vCPU $QOS_BE_CPU --poll block"
       # the server's own view of LC latency (parse to completion), from its cumulative histogram: the upper bound
       # of the first bucket holding 95% of the requests
       srv_p95=$(python3 - "$OUT/qos-metrics-$s-$rep.txt" <<'PY'
