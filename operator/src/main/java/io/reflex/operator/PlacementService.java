@@ -215,15 +215,8 @@ public class PlacementService {
 
   /** Tenants to reconcile when a device changes: those on it, and those waiting for capacity anywhere. */
   public Set<ResourceID> affectedByDevice(String device) {
-    Set<ResourceID> ids = new HashSet<>(waiting);
-    lock.lock();
-    try {
-      for (Allocation a : ledger.allocationsOn(device)) {
-        ids.add(id(a.tenant()));
-      }
-    } finally {
-      lock.unlock();
-    }
+    Set<ResourceID> ids = tenantsOn(device);
+    ids.addAll(waiting);
     return ids;
   }
 
