@@ -162,11 +162,6 @@ final class Connection extends Session {
     }
 
     @Override
-    int replyDataLength(int id) {
-        return req.opcode[id] == Opcode.GET && req.status[id] == Status.OK ? req.length[id] : 0;
-    }
-
-    @Override
     void putReplyHeader(int id) {
         int at = out.position();
         header.wrap(out, at).set(req.opcode[id], req.handle[id], req.lba[id], replyDataLength(id) >>> ReflexHeader.SECTOR_SHIFT);

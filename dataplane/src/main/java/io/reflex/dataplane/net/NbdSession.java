@@ -384,11 +384,6 @@ final class NbdSession extends Session {
     }
 
     @Override
-    int replyDataLength(int id) {
-        return req.opcode[id] == Opcode.GET && req.status[id] == Status.OK ? req.length[id] : 0;
-    }
-
-    @Override
     void putReplyHeader(int id) {
         out.putInt(Nbd.SIMPLE_REPLY_MAGIC).putInt(errno(req.status[id])).putLong(req.handle[id]);
     }

@@ -1,5 +1,7 @@
 package io.reflex.dataplane.net;
 
+import io.reflex.protocol.Opcode;
+import io.reflex.protocol.Status;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -62,7 +64,9 @@ abstract class Session {
     abstract int replyHeaderLength(int id);
 
     /** Bytes of data that follow the reply header (a successful read). */
-    abstract int replyDataLength(int id);
+    final int replyDataLength(int id) {
+        return req.opcode[id] == Opcode.GET && req.status[id] == Status.OK ? req.length[id] : 0;
+    }
 
     /** Write request {@code id}'s reply header at out's position (and advance it). */
     abstract void putReplyHeader(int id);
