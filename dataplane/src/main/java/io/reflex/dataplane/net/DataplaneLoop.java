@@ -40,12 +40,6 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
         public Config {
             if (submitBatch < 1) throw new IllegalArgumentException("submitBatch must be at least 1, got " + submitBatch);
         }
-
-        public Config(int index, int maxTenants, int maxRequests, int maxPerConnection, long bufferBytes,
-                      int schedulerQueue, PollMode pollMode, int cpu) {
-            this(index, maxTenants, maxRequests, maxPerConnection, bufferBytes, schedulerQueue, pollMode, cpu,
-                    DEFAULT_SUBMIT_BATCH);
-        }
     }
 
     /** Best of 1, 2, 4, 8, 16 and unbounded at QD32 on this VM's virtio disk (bench/README.md). */
