@@ -7,14 +7,17 @@
 #   REPS=3            repetitions; the table shows medians
 #   DURATION=10       measured seconds per run (each run adds a 1 s warm-up)
 #   DEV=/var/tmp/reflex-bench/dev4g.img   test file (written with real data on first use, then reused)
-#   MODEL=devmodels/models/virtio-vm.yaml device model for the QoS run (bench/calibrate.sh writes it)
+#   MODEL=            device model for the QoS run; default: devmodels/models/virtio-vm-dataplane.yaml for
+#                     QOS_LAYOUT=vcpu1 (bench/calibrate-dataplane.sh writes it), else virtio-vm.yaml (bench/calibrate.sh)
 #   QOS_P95=1000      LC tenant's p95 SLO (µs); its reservation is half the model's budget there
 #   QOS_DURATION=15   measured seconds of the QoS runs
 #   QOS_SYNC_WRITES=true  the QoS server's --sync-writes (calibrate MODEL with the same SYNC_WRITES)
-#   QOS_LAYOUT=shared     shared: server vCPU 1 --poll busy, both clients on vCPU 0; split: the LC client alone on
-#                         vCPU 0 (its open-loop send times are not disturbed by the BE client), server --poll adaptive
-#                         and the BE client on vCPU 1; block: as shared but nothing spins (server and both clients
-#                         --poll block): on this VM a spinning vCPU delays the virtio disk's completions by ms
+#   QOS_LAYOUT=vcpu1      vcpu1: server (--poll block) and LC client (--poll yield) on vCPU 1, the BE client on vCPU 0
+#                         (--poll block; it mostly waits): vCPU 0 stays nearly idle, because on this VM the host runs
+#                         the disk emulation next to vCPU 0 and any load there costs the disk ms of steal time.
+#                         shared: server vCPU 1 --poll busy, both clients on vCPU 0; split: the LC client alone on
+#                         vCPU 0, server --poll adaptive and the BE client on vCPU 1; block: as shared but nothing
+#                         spins (server and both clients --poll block)
 #   SETUPS="split-busy split-srv one-vcpu"   pinning/polling setups of our QD1/QD32 runs (see below)
 #   REFLEX_HOME=<this checkout>   whose bin/reflex-dataplane and bin/reflex-bench to run
 #   MAX_LOAD=, WAIT_MAX=600      if MAX_LOAD is set, wait (at most WAIT_MAX s) for the load average to drop below it
@@ -25,17 +28,19 @@ trap cleanup EXIT
 
 REPS=${REPS:-3}
 DURATION=${DURATION:-10}
-MODEL=${MODEL:-$REPO/devmodels/models/virtio-vm.yaml}
 QOS_P95=${QOS_P95:-1000}
 QOS_DURATION=${QOS_DURATION:-15}
 QOS_SYNC_WRITES=${QOS_SYNC_WRITES:-true}
-QOS_LAYOUT=${QOS_LAYOUT:-shared}
+QOS_LAYOUT=${QOS_LAYOUT:-vcpu1}
 case $QOS_LAYOUT in
-  shared) QOS_SRV_POLL=busy; QOS_BE_CPU=0; QOS_LC_POLL=busy ;;
-  split) QOS_SRV_POLL=adaptive; QOS_BE_CPU=1; QOS_LC_POLL=busy ;;
-  block) QOS_SRV_POLL=block; QOS_BE_CPU=0; QOS_LC_POLL=block ;;
-  *) die "QOS_LAYOUT must be shared, split or block" ;;
+  vcpu1) QOS_SRV_POLL=block; QOS_LC_CPU=1; QOS_LC_POLL=yield; QOS_BE_CPU=0 ;;
+  shared) QOS_SRV_POLL=busy; QOS_LC_CPU=0; QOS_LC_POLL=busy; QOS_BE_CPU=0 ;;
+  split) QOS_SRV_POLL=adaptive; QOS_LC_CPU=0; QOS_LC_POLL=busy; QOS_BE_CPU=1 ;;
+  block) QOS_SRV_POLL=block; QOS_LC_CPU=0; QOS_LC_POLL=block; QOS_BE_CPU=0 ;;
+  *) die "QOS_LAYOUT must be vcpu1, shared, split or block" ;;
 esac
+if [ "$QOS_LAYOUT" = vcpu1 ]; then MODEL=${MODEL:-$REPO/devmodels/models/virtio-vm-dataplane.yaml}
+else MODEL=${MODEL:-$REPO/devmodels/models/virtio-vm.yaml}; fi
 WHAT=("$@")
 [ ${#WHAT[@]} -gt 0 ] || WHAT=(qd1 qd32 memory qos)
 for w in "${WHAT[@]}"; do case $w in qd1|qd32|memory|qos) ;; *) die "unknown benchmark '$w' (qd1 qd32 memory qos)";; esac; done
@@ -169,10 +174,9 @@ fi
 # exactly its reservation; BE tenant flooding 4 KiB random writes at QD64, closed loop; each on its own port and
 # half of the file. Scheduler on (model MODEL) vs --no-qos; plus qos-on-95: the same with LC offering 95% of its
 # reservation (an open-loop client that falls behind sends a catch-up burst; at exactly 100% the LC tenant, capped
-# at its reservation, can never work such a backlog off). Server on vCPU 1 --poll busy; both clients on vCPU 0
-# (LC --poll busy for accurate send times, BE --poll block).
+# at its reservation, can never work such a backlog off). Pinning and polling per QOS_LAYOUT (see the top).
 if want qos; then
-  [ -f "$MODEL" ] || die "no device model $MODEL: run bench/calibrate.sh first"
+  [ -f "$MODEL" ] || die "no device model $MODEL: run bench/calibrate-dataplane.sh (vcpu1) or bench/calibrate.sh first"
   read -r LC_IOPS BUDGET < <(python3 - "$MODEL" "$QOS_P95" <<'EOF'
 import sys, yaml
 m = yaml.safe_load(open(sys.argv[1])); p = float(sys.argv[2]); L = m["tokenLimits"]
@@ -206,7 +210,7 @@ EOF
       grep -q REJECTED "$OUT/server-$s-$rep.log" && { cat "$OUT/server-$s-$rep.log" >&2; die "tenant rejected"; }
       fbe=$OUT/qos-be-$s-$rep.json; flc=$OUT/qos-lc-$s-$rep.json
       be_cmd="taskset -c $QOS_BE_CPU $BENCH --server 127.0.0.1:11302 --mode closed --qd 64 --read-pct 0 --duration $((QOS_DURATION + 4)) --warmup 1 --lba-range $HALF --poll block --drain 30 --json $fbe"
-      lc_cmd="taskset -c 0 $BENCH --server 127.0.0.1:11301 --mode open --iops $offered --read-pct 100 --duration $QOS_DURATION --warmup 2 --lba-range $HALF --poll $QOS_LC_POLL --json $flc"
+      lc_cmd="taskset -c $QOS_LC_CPU $BENCH --server 127.0.0.1:11301 --mode open --iops $offered --read-pct 100 --duration $QOS_DURATION --warmup 2 --lba-range $HALF --poll $QOS_LC_POLL --json $flc"
       # shellcheck disable=SC2086
       $be_cmd > "$OUT/qos-be-$s-$rep.txt" 2>&1 & be_pid=$!
       sleep 2
@@ -214,7 +218,7 @@ EOF
       $lc_cmd > "$OUT/qos-lc-$s-$rep.txt" 2>&1 || log "LC client exit $? (see $OUT/qos-lc-$s-$rep.txt)"
       wait $be_pid || log "BE client exit $? (see $OUT/qos-be-$s-$rep.txt)"
       curl -fs "http://127.0.0.1:$ADMIN/metrics" > "$OUT/qos-metrics-$s-$rep.txt" || true
-      pinning="server vCPU 1 --poll $QOS_SRV_POLL --sync-writes $QOS_SYNC_WRITES $flag; LC client vCPU 0 --poll $QOS_LC_POLL; BE client vCPU $QOS_BE_CPU --poll block"
+      pinning="server vCPU 1 --poll $QOS_SRV_POLL --sync-writes $QOS_SYNC_WRITES $flag; LC client vCPU $QOS_LC_CPU --poll $QOS_LC_POLL; BE client vCPU $QOS_BE_CPU --poll block"
       # the server's own view of LC latency (parse to completion), from its cumulative histogram: the upper bound
       # of the first bucket holding 95% of the requests
       srv_p95=$(python3 - "$OUT/qos-metrics-$s-$rep.txt" <<'PY'

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Fit a device model from bench/calibrate.sh's fio sweeps (see the comment at the top of calibrate.sh).
+"""Fit a device model from bench/calibrate.sh's fio sweeps (see the comment at the top of calibrate.sh), or from
+bench/calibrate-dataplane.sh's reflex-bench sweeps through the dataplane (read-only; write cost from a base model).
 
   calib.py OUTDIR NAME MODEL.yaml "machine description"
+  calib.py --dataplane OUTDIR NAME MODEL.yaml "machine description" BASE_MODEL.yaml
 """
 import datetime
 import glob
@@ -156,5 +158,68 @@ def main():
     sys.stdout.write(text)
 
 
+def main_dataplane():
+    out, name, model_path, machine, base = sys.argv[2:7]
+    runs = {}
+    for f in glob.glob(os.path.join(out, "sweep-*-*.json")):
+        rate = int(re.search(r"sweep-(\d+)-\d+\.json$", f).group(1))
+        row = json.load(open(f))["rows"][0]
+        if row.get("errors", 0):
+            raise SystemExit(f"{f}: {row['errors']} failed requests; not calibrating from it")
+        runs.setdefault(rate, []).append((row["iops"], row["p95_us"], row["p99_us"]))
+    if not runs:
+        raise SystemExit(f"no sweep-*.json in {out}")
+    # median over repetitions per offered rate: single runs on this VM vary with host steal time
+    pts = [(statistics.median(i for i, _, _ in v), statistics.median(p for _, p, _ in v), len(v), v)
+           for _, v in sorted(runs.items())]
+    ro = monotone([(i, p) for i, p, _, _ in pts])
+    write_cost = None
+    for line in open(base):
+        m = re.match(r"writeCost4k:\s*(\d+)", line)
+        if m:
+            write_cost = int(m.group(1))
+    if write_cost is None:
+        raise SystemExit(f"{base} has no writeCost4k")
+    limits = []
+    for t in TARGETS:
+        x = x_at(ro, t)
+        if x is None:
+            continue
+        tok = int(round(READ_COST * x, -3))
+        if limits:
+            tok = max(tok, limits[-1][1])
+        limits.append((t, tok))
+    if not limits:
+        raise SystemExit(f"no p95 target in {TARGETS} is reachable: lightest load's p95 {ro[0][1]:.0f} us")
+    now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    L = [f"# Calibrated by bench/calibrate-dataplane.sh on {now}",
+         f"# on {machine}.",
+         "# Method: read-only 4 KiB random reads, open loop at fixed rates, through reflex-dataplane --no-qos (uring engine,",
+         "# O_DIRECT) with reflex-bench; latency = the client's p95 (coordinated-omission corrected), median of the",
+         "# repetitions; token rate at a p95 limit = 100 x the highest rate whose isotonic-fitted p95 stays within it.",
+         f"# Write cost {write_cost} (w = {write_cost / READ_COST:.2f}) taken from {os.path.basename(base)} (fio's mixed sweeps): a",
+         "# property of the disk; the dataplane adds the same network cost to reads and writes.",
+         f"# A limit above the highest measured p95 ({ro[-1][1]:.0f} µs after the fit) gets the highest rate measured"
+         f" ({ro[-1][0]:.0f} IOPS): the budget never extrapolates beyond what was seen.",
+         "# Points (offered -> median achieved IOPS, median p95 µs; each repetition's p95/p99):"]
+    for (rate, v), (i, p, n, _) in zip(sorted(runs.items()), pts):
+        L.append(f"#   {rate} -> {i:.0f} IOPS, p95 {p:.0f} ({', '.join(f'{a:.0f}/{b:.0f}' for _, a, b in v)})")
+    L += [f"name: {name}",
+          f"description: this VM's virtio disk as the dataplane serves it (4 GiB file on ext4, O_DIRECT), calibrated {now[:10]} by bench/calibrate-dataplane.sh",
+          f"readCost4k: {READ_COST}",
+          f"writeCost4k: {write_cost}",
+          "tokenLimits:   # p95 read latency limit (µs) -> token rate (mixed) and read-only token rate; interpolated linearly"]
+    for t, tok in limits:
+        L.append(f"  - {{ p95Micros: {t}, mixedTokensPerSec: {tok}, readOnlyTokensPerSec: {tok} }}")
+    text = "\n".join(L) + "\n"
+    open(model_path, "w").write(text)
+    json.dump({"points": [(r, v) for r, v in sorted(runs.items())], "fit": ro, "limits": limits, "write_cost": write_cost},
+              open(os.path.join(out, "fit.json"), "w"), indent=1)
+    sys.stdout.write(text)
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 1 and sys.argv[1] == "--dataplane":
+        main_dataplane()
+    else:
+        main()

@@ -92,7 +92,7 @@ public final class ReflexBench implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the results and the configuration as JSON.")
     Path json;
 
-    @Option(names = "--poll", paramLabel = "busy|adaptive|block", defaultValue = "adaptive", description = "Idle strategy of the load threads (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--poll", paramLabel = "busy|yield|adaptive|block", defaultValue = "adaptive", description = "Idle strategy of the load threads (default: ${DEFAULT-VALUE}).")
     String poll;
 
     @Option(names = "--max-errors", paramLabel = "N", defaultValue = "0", description = "Failed requests tolerated before the exit code says so (default: ${DEFAULT-VALUE}).")
@@ -194,7 +194,7 @@ public final class ReflexBench implements Callable<Integer> {
         try {
             pollMode = PollMode.valueOf(poll.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw usage("--poll must be busy, adaptive or block, not '" + poll + "'");
+            throw usage("--poll must be busy, yield, adaptive or block, not '" + poll + "'");
         }
         if (threads < 1) throw usage("--threads must be >= 1");
         int conns = connections == null ? threads : connections;

@@ -36,7 +36,7 @@ public final class IdleStrategy implements AutoCloseable {
     public IdleStrategy(PollMode mode) {
         this.mode = mode;
         try {
-            this.selector = mode == PollMode.BUSY ? null : Selector.open();
+            this.selector = mode == PollMode.BUSY || mode == PollMode.YIELD ? null : Selector.open();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open a selector", e);
         }
@@ -67,6 +67,7 @@ public final class IdleStrategy implements AutoCloseable {
         }
         switch (mode) {
             case BUSY -> Thread.onSpinWait();
+            case YIELD -> Thread.yield();
             case BLOCK -> block(now, deadlineNanos);
             case ADAPTIVE -> {
                 if (now - lastWorkNanos < SPIN_NANOS || deadlineNanos - now < TimeUnit.MILLISECONDS.toNanos(2)) {

@@ -45,7 +45,7 @@ public final class DataplaneMain implements Callable<Integer> {
     @Option(names = "--cpus", split = ",", description = "Pin loop thread i to the i-th CPU of this list, e.g. 0,1 (one per --threads)")
     java.util.List<Integer> cpus;
 
-    @Option(names = "--poll", defaultValue = "adaptive", description = "busy | adaptive | block: how idle loops wait (default: ${DEFAULT-VALUE})")
+    @Option(names = "--poll", defaultValue = "adaptive", description = "busy | yield | adaptive | block: how idle loops wait (default: ${DEFAULT-VALUE})")
     String poll;
 
     @Option(names = "--no-qos", description = "Disable the QoS scheduler (no token limits; for comparison)")

@@ -148,7 +148,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
             return;
         }
         if (now - lastWork < pollMode.spinNanos) {
-            Thread.onSpinWait();
+            if (pollMode == PollMode.YIELD) Thread.yield(); else Thread.onSpinWait();
             return;
         }
         try {

@@ -9,6 +9,7 @@ import io.reflex.dataplane.net.PollMode;
 import io.reflex.protocol.Status;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
@@ -48,9 +49,13 @@ class ClientServerTest {
     }
 
     private Dataplane start(String engine, int threads) throws IOException {
+        return start(engine, threads, PollMode.ADAPTIVE);
+    }
+
+    private Dataplane start(String engine, int threads, PollMode poll) throws IOException {
         Path dev = engine.equals("memory") ? null : deviceFile(32L << 20);
         var c = new DataplaneConfig(dev, engine, 32L << 20, new InetSocketAddress("127.0.0.1", TestServer.freePort()), null, "null",
-                threads, PollMode.ADAPTIVE, true, true, 64, null);
+                threads, poll, true, true, 64, null);
         dp = Dataplane.start(c);
         return dp;
     }
@@ -80,6 +85,24 @@ class ClientServerTest {
                 byte[] g = new byte[got.remaining()];
                 got.get(g);
                 assertThat(g).as("block %d", i).isEqualTo(blocks.get(i));
+            }
+        }
+    }
+
+    /** Every idle strategy, server and client alike, serves a stream of requests (none waits forever or spins past work). */
+    @ParameterizedTest
+    @EnumSource(PollMode.class)
+    void everyPollModeServesRequests(PollMode poll) throws Exception {
+        start("uring", 1, poll);
+        int port = dp.config().listen().getPort();
+        var clientPoll = io.reflex.client.PollMode.valueOf(poll.name());
+        byte[] b = new byte[4096];
+        new Random(3).nextBytes(b);
+        try (ReflexClient client = ReflexClient.connect("127.0.0.1", port, ClientOptions.defaults().withPollMode(clientPoll))) {
+            for (int i = 0; i < 50; i++) {
+                client.write(i * 8L, ByteBuffer.wrap(b)).get(10, TimeUnit.SECONDS);
+                ByteBuffer got = client.read(i * 8L, 8).get(10, TimeUnit.SECONDS);
+                assertThat(got).isEqualTo(ByteBuffer.wrap(b));
             }
         }
     }
