@@ -17,6 +17,26 @@ class DeviceModelTest {
         assertThat(DeviceModels.load("null").unlimited()).isTrue();
     }
 
+    /** Calibrated models in models/ (written by the bench scripts) load, and their budgets never shrink as the SLO loosens. */
+    @Test
+    void everyCalibratedModelLoadsWithAMonotoneBudget() throws java.io.IOException {
+        try (var files = java.nio.file.Files.list(java.nio.file.Path.of("models"))) {
+            List<java.nio.file.Path> models = files.filter(f -> f.toString().endsWith(".yaml")).toList();
+            assertThat(models).isNotEmpty();
+            for (var f : models) {
+                DeviceModel m = DeviceModels.load(f);
+                if (m.unlimited()) continue;
+                assertThat(m.writeCost4k()).as(f.toString()).isGreaterThanOrEqualTo(m.readCost4k());
+                double previous = 0;
+                for (long p95 = 100; p95 <= 10_000; p95 += 100) {
+                    double rate = m.tokenRateAt(p95, false);
+                    assertThat(rate).as("%s at p95 %d µs", f, p95).isGreaterThanOrEqualTo(previous);
+                    previous = rate;
+                }
+            }
+        }
+    }
+
     @Test
     void unknownModelNamesTheBuiltins() {
         assertThatThrownBy(() -> DeviceModels.load("nope")).hasMessageContaining("sample");
