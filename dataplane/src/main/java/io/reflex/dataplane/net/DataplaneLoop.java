@@ -117,6 +117,8 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
     @Override
     public void run() {
         if (cpu >= 0 && !Affinity.pinCurrentThread(cpu)) log("cannot pin to CPU " + cpu + "; running unpinned");
+        int epollFd = SelectorFd.epollFd(selector);
+        if (epollFd >= 0) io.wakeOnReadable(epollFd); // a wait for the device also ends when a request arrives
         try {
             while (running) {
                 now = System.nanoTime();

@@ -35,6 +35,13 @@ public interface IoQueue extends AutoCloseable {
      */
     void awaitCompletion(long timeoutNanos);
 
+    /**
+     * Also end {@link #awaitCompletion} as soon as {@code fd} becomes readable — the loop's epoll fd, so requests
+     * arriving on the network are not left in the socket while the loop waits for the device. Engines whose wait
+     * cannot watch an fd ignore it. Cold path: call once, from the owning thread.
+     */
+    default void wakeOnReadable(int fd) {}
+
     /** Requests prepared or submitted and not yet reaped. */
     int inFlight();
 

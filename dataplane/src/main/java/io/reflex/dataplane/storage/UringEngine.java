@@ -46,6 +46,8 @@ final class UringEngine extends AbstractStorageEngine {
     private final class UringQueue extends AbstractIoQueue {
         private static final int RESUBMITTED = Integer.MIN_VALUE;
         private static final CompletionHandler DISCARD = (userData, result) -> {};
+        /** user_data of the wake-up poll on the loop's epoll fd; never a slot (slots are < depth). */
+        private static final long WAKE_TAG = -1L;
 
         private final IoUring ring;
         private final int sqeFd;
@@ -53,6 +55,9 @@ final class UringEngine extends AbstractStorageEngine {
         private final int writeFlags;
         /** A short transfer was requeued during reap and awaits an io_uring_enter. */
         private boolean resubmitPending;
+        /** fd whose readability also ends a wait (-1: none), and whether a one-shot poll on it is in the ring. */
+        private int wakeFd = -1;
+        private boolean wakeArmed;
 
         UringQueue(int depth) {
             super(UringEngine.this, depth);
@@ -103,8 +108,12 @@ final class UringEngine extends AbstractStorageEngine {
         private void failUnsubmitted(int error) {
             int n = ring.sqPending();
             for (int i = 0; i < n; i++) {
-                int slot = (int) IoUringSqe.userData(ring.sqes(), ring.pendingSqe(i));
-                failLater(slot, error);
+                long userData = IoUringSqe.userData(ring.sqes(), ring.pendingSqe(i));
+                if (userData == WAKE_TAG) {
+                    wakeArmed = false;
+                } else {
+                    failLater((int) userData, error);
+                }
             }
             ring.unsubmitAll();
         }
@@ -117,6 +126,11 @@ final class UringEngine extends AbstractStorageEngine {
             int n = 0;
             while (n < max && ring.cqReady() > 0) {
                 long base = ring.cqeAtHead();
+                if (IoUringCqe.userData(ring.cqes(), base) == WAKE_TAG) { // the network woke a wait: nothing to deliver
+                    ring.cqAdvance();
+                    wakeArmed = false;
+                    continue;
+                }
                 int slot = (int) IoUringCqe.userData(ring.cqes(), base);
                 int res = IoUringCqe.res(ring.cqes(), base);
                 ring.cqAdvance();
@@ -155,10 +169,32 @@ final class UringEngine extends AbstractStorageEngine {
         }
 
         @Override
+        public void wakeOnReadable(int fd) {
+            wakeFd = fd;
+        }
+
+        @Override
         protected void awaitDevice(long timeoutNanos) {
             if (ring.cqReady() == 0 && inKernel() > 0) {
+                armWake();
                 ring.awaitCompletion(timeoutNanos); // a timeout or signal (-1) just ends the wait
             }
+        }
+
+        /**
+         * One-shot poll on the wake fd, so the wait also ends when the network has work (a multishot one would post
+         * a CQE for every network event, waiting or not). It stays armed across waits until it fires; an fd that is
+         * readable already completes it at once.
+         */
+        private void armWake() {
+            if (wakeFd < 0 || wakeArmed) return;
+            long base = ring.nextSqe();
+            if (base < 0) return; // SQ full: wait without it this time
+            IoUringSqe.prep(ring.sqes(), base, IoUringSqe.IORING_OP_POLL_ADD, (byte) 0, wakeFd, 0, 0, 0,
+                    IoUringSqe.POLLIN, WAKE_TAG);
+            ring.sqAdvance();
+            wakeArmed = true;
+            submit(); // a refused submit keeps the SQE queued for the next one
         }
 
         private int inKernel() {

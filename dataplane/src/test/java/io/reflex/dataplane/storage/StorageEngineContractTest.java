@@ -6,6 +6,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.reflex.dataplane.storage.nativeio.Errno;
 import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
@@ -114,6 +120,41 @@ abstract class StorageEngineContractTest {
                 assertThat(q.prepRead(++ud, offset, in, size)).isTrue();
                 assertThat(Completions.runOne(q, ud)).as("read %d at %d", size, offset).isEqualTo(size);
                 assertThat(in.asSlice(0, size).mismatch(out.asSlice(0, size))).as("data at %d", offset).isEqualTo(-1);
+            }
+        }
+    }
+
+    /**
+     * A loop's epoll fd that is readable (a request waiting in a socket) may end device waits early, but never
+     * becomes a completion or disturbs the requests in flight; engines that cannot watch it simply ignore it.
+     */
+    @Test
+    void aReadableWakeFdNeverBecomesACompletion() throws IOException {
+        try (Selector selector = Selector.open();
+             ServerSocketChannel server = ServerSocketChannel.open().bind(new InetSocketAddress("127.0.0.1", 0));
+             SocketChannel client = SocketChannel.open(server.getLocalAddress());
+             SocketChannel accepted = server.accept();
+             IoQueue q = engine.openQueue(64)) {
+            accepted.configureBlocking(false);
+            accepted.register(selector, SelectionKey.OP_READ);
+            client.write(ByteBuffer.wrap(new byte[] {1})); // readable from now on: every wait's poll fires at once
+            int epfd = io.reflex.dataplane.net.SelectorFd.epollFd(selector);
+            assertThat(epfd).as("epoll fd (needs --add-opens java.base/sun.nio.ch)").isNotNegative();
+            q.wakeOnReadable(epfd);
+            int n = 48, len = 4096;
+            MemorySegment out = q.allocateBuffer((long) n * len);
+            fillRandom(out, n * len);
+            for (int round = 0; round < 3; round++) {
+                for (int i = 0; i < n; i++) {
+                    assertThat(q.prepWrite(i, (long) i * len, out.asSlice((long) i * len, len), len)).isTrue();
+                }
+                q.submit();
+                Completions c = new Completions().drain(q, n);
+                assertThat(c.results.keySet()).containsExactlyInAnyOrderElementsOf(
+                        java.util.stream.LongStream.range(0, n).boxed().toList());
+                assertThat(c.results.values()).containsOnly(len);
+                assertThat(q.inFlight()).isZero();
+                assertThat(q.reap(c, 1024)).as("nothing left to deliver").isZero();
             }
         }
     }

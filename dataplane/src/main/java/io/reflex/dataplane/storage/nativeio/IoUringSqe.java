@@ -57,6 +57,7 @@ public final class IoUringSqe {
     // enum io_uring_op
     public static final byte IORING_OP_NOP = 0;
     public static final byte IORING_OP_FSYNC = 3;
+    public static final byte IORING_OP_POLL_ADD = 6;
     public static final byte IORING_OP_READ = 22;
     public static final byte IORING_OP_WRITE = 23;
     // sqe->flags
@@ -65,6 +66,8 @@ public final class IoUringSqe {
     public static final int IORING_FSYNC_DATASYNC = 1;
     // sqe->rw_flags (linux/fs.h RWF_*)
     public static final int RWF_DSYNC = 2;
+    // sqe->poll32_events (same word as rw_flags)
+    public static final int POLLIN = 1;
 
     private IoUringSqe() {}
 
