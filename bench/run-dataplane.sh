@@ -12,13 +12,13 @@
 #   QOS_P95=1000      LC tenant's p95 SLO (µs); its reservation is half the model's budget there
 #   QOS_DURATION=15   measured seconds of the QoS runs
 #   QOS_SYNC_WRITES=true  the QoS server's --sync-writes (calibrate MODEL with the same SYNC_WRITES)
-#   QOS_LAYOUT=vcpu1      vcpu1: server (--poll block) and LC client (--poll yield) on vCPU 1, the BE client on vCPU 0
+#   QOS_LAYOUT=vcpu1      vcpu1: server and LC client on vCPU 1, both --poll yield, the BE client on vCPU 0
 #                         (--poll block; it mostly waits): vCPU 0 stays nearly idle, because on this VM the host runs
 #                         the disk emulation next to vCPU 0 and any load there costs the disk ms of steal time.
 #                         shared: server vCPU 1 --poll busy, both clients on vCPU 0; split: the LC client alone on
 #                         vCPU 0, server --poll adaptive and the BE client on vCPU 1; block: as shared but nothing
 #                         spins (server and both clients --poll block)
-#   SETUPS="split-busy split-srv one-vcpu"   pinning/polling setups of our QD1/QD32 runs (see below)
+#   SETUPS="split-busy split-srv one-vcpu vcpu1-yield"   pinning/polling setups of our QD1/QD32 runs (see below)
 #   REFLEX_HOME=<this checkout>   whose bin/reflex-dataplane and bin/reflex-bench to run
 #   MAX_LOAD=, WAIT_MAX=600      if MAX_LOAD is set, wait (at most WAIT_MAX s) for the load average to drop below it
 # Results: bench/results/<date>/{runs.jsonl,summary.json,summary.md,*.json,*.log}
@@ -33,7 +33,7 @@ QOS_DURATION=${QOS_DURATION:-15}
 QOS_SYNC_WRITES=${QOS_SYNC_WRITES:-true}
 QOS_LAYOUT=${QOS_LAYOUT:-vcpu1}
 case $QOS_LAYOUT in
-  vcpu1) QOS_SRV_POLL=block; QOS_LC_CPU=1; QOS_LC_POLL=yield; QOS_BE_CPU=0 ;;
+  vcpu1) QOS_SRV_POLL=yield; QOS_LC_CPU=1; QOS_LC_POLL=yield; QOS_BE_CPU=0 ;;
   shared) QOS_SRV_POLL=busy; QOS_LC_CPU=0; QOS_LC_POLL=busy; QOS_BE_CPU=0 ;;
   split) QOS_SRV_POLL=adaptive; QOS_LC_CPU=0; QOS_LC_POLL=busy; QOS_BE_CPU=1 ;;
   block) QOS_SRV_POLL=block; QOS_LC_CPU=0; QOS_LC_POLL=block; QOS_BE_CPU=0 ;;
@@ -74,9 +74,10 @@ log "results -> $OUT; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 #   split-srv:  server on vCPU 1 --poll busy, client on vCPU 0 --poll block (only the server spins; an application
 #               client waits in the kernel, and its halted vCPU leaves the host's virtio emulation more CPU)
 #   one-vcpu:   server and client both on vCPU 0, both --poll block (no spinning: they alternate on one vCPU)
-declare -A SRV_CPU=([split-busy]=1 [split-srv]=1 [one-vcpu]=0) SRV_POLL=([split-busy]=busy [split-srv]=busy [one-vcpu]=block)
-declare -A CLI_CPU=([split-busy]=0 [split-srv]=0 [one-vcpu]=0) CLI_POLL=([split-busy]=busy [split-srv]=block [one-vcpu]=block)
-SETUPS=(${SETUPS:-split-busy split-srv one-vcpu})
+#   vcpu1-yield: server and client both on vCPU 1, both --poll yield (vCPU 0, next to the host's disk emulation, idle)
+declare -A SRV_CPU=([split-busy]=1 [split-srv]=1 [one-vcpu]=0 [vcpu1-yield]=1) SRV_POLL=([split-busy]=busy [split-srv]=busy [one-vcpu]=block [vcpu1-yield]=yield)
+declare -A CLI_CPU=([split-busy]=0 [split-srv]=0 [one-vcpu]=0 [vcpu1-yield]=1) CLI_POLL=([split-busy]=busy [split-srv]=block [one-vcpu]=block [vcpu1-yield]=yield)
+SETUPS=(${SETUPS:-split-busy split-srv one-vcpu vcpu1-yield})
 
 fio_ref() { # bench qd variant rep
   local b=$1 qd=$2 v=$3 rep=$4 extra=""
