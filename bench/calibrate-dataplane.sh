@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Calibrate a device model *through the dataplane*, in the pinning layout the QoS benchmark runs.
+# Calibrate a device model *through the dataplane*, on the CPUs the QoS benchmark uses (everything on vCPU 1;
+# the committed model was measured with the server --poll block, the QoS run serves it --poll yield).
 #
 #   bench/calibrate-dataplane.sh [NAME]      (default NAME: virtio-vm-dataplane) -> devmodels/models/NAME.yaml
 #
