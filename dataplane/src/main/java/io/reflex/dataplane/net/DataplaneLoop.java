@@ -150,7 +150,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
             return;
         }
         if (now - lastWork < pollMode.spinNanos) {
-            if (pollMode == PollMode.YIELD) Thread.yield(); else Thread.onSpinWait();
+            pollMode.spinOnce();
             return;
         }
         try {

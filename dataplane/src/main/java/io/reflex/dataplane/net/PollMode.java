@@ -16,4 +16,10 @@ public enum PollMode {
     PollMode(long spinNanos) {
         this.spinNanos = spinNanos;
     }
+
+    /** One empty pass of spinning: a CPU pause hint, or for YIELD the CPU offered to other runnable threads. */
+    void spinOnce() {
+        if (this == YIELD) Thread.yield();
+        else Thread.onSpinWait();
+    }
 }

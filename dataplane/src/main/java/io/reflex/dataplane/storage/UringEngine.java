@@ -126,12 +126,13 @@ final class UringEngine extends AbstractStorageEngine {
             int n = 0;
             while (n < max && ring.cqReady() > 0) {
                 long base = ring.cqeAtHead();
-                if (IoUringCqe.userData(ring.cqes(), base) == WAKE_TAG) { // the network woke a wait: nothing to deliver
+                long userData = IoUringCqe.userData(ring.cqes(), base);
+                if (userData == WAKE_TAG) { // the network woke a wait: nothing to deliver
                     ring.cqAdvance();
                     wakeArmed = false;
                     continue;
                 }
-                int slot = (int) IoUringCqe.userData(ring.cqes(), base);
+                int slot = (int) userData;
                 int res = IoUringCqe.res(ring.cqes(), base);
                 ring.cqAdvance();
                 int result = outcome(slot, res);
