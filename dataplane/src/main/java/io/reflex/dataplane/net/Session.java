@@ -2,6 +2,8 @@ package io.reflex.dataplane.net;
 
 import io.reflex.protocol.Opcode;
 import io.reflex.protocol.Status;
+import io.reflex.protocol.WireBuffers;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -52,8 +54,8 @@ abstract class Session {
         this.tenant = tenant;
         this.req = loop.requests;
         this.pool = loop.buffers;
-        this.in = ByteBuffer.allocateDirect(IN_BUFFER).order(order);
-        this.out = ByteBuffer.allocateDirect(OUT_BUFFER).order(order);
+        this.in = WireBuffers.pageAligned(IN_BUFFER, order);
+        this.out = WireBuffers.pageAligned(OUT_BUFFER, order);
         this.replies = new int[loop.maxPerConnection()];
     }
 
