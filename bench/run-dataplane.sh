@@ -19,6 +19,8 @@
 #                         vCPU 0, server --poll adaptive and the BE client on vCPU 1; block: as shared but nothing
 #                         spins (server and both clients --poll block)
 #   SETUPS="split-busy split-srv one-vcpu vcpu1-yield"   pinning/polling setups of our QD1/QD32 runs (see below)
+#   FLOOR=1           also run bench/floor's C reference (the least a kernel-TCP server and client can do) in each
+#                     QD1/QD32 setup's pinning: what this VM allows any TCP server, next to fio's local number
 #   REFLEX_HOME=<this checkout>   whose bin/reflex-dataplane and bin/reflex-bench to run
 #   MAX_LOAD=, WAIT_MAX=600      if MAX_LOAD is set, wait (at most WAIT_MAX s) for the load average to drop below it
 # Results: bench/results/<date>/{runs.jsonl,summary.json,summary.md,*.json,*.log}
@@ -56,6 +58,8 @@ ADMIN=19400
 
 ensure_device
 ensure_jars
+FLOOR=${FLOOR:-1}
+if [ "$FLOOR" = 1 ] && { want qd1 || want qd32; }; then ensure_floor "$OUT/bin"; fi
 [ -n "${MAX_LOAD:-}" ] && wait_quiet "$MAX_LOAD" "${WAIT_MAX:-600}"
 commit=$(git -C "$REFLEX_HOME" rev-parse --short HEAD 2>/dev/null || cat "$REFLEX_HOME/.commit" 2>/dev/null || echo unknown)
 cat > "$OUT/meta.json" <<EOF
@@ -110,6 +114,28 @@ ours_qd() { # setup rep benches...
   stop_dataplane "$SERVER_PID"
 }
 
+# The floor in the same setup: C server pinned and polling like ours, C client like reflex-bench.
+floor_qd() { # setup rep benches...
+  local s=$1 rep=$2; shift 2
+  local scmd="$(pin "${SRV_CPU[$s]}") $FLOOR_SERVER $DEV $PORT ${SRV_POLL[$s]}"
+  # shellcheck disable=SC2086
+  $scmd > "$OUT/floor-server-$s-$rep.log" 2>&1 &
+  local spid=$!
+  _SERVER_PIDS+=("$spid")
+  local i
+  for i in $(seq 1 50); do (echo > /dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.1; done
+  local b
+  for b in "$@"; do
+    local f=$OUT/$b-$s-floor-$rep.json
+    local cmd="$(pin "${CLI_CPU[$s]}") $FLOOR_CLIENT $PORT ${b#qd} $DURATION ${CLI_POLL[$s]} $DEV_SECTORS $f"
+    # shellcheck disable=SC2086
+    $cmd > "$OUT/$b-$s-floor-$rep.txt" 2>&1 || { cat "$OUT/$b-$s-floor-$rep.txt" >&2; die "floor client failed: $cmd"; }
+    $RES record "$RUNS" --bench "$b" --setup "$s" --tool floor --rep "$rep" --json "$f" --cmd "$cmd" --server-cmd "$scmd" \
+      --extra "pinning=server vCPU ${SRV_CPU[$s]} --poll ${SRV_POLL[$s]}, client vCPU ${CLI_CPU[$s]} --poll ${CLI_POLL[$s]}"
+  done
+  stop_dataplane "$spid"
+}
+
 QDS=()
 want qd1 && QDS+=(qd1)
 want qd32 && QDS+=(qd32)
@@ -121,7 +147,10 @@ if [ ${#QDS[@]} -gt 0 ]; then
       vs="fio-block"; [ "$b" = qd1 ] && vs="fio-block fio-poll"
       for v in $vs; do log "rep $rep: $b $v"; fio_ref "$b" "${b#qd}" "$v" "$rep"; done
     done
-    for s in "${SETUPS[@]}"; do log "rep $rep: ${QDS[*]} reflex $s"; ours_qd "$s" "$rep" "${QDS[@]}"; done
+    for s in "${SETUPS[@]}"; do
+      log "rep $rep: ${QDS[*]} reflex $s"; ours_qd "$s" "$rep" "${QDS[@]}"
+      if [ "$FLOOR" = 1 ]; then log "rep $rep: ${QDS[*]} floor $s"; floor_qd "$s" "$rep" "${QDS[@]}"; fi
+    done
   done
 fi
 

@@ -51,6 +51,18 @@ ensure_jars() {
   "$REFLEX_HOME/bin/reflex-bench" --version >/dev/null 2>&1 || die "reflex-bench does not start"
 }
 
+# ensure_floor DIR: builds bench/floor's C reference server and client into DIR (sets FLOOR_SERVER, FLOOR_CLIENT)
+ensure_floor() {
+  local dir=$1
+  command -v gcc >/dev/null && [ -f /usr/include/liburing.h ] \
+    || die "the floor reference needs gcc and liburing-dev (apt-get install gcc liburing-dev), or run with FLOOR=0"
+  mkdir -p "$dir"
+  gcc -O2 -Wall -o "$dir/floor-server" "$BENCH_DIR/floor/floor-server.c" -luring || die "cannot build floor-server"
+  gcc -O2 -Wall -o "$dir/floor-client" "$BENCH_DIR/floor/floor-client.c" || die "cannot build floor-client"
+  FLOOR_SERVER=$dir/floor-server
+  FLOOR_CLIENT=$dir/floor-client
+}
+
 # taskset prefix for a CPU list ("" = no pinning)
 pin() { if [ -n "$1" ]; then echo "taskset -c $1"; fi; }
 

@@ -77,6 +77,36 @@ def fmt(x, nd=0):
     return f"{x:,.{nd}f}"
 
 
+def compare(bench, v, ref, name):
+    """QD1: p50 difference; QD32: IOPS ratio (of medians)."""
+    if bench == "qd1" and v["p50_us"] is not None and ref["p50_us"] is not None:
+        return f"p50 {v['p50_us'] - ref['p50_us']:+.0f} µs vs {name}"
+    if bench == "qd32" and ref["iops"]:
+        return f"{v['iops'] / ref['iops']:.2f}× {name}"
+    return ""
+
+
+def paired_vs_fio(runs, bench, setup, tool, ref="fio-block"):
+    """Median over repetitions of the comparison with the fio run of the same repetition: fio on this VM moves by
+    up to ±25% between minutes, so the run next to ours is the fairer reference."""
+    by_rep = {r["rep"]: r for r in runs if r["bench"] == bench and r["setup"] == ref and r["tool"] == "fio"}
+    diffs = []
+    for r in runs:
+        f = by_rep.get(r["rep"])
+        if r["bench"] != bench or r["setup"] != setup or r["tool"] != tool or not f:
+            continue
+        if bench == "qd1" and r.get("p50_us") is not None and f.get("p50_us") is not None:
+            diffs.append(r["p50_us"] - f["p50_us"])
+        elif bench == "qd32" and f.get("iops"):
+            diffs.append(r["iops"] / f["iops"])
+    if len(diffs) < 2:
+        return ""
+    each = ", ".join(f"{x:+.0f}" if bench == "qd1" else f"{x:.2f}" for x in diffs)
+    m = statistics.median(diffs)
+    return (f"paired with {ref} per rep: median p50 {m:+.0f} µs ({each})" if bench == "qd1"
+            else f"paired with {ref} per rep: median {m:.2f}× ({each})")
+
+
 def summarize(d):
     runs = [json.loads(l) for l in open(os.path.join(d, "runs.jsonl")) if l.strip()]
     meta = json.load(open(os.path.join(d, "meta.json"))) if os.path.exists(os.path.join(d, "meta.json")) else {}
@@ -117,17 +147,17 @@ def summarize(d):
         L.append("| what | pinning / polling | IOPS | mean µs | p50 µs | p95 µs | p99 µs | vs fio | load1 |")
         L.append("|---|---|---:|---:|---:|---:|---:|---|---:|")
         fio = {s: v for s, t, v in rows if t == "fio"}
-        for s, t, v in sorted(rows, key=lambda x: (x[1] != "fio", x[0])):
+        floor = {s: v for s, t, v in rows if t == "floor"}
+        for s, t, v in sorted(rows, key=lambda x: ({"fio": 0, "reflex": 1}.get(x[1], 2), x[0])):
             vs = ""
-            if t == "reflex":
-                ref_name = v.get("ref")
-                cmp = []
-                for fs, fv in fio.items():
-                    if b == "qd1" and v["p50_us"] is not None and fv["p50_us"] is not None:
-                        cmp.append(f"p50 {v['p50_us'] - fv['p50_us']:+.0f} µs vs {fs}")
-                    elif b == "qd32" and fv["iops"]:
-                        cmp.append(f"{v['iops'] / fv['iops']:.2f}× {fs}")
-                vs = "; ".join(cmp)
+            if t != "fio":
+                cmp = [compare(b, v, fv, fs) for fs, fv in fio.items()]
+                paired = paired_vs_fio(runs, b, s, t)
+                if paired:
+                    cmp.append(paired)
+                if t == "reflex" and s in floor:
+                    cmp.append(compare(b, v, floor[s], "floor"))
+                vs = "; ".join(c for c in cmp if c)
             L.append(f"| {t} | {s}: {v.get('pinning', '')} | {fmt(v['iops'])} | {fmt(v['mean_us'], 1)} | {fmt(v['p50_us'], 1)} | "
                      f"{fmt(v['p95_us'], 1)} | {fmt(v['p99_us'], 1)} | {vs} | {fmt(v['load1'], 2)} |")
         L.append("")
