@@ -151,7 +151,13 @@ abstract class AbstractIoQueue implements IoQueue {
         if (bytes <= 0) {
             throw new IllegalArgumentException("buffer size must be positive, got " + bytes);
         }
-        return buffers.allocate(bytes, BUFFER_ALIGNMENT);
+        MemorySegment buffer = buffers.allocate(bytes, BUFFER_ALIGNMENT);
+        bufferAllocated(buffer);
+        return buffer;
+    }
+
+    /** Told about every buffer this queue hands out (the io_uring engine registers them with the kernel). */
+    protected void bufferAllocated(MemorySegment buffer) {
     }
 
     protected final boolean isClosed() {

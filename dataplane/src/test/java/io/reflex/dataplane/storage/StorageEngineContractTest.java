@@ -124,6 +124,27 @@ abstract class StorageEngineContractTest {
         }
     }
 
+    /** Buffers the queue did not allocate (so never registered with a kernel) work like its own. */
+    @Test
+    void acceptsAlignedBuffersFromElsewhere() {
+        try (IoQueue q = engine.openQueue(4); java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment own = q.allocateBuffer(8192);
+            MemorySegment foreign = arena.allocate(8192, 4096);
+            fillRandom(foreign, 8192);
+            assertThat(q.prepWrite(1, 4096, foreign, 8192)).isTrue();
+            assertThat(Completions.runOne(q, 1)).isEqualTo(8192);
+            assertThat(q.prepRead(2, 4096, own, 8192)).isTrue();
+            assertThat(Completions.runOne(q, 2)).isEqualTo(8192);
+            assertThat(own.mismatch(foreign)).isEqualTo(-1);
+            fillRandom(own, 8192);
+            assertThat(q.prepWrite(3, 65536, own, 8192)).isTrue();
+            assertThat(Completions.runOne(q, 3)).isEqualTo(8192);
+            assertThat(q.prepRead(4, 65536, foreign, 8192)).isTrue();
+            assertThat(Completions.runOne(q, 4)).isEqualTo(8192);
+            assertThat(foreign.mismatch(own)).isEqualTo(-1);
+        }
+    }
+
     /**
      * A loop's epoll fd that is readable (a request waiting in a socket) may end device waits early, but never
      * becomes a completion or disturbs the requests in flight; engines that cannot watch it simply ignore it.

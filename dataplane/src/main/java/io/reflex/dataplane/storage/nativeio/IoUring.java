@@ -1,6 +1,7 @@
 package io.reflex.dataplane.storage.nativeio;
 
 import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -142,6 +143,34 @@ public final class IoUring implements AutoCloseable {
             int r = IoUringSyscalls.register(errno, ringFd, IoUringSyscalls.IORING_REGISTER_FILES, fds, 1);
             filesRegistered = r == 0;
             return r;
+        }
+    }
+
+    /**
+     * An empty table of {@code n} fixed buffers (IORING_REGISTER_BUFFERS2, IORING_RSRC_REGISTER_SPARSE), filled
+     * one by one with {@link #registerBuffer}; returns 0 or -errno.
+     */
+    public int registerSparseBuffers(int n) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment reg = a.allocate(32, 8); // struct io_uring_rsrc_register {nr, flags, resv2, data, tags}
+            reg.set(JAVA_INT, 0, n);
+            reg.set(JAVA_INT, 4, IoUringSyscalls.IORING_RSRC_REGISTER_SPARSE);
+            return IoUringSyscalls.register(errno, ringFd, IoUringSyscalls.IORING_REGISTER_BUFFERS2, reg, 32);
+        }
+    }
+
+    /** Pins [address, address + length) as fixed buffer {@code index}; returns 0 or -errno. */
+    public int registerBuffer(int index, long address, long length) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment iov = a.allocate(16, 8);
+            iov.set(JAVA_LONG, 0, address);
+            iov.set(JAVA_LONG, 8, length);
+            MemorySegment up = a.allocate(32, 8); // struct io_uring_rsrc_update2 {offset, resv, data, tags, nr, resv2}
+            up.set(JAVA_INT, 0, index);
+            up.set(JAVA_LONG, 8, iov.address());
+            up.set(JAVA_INT, 24, 1);
+            int r = IoUringSyscalls.register(errno, ringFd, IoUringSyscalls.IORING_REGISTER_BUFFERS_UPDATE, up, 32);
+            return r == 1 ? 0 : r < 0 ? r : -Errno.EIO;
         }
     }
 

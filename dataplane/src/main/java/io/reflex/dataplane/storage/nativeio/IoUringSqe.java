@@ -58,6 +58,8 @@ public final class IoUringSqe {
     public static final byte IORING_OP_NOP = 0;
     public static final byte IORING_OP_FSYNC = 3;
     public static final byte IORING_OP_POLL_ADD = 6;
+    public static final byte IORING_OP_READ_FIXED = 4;
+    public static final byte IORING_OP_WRITE_FIXED = 5;
     public static final byte IORING_OP_READ = 22;
     public static final byte IORING_OP_WRITE = 23;
     // sqe->flags
@@ -86,6 +88,11 @@ public final class IoUringSqe {
         sqes.set(JAVA_LONG, base + BUF_INDEX_OFFSET, 0L); // buf_index, personality, file_index
         sqes.set(JAVA_LONG, base + ADDR3_OFFSET, 0L);
         sqes.set(JAVA_LONG, base + ADDR3_OFFSET + 8, 0L);
+    }
+
+    /** Sets buf_index (after {@link #prep}): the registered buffer a READ_FIXED/WRITE_FIXED address lies in. */
+    public static void bufIndex(MemorySegment sqes, long base, int index) {
+        sqes.set(JAVA_SHORT, base + BUF_INDEX_OFFSET, (short) index);
     }
 
     public static byte opcode(MemorySegment sqes, long base) {

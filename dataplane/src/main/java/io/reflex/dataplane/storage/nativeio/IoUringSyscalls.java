@@ -25,6 +25,9 @@ public final class IoUringSyscalls {
     // io_uring_register opcodes
     public static final int IORING_REGISTER_FILES = 2;
     public static final int IORING_UNREGISTER_FILES = 3;
+    public static final int IORING_REGISTER_BUFFERS2 = 15;
+    public static final int IORING_REGISTER_BUFFERS_UPDATE = 16;
+    public static final int IORING_RSRC_REGISTER_SPARSE = 1;
 
     private IoUringSyscalls() {}
 
