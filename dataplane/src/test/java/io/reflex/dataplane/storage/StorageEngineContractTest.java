@@ -130,19 +130,20 @@ abstract class StorageEngineContractTest {
         try (IoQueue q = engine.openQueue(4); java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
             MemorySegment own = q.allocateBuffer(8192);
             MemorySegment foreign = arena.allocate(8192, 4096);
-            fillRandom(foreign, 8192);
-            assertThat(q.prepWrite(1, 4096, foreign, 8192)).isTrue();
-            assertThat(Completions.runOne(q, 1)).isEqualTo(8192);
-            assertThat(q.prepRead(2, 4096, own, 8192)).isTrue();
-            assertThat(Completions.runOne(q, 2)).isEqualTo(8192);
-            assertThat(own.mismatch(foreign)).isEqualTo(-1);
-            fillRandom(own, 8192);
-            assertThat(q.prepWrite(3, 65536, own, 8192)).isTrue();
-            assertThat(Completions.runOne(q, 3)).isEqualTo(8192);
-            assertThat(q.prepRead(4, 65536, foreign, 8192)).isTrue();
-            assertThat(Completions.runOne(q, 4)).isEqualTo(8192);
-            assertThat(foreign.mismatch(own)).isEqualTo(-1);
+            writeThenReadBack(q, 4096, foreign, own, 1);
+            writeThenReadBack(q, 65536, own, foreign, 3);
         }
+    }
+
+    /** Writes {@code from} at {@code offset}, reads it back into {@code to}, and checks the two match. */
+    private void writeThenReadBack(IoQueue q, long offset, MemorySegment from, MemorySegment to, long userData) {
+        int size = (int) from.byteSize();
+        fillRandom(from, size);
+        assertThat(q.prepWrite(userData, offset, from, size)).isTrue();
+        assertThat(Completions.runOne(q, userData)).isEqualTo(size);
+        assertThat(q.prepRead(userData + 1, offset, to, size)).isTrue();
+        assertThat(Completions.runOne(q, userData + 1)).isEqualTo(size);
+        assertThat(to.mismatch(from)).isEqualTo(-1);
     }
 
     /**
