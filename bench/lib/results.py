@@ -77,34 +77,40 @@ def fmt(x, nd=0):
     return f"{x:,.{nd}f}"
 
 
+def delta(bench, v, ref):
+    """How a run compares with a reference: QD1 p50 difference (µs), QD32 IOPS ratio; None if not comparable."""
+    if bench == "qd1" and v.get("p50_us") is not None and ref.get("p50_us") is not None:
+        return v["p50_us"] - ref["p50_us"]
+    if bench == "qd32" and ref.get("iops"):
+        return v["iops"] / ref["iops"]
+    return None
+
+
+def fmt_delta(bench, d):
+    return f"{d:+.0f}" if bench == "qd1" else f"{d:.2f}"
+
+
 def compare(bench, v, ref, name):
-    """QD1: p50 difference; QD32: IOPS ratio (of medians)."""
-    if bench == "qd1" and v["p50_us"] is not None and ref["p50_us"] is not None:
-        return f"p50 {v['p50_us'] - ref['p50_us']:+.0f} µs vs {name}"
-    if bench == "qd32" and ref["iops"]:
-        return f"{v['iops'] / ref['iops']:.2f}× {name}"
-    return ""
+    """The comparison of medians with one reference row."""
+    d = delta(bench, v, ref)
+    if d is None:
+        return ""
+    return f"p50 {fmt_delta(bench, d)} µs vs {name}" if bench == "qd1" else f"{fmt_delta(bench, d)}× {name}"
 
 
 def paired_vs_fio(runs, bench, setup, tool, ref="fio-block"):
     """Median over repetitions of the comparison with the fio run of the same repetition: fio on this VM moves by
     up to ±25% between minutes, so the run next to ours is the fairer reference."""
     by_rep = {r["rep"]: r for r in runs if r["bench"] == bench and r["setup"] == ref and r["tool"] == "fio"}
-    diffs = []
-    for r in runs:
-        f = by_rep.get(r["rep"])
-        if r["bench"] != bench or r["setup"] != setup or r["tool"] != tool or not f:
-            continue
-        if bench == "qd1" and r.get("p50_us") is not None and f.get("p50_us") is not None:
-            diffs.append(r["p50_us"] - f["p50_us"])
-        elif bench == "qd32" and f.get("iops"):
-            diffs.append(r["iops"] / f["iops"])
+    diffs = [delta(bench, r, by_rep[r["rep"]]) for r in runs
+             if r["bench"] == bench and r["setup"] == setup and r["tool"] == tool and r["rep"] in by_rep]
+    diffs = [d for d in diffs if d is not None]
     if len(diffs) < 2:
         return ""
-    each = ", ".join(f"{x:+.0f}" if bench == "qd1" else f"{x:.2f}" for x in diffs)
-    m = statistics.median(diffs)
-    return (f"paired with {ref} per rep: median p50 {m:+.0f} µs ({each})" if bench == "qd1"
-            else f"paired with {ref} per rep: median {m:.2f}× ({each})")
+    each = ", ".join(fmt_delta(bench, d) for d in diffs)
+    m = fmt_delta(bench, statistics.median(diffs))
+    return (f"paired with {ref} per rep: median p50 {m} µs ({each})" if bench == "qd1"
+            else f"paired with {ref} per rep: median {m}× ({each})")
 
 
 def summarize(d):

@@ -46,7 +46,7 @@ final class UringEngine extends AbstractStorageEngine {
 
     /** How many of a uring queue's buffers are registered with the kernel (tests). */
     static int fixedBuffersOf(IoQueue queue) {
-        return ((UringQueue) queue).fixedBufferCount();
+        return ((UringQueue) queue).fixedBuffers.size();
     }
 
     private final class UringQueue extends AbstractIoQueue {
@@ -92,11 +92,6 @@ final class UringEngine extends AbstractStorageEngine {
             if (ring.registerBuffer(next, buffer.address(), buffer.byteSize()) == 0) {
                 fixedBuffers.add(buffer.address(), buffer.byteSize(), next);
             }
-        }
-
-        /** Buffers registered with the kernel (tests). */
-        int fixedBufferCount() {
-            return fixedBuffers.size();
         }
 
         @Override
