@@ -65,7 +65,7 @@ commit=$(git -C "$REFLEX_HOME" rev-parse --short HEAD 2>/dev/null || cat "$REFLE
 cat > "$OUT/meta.json" <<EOF
 {"date": "$(date -Is)", "machine": "$(nproc) vCPU $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), kernel $(uname -r), $(free -g | awk '/Mem:/ {print $2}') GiB RAM",
  "commit": "$commit", "device": "$DEV ($(df --output=source "$DEV" | tail -1), 4 GiB, O_DIRECT)", "reps": $REPS, "duration": $DURATION,
- "load_start": "$(cut -d' ' -f1-3 /proc/loadavg)", "what": "${WHAT[*]}"}
+ "load_start": "$(cut -d' ' -f1-3 /proc/loadavg)", "ticks_start": $($RES ticks), "what": "${WHAT[*]}"}
 EOF
 log "results -> $OUT; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -123,7 +123,13 @@ floor_qd() { # setup rep benches...
   local spid=$!
   _SERVER_PIDS+=("$spid")
   local i
-  for i in $(seq 1 50); do (echo > /dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.1; done
+  local up=0
+  for i in $(seq 1 50); do
+    (echo > /dev/tcp/127.0.0.1/$PORT) 2>/dev/null && { up=1; break; }
+    kill -0 "$spid" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ "$up" = 1 ] || { cat "$OUT/floor-server-$s-$rep.log" >&2; die "floor server did not start listening on $PORT: $scmd"; }
   local b
   for b in "$@"; do
     local f=$OUT/$b-$s-floor-$rep.json
@@ -272,7 +278,7 @@ PY
 fi
 
 python3 - "$OUT/meta.json" <<EOF
-import json, sys; m = json.load(open(sys.argv[1])); m["load_end"] = "$(cut -d' ' -f1-3 /proc/loadavg)"; json.dump(m, open(sys.argv[1], "w"))
+import json, sys; m = json.load(open(sys.argv[1])); m["load_end"] = "$(cut -d' ' -f1-3 /proc/loadavg)"; m["ticks_end"] = $($RES ticks); json.dump(m, open(sys.argv[1], "w"))
 EOF
 $RES summarize "$OUT"
 log "results in $OUT (summary.md, summary.json, runs.jsonl)"

@@ -48,10 +48,35 @@ def parse_reflex(path):
             "target_iops": r.get("target_iops"), "reads": r.get("reads"), "writes": r.get("writes")}
 
 
+def cpu_ticks():
+    """(steal, all) jiffies of all vCPUs so far: steal is time the host ran something else while a vCPU wanted to run."""
+    f = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    return f[7], sum(f[:8])
+
+
+def steal_pct(prev, now):
+    """Steal between two cpu_ticks() readings, as a percentage of all vCPU time in between."""
+    d_all = now[1] - prev[1]
+    return 100.0 * (now[0] - prev[0]) / d_all if d_all > 0 else None
+
+
 def record(a):
     res = parse_fio(a.json) if a.tool == "fio" else parse_reflex(a.json)
+    ticks = cpu_ticks()
     rec = {"bench": a.bench, "setup": a.setup, "tool": a.tool, "rep": a.rep, "json": os.path.basename(a.json),
-           "cmd": a.cmd, "server_cmd": a.server_cmd, "load1": float(open("/proc/loadavg").read().split()[0])}
+           "cmd": a.cmd, "server_cmd": a.server_cmd, "load1": float(open("/proc/loadavg").read().split()[0]),
+           "ticks": list(ticks)}
+    # steal since the previous record (runs are sequential, so this covers this run and its server's start)
+    prev = None
+    if os.path.exists(a.runs):
+        lines = [l for l in open(a.runs) if l.strip()]
+        if lines:
+            prev = json.loads(lines[-1]).get("ticks")
+    if prev is None:
+        meta = os.path.join(os.path.dirname(a.runs), "meta.json")
+        prev = json.load(open(meta)).get("ticks_start") if os.path.exists(meta) else None
+    if prev:
+        rec["steal_pct"] = steal_pct(prev, ticks)
     rec.update(res)
     for kv in a.extra or []:
         k, v = kv.split("=", 1)
@@ -121,7 +146,7 @@ def summarize(d):
         groups.setdefault((r["bench"], r["setup"], r["tool"]), []).append(r)
     summ = {}
     keys = ["iops", "mean_us", "p50_us", "p95_us", "p99_us", "cpu_us_per_req", "loop_cpu_us_per_req", "load1",
-            "errors", "missed", "server_cpu_pct"]
+            "errors", "missed", "server_cpu_pct", "steal_pct"]
     for (b, s, t), rs in groups.items():
         m = {k: med([r.get(k) for r in rs]) for k in keys}
         m["reps"] = len(rs)
@@ -139,6 +164,10 @@ def summarize(d):
              f"device {meta.get('device', '?')}; {meta.get('reps', '?')} repetitions, medians; "
              f"{meta.get('duration', '?')} s per run (+1 s warm-up); load average at start {meta.get('load_start', '?')}, "
              f"at end {meta.get('load_end', '?')}.")
+    if meta.get("ticks_start") and meta.get("ticks_end"):
+        L.append(f"Host steal (`/proc/stat`: time the host ran something else while a vCPU wanted to run) over the "
+                 f"whole run: {fmt(steal_pct(meta['ticks_start'], meta['ticks_end']), 1)}% of vCPU time; per row: "
+                 f"median over its repetitions.")
     L.append("")
 
     def get(b, s, t):
@@ -150,8 +179,8 @@ def summarize(d):
             continue
         L.append(f"### {title}")
         L.append("")
-        L.append("| what | pinning / polling | IOPS | mean µs | p50 µs | p95 µs | p99 µs | vs fio | load1 |")
-        L.append("|---|---|---:|---:|---:|---:|---:|---|---:|")
+        L.append("| what | pinning / polling | IOPS | mean µs | p50 µs | p95 µs | p99 µs | vs fio | load1 | steal % |")
+        L.append("|---|---|---:|---:|---:|---:|---:|---|---:|---:|")
         fio = {s: v for s, t, v in rows if t == "fio"}
         floor = {s: v for s, t, v in rows if t == "floor"}
         for s, t, v in sorted(rows, key=lambda x: ({"fio": 0, "reflex": 1}.get(x[1], 2), x[0])):
@@ -165,7 +194,7 @@ def summarize(d):
                     cmp.append(compare(b, v, floor[s], "floor"))
                 vs = "; ".join(c for c in cmp if c)
             L.append(f"| {t} | {s}: {v.get('pinning', '')} | {fmt(v['iops'])} | {fmt(v['mean_us'], 1)} | {fmt(v['p50_us'], 1)} | "
-                     f"{fmt(v['p95_us'], 1)} | {fmt(v['p99_us'], 1)} | {vs} | {fmt(v['load1'], 2)} |")
+                     f"{fmt(v['p95_us'], 1)} | {fmt(v['p99_us'], 1)} | {vs} | {fmt(v['load1'], 2)} | {fmt(v.get('steal_pct'), 1)} |")
         L.append("")
 
     rows = [(k.split("|")[1], v) for k, v in summ.items() if k.startswith("memory|")]
@@ -227,8 +256,14 @@ def main():
     r.add_argument("--extra", nargs="*")
     s = sub.add_parser("summarize")
     s.add_argument("dir")
+    sub.add_parser("ticks", help="print cpu_ticks() as a JSON list (meta.json's ticks_start/ticks_end)")
     a = ap.parse_args()
-    record(a) if a.op == "record" else summarize(a.dir)
+    if a.op == "record":
+        record(a)
+    elif a.op == "summarize":
+        summarize(a.dir)
+    else:
+        print(json.dumps(list(cpu_ticks())))
 
 
 if __name__ == "__main__":
