@@ -44,6 +44,10 @@ import io.reflex.devmodels.DeviceModel;
  *       Iteration is by slot number, so the dispatch sequence does not depend on configuration order.</li>
  *   <li><b>Exact BE borrowing.</b> A BE tenant takes exactly its shortfall from the bucket (partial takes are kept
  *       towards the next request), never going negative and never over-drawing the pool.</li>
+ *   <li><b>LC catch-up from the pool.</b> In the original an LC tenant at its deficit bound waits for its own accrual
+ *       even when the device is otherwise idle, so a tenant offering exactly its reservation keeps any backlog a stall
+ *       left behind (measured: 120–340 ms of queueing for a whole run after a start-up stall, at 17.5K reserved IOPS,
+ *       BE idle). Here it takes the shortfall beyond its bound from the bucket, ahead of BE (see {@link #catchUp}).</li>
  * </ol>
  *
  * <h2>Accounting guarantees</h2>
@@ -235,9 +239,12 @@ public final class TokenScheduler {
             donateAbove(slot, rate[slot] * burstWindowSeconds);
             while (!queues.isEmpty(slot)) {
                 long cost = queues.headCost(slot);
+                // Least credit that lets this request go: down to the deficit bound, or 0 for a request larger
+                // than the whole allowance.
+                double required = Math.min(cost - deficitLimit, 0.0);
                 double credit = tokens[slot];
-                boolean withinDeficit = credit - cost >= -deficitLimit || (credit >= 0 && cost > deficitLimit);
-                if (!withinDeficit || !dispatchHead(slot, cost, dispatcher)) break;
+                if (credit < required) credit = catchUp(slot, required);
+                if (credit < required || !dispatchHead(slot, cost, dispatcher)) break;
                 tokens[slot] = credit - cost;
                 if (first < 0) first = index;
                 n++;
@@ -252,6 +259,22 @@ public final class TokenScheduler {
         }
         if (first >= 0) slots.servedFirst(first);
         return n;
+    }
+
+    /**
+     * An LC tenant at its deficit bound with requests waiting takes its shortfall from the pool: tokens that other
+     * tenants accrued and nobody used (an idle BE tenant's share, LC donations), so the device budget still holds and
+     * no other tenant loses what it accrued itself. LC goes first because its sub-round runs before BE's. Without this
+     * a tenant offering exactly its reservation could never work off a backlog left by a stall longer than its
+     * deficit allowance (100 writes' worth): its queueing delay would stay for good, even on an idle device.
+     * Returns the slot's credit afterwards.
+     */
+    private double catchUp(int slot, double required) {
+        double wanted = required - tokens[slot];
+        double got = bucket.take(wanted);
+        // Snap to the requirement when the whole shortfall was granted so rounding can't strand the request.
+        tokens[slot] = got >= wanted ? required : tokens[slot] + got;
+        return tokens[slot];
     }
 
     private int beRound(long now, Dispatcher dispatcher) {

@@ -104,10 +104,12 @@ class TokenSchedulerTest {
         scheduler.schedule(100 * MS, device); // would bank 100,000 tokens in the original
         assertThat(scheduler.tokens(0)).isLessThanOrEqualTo(1e6 * TokenScheduler.DEFAULT_BURST_WINDOW_NANOS / 1e9);
         assertThat(bucket.available()).isLessThanOrEqualTo(bucket.capacity());
+        double pooled = bucket.available();
         enqueue(0, WRITE, 200);
         scheduler.schedule(100 * MS, device);
-        // Burst after idling = cap + deficit allowance, not 100 ms worth.
-        assertThat(device.dispatched.size()).isLessThanOrEqualTo(100);
+        // Burst after idling = cap + deficit allowance + the pool (its donation, ≤ 1 ms of the rate), not 100 ms worth.
+        double burst = 1e6 * TokenScheduler.DEFAULT_BURST_WINDOW_NANOS / 1e9 + scheduler.deficitLimit() + pooled;
+        assertThat(device.dispatched.size()).isEqualTo((int) (burst / WRITE)).isLessThanOrEqualTo(101);
     }
 
     @Test
@@ -138,6 +140,43 @@ class TokenSchedulerTest {
         }
         assertThat(scheduler.dispatchedTokens(1)).isZero();
         assertThat(scheduler.dispatchedTokens(0)).isGreaterThanOrEqualTo(10_000);
+    }
+
+    @Test
+    void latencyCriticalTenantWorksOffAStallsBacklogWithTokensNobodyUsed() {
+        scheduler.setDeficitLimit(10 * READ);
+        scheduler.setLatencyCritical(0, 1e6); // 10,000 reads/s, offered exactly that
+        scheduler.setBestEffort(1, 1e6);      // idle: its share goes to the pool
+        var device = Recorder.unbounded();
+        enqueue(0, READ, 150);                // what a 15 ms stall leaves behind
+        long now = 0;
+        for (int round = 0; round <= 3000; round++, now += 10 * US) { // 30 ms
+            if (round % 10 == 0) enqueue(0, READ, 1);
+            scheduler.schedule(now, device);
+        }
+        // Its own accrual only pays for the new arrivals (plus 10 reads of deficit): without the idle BE share the
+        // backlog of 140 would stay for good. The pool refills at 10 reads/ms, so it is gone well within 30 ms.
+        assertThat(scheduler.queued(0)).isLessThanOrEqualTo(1);
+        assertThat(scheduler.dispatchedTokens(1)).isZero();
+        double accrued = 2e6 * 0.030; // both tenants' rates: the device budget over the run
+        assertThat((double) scheduler.dispatchedTokens(0)).isLessThanOrEqualTo(accrued + 10 * READ);
+    }
+
+    @Test
+    void bestEffortKeepsItsShareWhileLatencyCriticalOffersMoreThanItReserved() {
+        scheduler.setLatencyCritical(0, 1e6);
+        scheduler.setBestEffort(1, 1e6);
+        var device = Recorder.unbounded();
+        long now = 0;
+        for (int round = 0; round <= 1000; round++, now += 10 * US) { // 10 ms
+            if (scheduler.queued(0) < 100) enqueue(0, READ, 100 - scheduler.queued(0));
+            if (scheduler.queued(1) < 50) enqueue(1, READ, 50);
+            scheduler.schedule(now, device);
+        }
+        double share = 1e6 * 0.010;
+        // The pool holds only what nobody used, so catching up never takes BE's own accrual.
+        assertThat((double) scheduler.dispatchedTokens(1)).isBetween(share - READ, share);
+        assertThat((double) scheduler.dispatchedTokens(0)).isLessThanOrEqualTo(share + scheduler.deficitLimit());
     }
 
     @Test
