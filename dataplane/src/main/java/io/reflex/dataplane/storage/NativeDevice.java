@@ -39,7 +39,13 @@ final class NativeDevice implements AutoCloseable {
             Errno errno = new Errno(arena);
             int flags = (readOnly ? LibC.O_RDONLY : LibC.O_RDWR) | LibC.O_DIRECT | LibC.O_EXCL | LibC.O_CLOEXEC
                     | (dsync ? LibC.O_DSYNC : 0);
-            int fd = LibC.open(errno, path.toString(), flags);
+            // No atime updates: on a file whose mtime other tenants' writes keep moving, relatime would update the
+            // atime on every read, and that journal update runs inside io_uring_enter on the loop thread (measured:
+            // reads' in-kernel p95 3.3 ms vs 0.4 ms at the device, BE flooding O_DSYNC writes on the same file).
+            int fd = LibC.open(errno, path.toString(), flags | LibC.O_NOATIME);
+            if (fd < 0 && errno.get() == Errno.EPERM) {
+                fd = LibC.open(errno, path.toString(), flags); // not the owner: atime updates stay
+            }
             if (fd < 0) {
                 throw openError(path, errno.get());
             }

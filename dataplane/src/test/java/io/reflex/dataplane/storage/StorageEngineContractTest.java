@@ -16,6 +16,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -99,6 +101,23 @@ abstract class StorageEngineContractTest {
             assertThat(q.depth()).isEqualTo(16);
             assertThat(q.inFlight()).isZero();
         }
+    }
+
+    /**
+     * A file's access time stays put: with relatime, every read after a write (its mtime moved) would otherwise update
+     * it, a journal update inside the submitting syscall, i.e. on the dataplane loop.
+     */
+    @Test
+    void readsOfAFileLeaveItsAccessTimeAlone() throws IOException {
+        assumeTrue(backing() == Backing.FILE, "only a regular file has an access time we own");
+        FileTime old = FileTime.from(Instant.parse("2020-01-01T00:00:00Z"));
+        Files.setAttribute(devicePath, "lastAccessTime", old); // older than mtime: relatime would update it
+        try (IoQueue q = engine.openQueue(2)) {
+            MemorySegment buffer = q.allocateBuffer(4096);
+            assertThat(q.prepRead(1, 0, buffer, 4096)).isTrue();
+            assertThat(Completions.runOne(q, 1)).isEqualTo(4096);
+        }
+        assertThat(Files.getAttribute(devicePath, "lastAccessTime")).isEqualTo(old);
     }
 
     @Test

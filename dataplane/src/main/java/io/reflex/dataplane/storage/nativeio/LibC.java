@@ -33,6 +33,8 @@ public final class LibC {
     public static final int O_EXCL = 0200;
     public static final int O_DSYNC = 010000;
     public static final int O_DIRECT = 040000;
+    /** Reads do not update the file's access time (only the owner or CAP_FOWNER may ask: else EPERM). */
+    public static final int O_NOATIME = 01000000;
     public static final int O_CLOEXEC = 02000000;
     // unistd.h
     public static final int SEEK_END = 2;
