@@ -13,7 +13,8 @@ import java.util.List;
 
 /** Loads device models: a path to a YAML file, or the name of a model shipped in devmodels/models/. */
 public final class DeviceModels {
-    public static final List<String> BUILTIN = List.of("sample", "aws-i3", "null");
+    /** Every model shipped in models/ (the jar carries them under devmodels/): the names a FlashDevice may use. */
+    public static final List<String> BUILTIN = List.of("sample", "aws-i3", "null", "virtio-vm", "virtio-vm-dataplane");
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true);
 

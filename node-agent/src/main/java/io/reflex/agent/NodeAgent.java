@@ -1,0 +1,351 @@
+package io.reflex.agent;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.reflex.agent.binding.DriverBinder;
+import io.reflex.agent.config.AgentSettings;
+import io.reflex.agent.discovery.Discovery;
+import io.reflex.agent.hugepages.HugePages;
+import io.reflex.agent.kube.Conds;
+import io.reflex.agent.kube.Publisher;
+import io.reflex.agent.kube.TenantRows;
+import io.reflex.agent.serving.DeviceCheck;
+import io.reflex.agent.serving.DeviceResolver;
+import io.reflex.agent.serving.DeviceServer;
+import io.reflex.agent.serving.ManagedDevice;
+import io.reflex.agent.state.ClaimStore;
+import io.reflex.crds.v1alpha1.DevicePhase;
+import io.reflex.crds.v1alpha1.FlashDevice;
+import io.reflex.crds.v1alpha1.FlashTenant;
+import io.reflex.crds.v1alpha1.TenantPhase;
+import io.reflex.dataplane.tenant.TenantSpec;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * One node's agent: keeps the devices it is responsible for published and claimed, runs a dataplane per usable device,
+ * and serves exactly the FlashTenants the operator placed on them. Everything it decides runs on one control thread
+ * (informer events and a periodic rescan only request a pass), so device state never races; the dataplane loops run on
+ * their own threads and never wait for it.
+ */
+public final class NodeAgent implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(NodeAgent.class.getName());
+
+  /** What health checks read: written by the control thread after every pass. */
+  public record Health(boolean synced, boolean live, List<String> notListening, int devices, int tenantsServing) {}
+
+  private final AgentSettings settings;
+  private final KubernetesClient client;
+  private final Publisher publisher;
+  private final DeviceResolver resolver;
+  private final DeviceCheck check;
+  private final AgentMetrics metrics;
+  private final ScheduledExecutorService control;
+  private final AtomicBoolean pending = new AtomicBoolean();
+  private final Map<String, DeviceServer> servers = new LinkedHashMap<>();
+  private final Set<String> reported = new HashSet<>();
+  private final Map<String, String> loggedProblems = new HashMap<>();
+  private SharedIndexInformer<FlashDevice> devices;
+  private SharedIndexInformer<FlashTenant> tenants;
+  private SharedIndexInformer<Secret> secrets;
+  private volatile Health health = new Health(false, true, List.of(), 0, 0);
+  private volatile boolean closed;
+
+  public NodeAgent(KubernetesClient client, AgentSettings settings, MeterRegistry registry) {
+    this.settings = settings;
+    this.client = client;
+    this.publisher = new Publisher(client, settings);
+    this.resolver = new DeviceResolver(settings);
+    Discovery discovery = new Discovery(settings.roots());
+    this.check = new DeviceCheck(settings, discovery, new DriverBinder(settings.roots(), settings.stateDir()),
+        new HugePages(settings.roots()), new ClaimStore(settings.stateDir()));
+    this.metrics = new AgentMetrics(registry, () -> health);
+    this.control = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "reflex-agent-" + settings.node());
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  /** Starts the informers, waits until they have synced, runs the first pass and schedules the periodic rescan. */
+  public NodeAgent start() {
+    ResourceEventHandler<Object> poke = new ResourceEventHandler<>() {
+      @Override public void onAdd(Object o) { requestPass(); }
+      @Override public void onUpdate(Object o, Object n) { requestPass(); }
+      @Override public void onDelete(Object o, boolean unknown) { requestPass(); }
+    };
+    devices = client.resources(FlashDevice.class).inform(cast(poke), 0);
+    tenants = client.resources(FlashTenant.class).inAnyNamespace().inform(cast(poke), 0);
+    secrets = client.secrets().inAnyNamespace().withLabel("app.kubernetes.io/managed-by", "reflex-operator")
+        .inform(cast(poke), 0);
+    try {
+      for (SharedIndexInformer<?> i : List.of(devices, tenants, secrets)) i.start().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("node agent " + settings.node() + ": informers did not sync: " + e.getMessage(), e);
+    }
+    requestPass();
+    long every = settings.rescan().toMillis();
+    control.scheduleWithFixedDelay(this::requestPass, every, every, TimeUnit.MILLISECONDS);
+    return this;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <T> ResourceEventHandler<T> cast(ResourceEventHandler<Object> h) {
+    return (ResourceEventHandler<T>) (ResourceEventHandler<?>) h;
+  }
+
+  /** Coalesces: at most one pass waits behind the running one. */
+  public void requestPass() {
+    if (!closed && pending.compareAndSet(false, true)) {
+      control.execute(() -> {
+        pending.set(false);
+        if (closed) return;
+        Timer.Sample t = metrics.startPass();
+        try {
+          pass();
+          metrics.passDone(t, true);
+        } catch (RuntimeException e) {
+          metrics.passDone(t, false);
+          LOG.log(Level.WARNING, "node agent pass failed (retried on the next event or rescan): " + e.getMessage(), e);
+        }
+      });
+    }
+  }
+
+  // ---- one pass: devices, then tenants ------------------------------------------------------------------------
+
+  private void pass() {
+    List<FlashDevice> ours = devices.getStore().list().stream()
+        .filter(d -> d.getSpec() != null && settings.node().equals(d.getSpec().getNodeName())).toList();
+    Map<String, FlashDevice> byName = new HashMap<>();
+    ours.forEach(d -> byName.put(d.getMetadata().getName(), d));
+    DeviceResolver.Resolved resolved = resolver.resolve(ours, check::pciFunctions);
+    resolved.problems().forEach(p -> logOnce(p, p));
+
+    Map<String, ManagedDevice> wanted = new LinkedHashMap<>();
+    resolved.devices().forEach(d -> wanted.put(d.name(), d));
+    // Devices no longer wanted (an admin deleted their FlashDevice): stop serving, give them back.
+    for (String name : List.copyOf(servers.keySet())) {
+      if (!wanted.containsKey(name)) stop(name, "no longer configured");
+    }
+    check.releaseAllBut(wanted.keySet());
+
+    Map<String, DeviceCheck.Outcome> outcomes = new LinkedHashMap<>();
+    for (ManagedDevice d : wanted.values()) {
+      FlashDevice fd = byName.get(d.name());
+      if (fd == null || d.configured() || !addressAnnotated(fd)) fd = publisher.applyDevice(d);
+      DeviceCheck.Outcome o = check.check(d, servers.containsKey(d.name()));
+      if (!o.usable()) {
+        if (servers.containsKey(d.name())) stop(d.name(), o.summary());
+      } else if (!servers.containsKey(d.name())) {
+        try {
+          servers.put(d.name(), new DeviceServer(d, settings));
+          LOG.info("serving device " + d.name() + " (" + o.summary() + ")");
+        } catch (RuntimeException e) {
+          o = o.openFailed("cannot open " + (d.path() == null ? d.name() : d.path()) + ": " + e.getMessage());
+        }
+      }
+      outcomes.put(d.name(), o);
+    }
+
+    Map<String, Integer> served = serveTenants(wanted.keySet());
+
+    for (ManagedDevice d : wanted.values()) {
+      FlashDevice fd = byName.get(d.name());
+      DeviceCheck.Outcome o = outcomes.get(d.name());
+      DeviceServer srv = servers.get(d.name());
+      List<Condition> old = fd == null || fd.getStatus() == null ? null : fd.getStatus().getConditions();
+      Long gen = fd == null ? null : fd.getMetadata().getGeneration();
+      List<Condition> conds = new ArrayList<>(o.conditions(old, gen));
+      int n = served.getOrDefault(d.name(), 0);
+      conds.add(srv != null
+          ? Conds.of(old, Publisher.SERVING, true, "Serving", "serving " + n + " tenant(s) on " + settings.address().getHostAddress(), gen)
+          : Conds.of(old, Publisher.SERVING, false, o.reason(), o.summary(), gen));
+      DevicePhase phase = srv != null ? DevicePhase.Ready : o.phase();
+      Long capacity = srv != null ? Long.valueOf(srv.capacityBytes()) : o.capacityBytes();
+      if (fd == null || !sameDeviceStatus(fd, phase, gen, capacity, conds)) {
+        publisher.deviceStatus(d.name(), phase, gen, capacity, conds);
+      }
+    }
+  }
+
+  private boolean addressAnnotated(FlashDevice fd) {
+    var a = fd.getMetadata().getAnnotations();
+    return a != null && settings.address().getHostAddress().equals(a.get(Publisher.NODE_ADDRESS_ANNOTATION));
+  }
+
+  /** Applies each device's tenant table and reports every tenant placed on this node. Returns device → listening count. */
+  private Map<String, Integer> serveTenants(Set<String> ourDevices) {
+    Map<String, List<FlashTenant>> byDevice = new LinkedHashMap<>();
+    List<FlashTenant> placedHere = new ArrayList<>();
+    for (FlashTenant t : tenants.getStore().list()) {
+      var st = t.getStatus();
+      if (st == null || st.getPlacement() == null || !settings.node().equals(st.getPlacement().getNode())) continue;
+      if (t.getMetadata().getDeletionTimestamp() != null) continue; // going away: its port closes now
+      placedHere.add(t);
+      byDevice.computeIfAbsent(st.getPlacement().getDevice(), k -> new ArrayList<>()).add(t);
+    }
+    Map<String, String> why = new HashMap<>(); // tenant key -> why it is not served (absent: listening)
+    Map<String, Integer> listening = new HashMap<>();
+    for (var e : servers.entrySet()) {
+      List<FlashTenant> list = byDevice.getOrDefault(e.getKey(), List.of());
+      List<TenantSpec> rows = new ArrayList<>();
+      Map<String, String> keyOf = new HashMap<>();
+      for (FlashTenant t : list) {
+        try {
+          TenantSpec row = TenantRows.row(t, secret(t));
+          rows.add(row);
+          keyOf.put(row.name(), TenantRows.key(t));
+        } catch (RuntimeException ex) {
+          why.put(TenantRows.key(t), ex.getMessage());
+        }
+      }
+      Map<String, String> refused = e.getValue().apply(rows);
+      refused.forEach((name, reason) -> why.put(keyOf.get(name), reason));
+      listening.put(e.getKey(), rows.size() - refused.size());
+    }
+    List<String> notListening = new ArrayList<>();
+    int serving = 0;
+    Set<String> now = new HashSet<>();
+    for (FlashTenant t : placedHere) {
+      String key = TenantRows.key(t);
+      String device = t.getStatus().getPlacement().getDevice();
+      String reason;
+      String problem;
+      if (!ourDevices.contains(device)) {
+        reason = "DeviceUnknown";
+        problem = "device " + device + " is not managed by the agent on " + settings.node();
+      } else if (!servers.containsKey(device)) {
+        reason = "DeviceUnavailable";
+        problem = "device " + device + " is not serving (see its FlashDevice conditions)";
+      } else {
+        problem = why.get(key);
+        reason = problem == null ? "Listening" : problem.startsWith("waiting for") ? "WaitingForSecret" : "NotServed";
+      }
+      boolean ok = problem == null;
+      if (ok) serving++;
+      else notListening.add(key + ": " + problem);
+      now.add(key);
+      report(t, ok, reason, ok ? "listening on " + settings.address().getHostAddress() + ":"
+          + t.getStatus().getPlacement().getPort() + " (device " + device + ")" : problem);
+    }
+    for (String key : List.copyOf(reported)) {
+      if (now.contains(key)) continue;
+      reported.remove(key);
+      String[] nn = key.split("/", 2);
+      FlashTenant t = tenants.getStore().getByKey(key);
+      if (t != null && t.getMetadata().getDeletionTimestamp() == null) {
+        try {
+          publisher.releaseTenantStatus(t); // moved to another node: that agent reports it now
+        } catch (RuntimeException ex) {
+          LOG.fine("releasing status of " + nn[1] + ": " + ex.getMessage());
+        }
+      }
+    }
+    boolean live = servers.values().stream().allMatch(DeviceServer::live);
+    health = new Health(true, live, List.copyOf(notListening), servers.size(), serving);
+    return listening;
+  }
+
+  private Secret secret(FlashTenant t) {
+    return secrets.getStore().getByKey(t.getMetadata().getNamespace() + "/" + TenantRows.secretName(t));
+  }
+
+  /** Writes the tenant's Serving condition (and phase) when they differ from what the API server has. */
+  private void report(FlashTenant t, boolean serving, String reason, String message) {
+    TenantPhase cur = t.getStatus().getPhase();
+    if (cur != TenantPhase.Placed && cur != TenantPhase.Serving) return; // the operator decides other phases
+    reported.add(TenantRows.key(t));
+    TenantPhase phase = serving ? TenantPhase.Serving : TenantPhase.Placed;
+    List<Condition> old = t.getStatus().getConditions();
+    Condition c = Conds.of(old, Publisher.SERVING, serving, reason, message, t.getMetadata().getGeneration());
+    if (cur == phase && Conds.same(Conds.find(old, Publisher.SERVING), c)) return;
+    try {
+      publisher.tenantStatus(t, phase, c);
+      if (serving && cur != TenantPhase.Serving) metrics.servingAfter(t.getMetadata().getCreationTimestamp());
+    } catch (RuntimeException e) {
+      LOG.warning("FlashTenant " + TenantRows.key(t) + ": writing Serving=" + serving + ": " + e.getMessage());
+    }
+  }
+
+  private boolean sameDeviceStatus(FlashDevice fd, DevicePhase phase, Long gen, Long capacity, List<Condition> conds) {
+    var s = fd.getStatus();
+    if (s == null || s.getPhase() != phase || !Objects.equals(s.getObservedGeneration(), gen)
+        || !Objects.equals(s.getCapacityBytes(), capacity)) {
+      return false;
+    }
+    for (Condition c : conds) if (!Conds.same(Conds.find(s.getConditions(), c.getType()), c)) return false;
+    return true;
+  }
+
+  private void stop(String name, String why) {
+    DeviceServer s = servers.remove(name);
+    if (s == null) return;
+    LOG.warning("stopped serving device " + name + ": " + why);
+    s.close();
+  }
+
+  private void logOnce(String key, String message) {
+    if (!message.equals(loggedProblems.put(key, message))) LOG.warning(message);
+  }
+
+  public Health health() {
+    return health;
+  }
+
+  public AgentSettings settings() {
+    return settings;
+  }
+
+  /** Running device servers (metrics scrape, benchmarks). */
+  public List<DeviceServer> servers() {
+    try {
+      return control.submit(() -> List.copyOf(servers.values())).get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      return List.of();
+    }
+  }
+
+  /** Stops accepting, drains in-flight I/O on every device, then returns. Tenants' statuses stay as they are. */
+  @Override
+  public void close() {
+    closed = true;
+    for (SharedIndexInformer<?> i : new SharedIndexInformer<?>[] {devices, tenants, secrets}) if (i != null) i.stop();
+    control.shutdown();
+    try {
+      control.awaitTermination(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    ExecutorService closer = Executors.newVirtualThreadPerTaskExecutor();
+    servers.values().forEach(s -> closer.submit(s::close));
+    closer.shutdown();
+    try {
+      closer.awaitTermination(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    servers.clear();
+  }
+
+}

@@ -1,0 +1,115 @@
+package io.reflex.agent.cli;
+
+import io.reflex.agent.config.AgentSettings;
+import io.reflex.agent.config.DeviceSpec;
+import io.reflex.agent.discovery.HostRoots;
+import io.reflex.dataplane.net.PollMode;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** The agent's command line; every option can also come from the environment (the DaemonSet sets REFLEX_*). */
+@Command(name = "reflex-node-agent", mixinStandardHelpOptions = true, sortOptions = false,
+    description = "Runs one node's agent against the current kubeconfig: publishes its FlashDevices and serves the "
+        + "FlashTenants placed on them.")
+public final class AgentCommand {
+  public AgentCommand() {}
+
+  @Option(names = "--node", defaultValue = "${env:REFLEX_NODE_NAME}", description = "Node this agent stands for (env REFLEX_NODE_NAME)")
+  String node;
+
+  @Option(names = "--device", paramLabel = "SPEC", description = "Device to use: PATH|PCI|GLOB[,engine=uring|file|memory|spdk]"
+      + "[,model=NAME][,claim=Never|IfUnused][,name=FD][,capacity=SIZE]; repeatable (env REFLEX_DEVICES, ';'-separated)")
+  List<String> devices = new ArrayList<>();
+
+  @Option(names = "--address", defaultValue = "${env:REFLEX_NODE_ADDRESS:-127.0.0.1}",
+      description = "The node's IP: tenants listen there and clients reach them there (default: ${DEFAULT-VALUE})")
+  String address;
+
+  @Option(names = "--http", defaultValue = "${env:REFLEX_AGENT_HTTP}",
+      description = "ADDR:PORT of /metrics and /q/health (default: ADDRESS:9500)")
+  String http;
+
+  @Option(names = "--sysfs-root", defaultValue = "/sys", description = "sysfs root (default: ${DEFAULT-VALUE})")
+  Path sysfsRoot;
+
+  @Option(names = "--proc-root", defaultValue = "/proc", description = "procfs root (default: ${DEFAULT-VALUE})")
+  Path procRoot;
+
+  @Option(names = "--dev-root", defaultValue = "/dev", description = "device node root (default: ${DEFAULT-VALUE})")
+  Path devRoot;
+
+  @Option(names = "--state-dir", defaultValue = "${env:REFLEX_STATE_DIR}",
+      description = "Claims and bindings that survive restarts (default: /var/lib/reflex/agent/NODE)")
+  Path stateDir;
+
+  @Option(names = "--threads", defaultValue = "1", description = "Dataplane loops per device (default: ${DEFAULT-VALUE})")
+  int threads;
+
+  @Option(names = "--poll", defaultValue = "adaptive", description = "busy | yield | adaptive | block (default: ${DEFAULT-VALUE})")
+  String poll;
+
+  @Option(names = "--no-qos", description = "Serve without the QoS scheduler (to see what it is for)")
+  boolean noQos;
+
+  @Option(names = "--sync-writes", defaultValue = "true", arity = "1",
+      description = "Acknowledge writes only once durable (default: ${DEFAULT-VALUE})")
+  boolean syncWrites;
+
+  @Option(names = "--rescan", defaultValue = "10", description = "Seconds between device inspections (default: ${DEFAULT-VALUE})")
+  double rescanSeconds;
+
+  @Option(names = "--hugepages-2m", defaultValue = "0", description = "2 MiB hugepages per NUMA node to ensure (0: leave alone)")
+  long hugePages2M;
+
+  @Option(names = "--hugepages-1g", defaultValue = "0", description = "1 GiB hugepages per NUMA node to ensure (0: leave alone)")
+  long hugePages1G;
+
+  @Option(names = "--lower-hugepages", description = "Also lower hugepage counts to the request (default: only raise)")
+  boolean lowerHugePages;
+
+  @Option(names = "--restore-drivers", defaultValue = "true", arity = "1",
+      description = "Give released PCI functions back to their original driver (default: ${DEFAULT-VALUE})")
+  boolean restoreDrivers;
+
+  public AgentSettings settings() {
+    if (node == null || node.isBlank()) throw new IllegalArgumentException("--node is required (or REFLEX_NODE_NAME)");
+    List<DeviceSpec> specs = new ArrayList<>();
+    devices.forEach(d -> specs.add(DeviceSpec.parse(d)));
+    String env = System.getenv("REFLEX_DEVICES");
+    if (devices.isEmpty() && env != null) {
+      for (String d : env.split(";")) if (!d.isBlank()) specs.add(DeviceSpec.parse(d));
+    }
+    InetAddress ip;
+    try {
+      if (!address.matches("[0-9.]+|[0-9a-fA-F:]+")) throw new UnknownHostException();
+      ip = InetAddress.getByName(address);
+    } catch (UnknownHostException e) {
+      throw new IllegalArgumentException("--address must be an IP address, got '" + address + "'");
+    }
+    PollMode mode;
+    try {
+      mode = PollMode.valueOf(poll.toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--poll must be busy, yield, adaptive or block, got '" + poll + "'");
+    }
+    if (rescanSeconds <= 0) throw new IllegalArgumentException("--rescan must be > 0 seconds");
+    Path state = stateDir != null ? stateDir : Path.of("/var/lib/reflex/agent", node);
+    return new AgentSettings(node, new HostRoots(sysfsRoot, procRoot, devRoot), specs, ip, state, threads, mode, !noQos,
+        syncWrites, Duration.ofMillis((long) (rescanSeconds * 1000)), hugePages2M, hugePages1G, lowerHugePages, restoreDrivers);
+  }
+
+  /** host and port of the HTTP endpoint. */
+  String[] http(AgentSettings s) {
+    String h = http != null && !http.isBlank() ? http : s.address().getHostAddress() + ":9500";
+    int colon = h.lastIndexOf(':');
+    if (colon < 0) throw new IllegalArgumentException("--http must be ADDR:PORT, got '" + h + "'");
+    return new String[] {h.substring(0, colon), h.substring(colon + 1)};
+  }
+}

@@ -1,0 +1,47 @@
+package io.reflex.agent.config;
+
+import io.reflex.agent.discovery.HostRoots;
+import io.reflex.dataplane.net.PollMode;
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * How one node agent runs (from the CLI, or the DaemonSet's environment).
+ *
+ * @param node          the node this agent stands for (FlashDevices it publishes carry it; it serves only tenants placed here)
+ * @param roots         sysfs, procfs and /dev roots
+ * @param devices       the devices it may use (admins may add more with FlashDevices for this node)
+ * @param address       the node's address: tenants listen on it and clients reach it there (EndpointSlices)
+ * @param stateDir      where claims and bindings survive restarts
+ * @param threads       dataplane loops per device
+ * @param pollMode      how idle loops wait
+ * @param scheduler     QoS on (off only to show what it is for)
+ * @param syncWrites    acknowledge writes only once durable
+ * @param rescan        how often devices are inspected again (a device that becomes in use is given up)
+ * @param hugePages2M   2 MiB hugepages per NUMA node the engines need (0: don't touch)
+ * @param hugePages1G   1 GiB hugepages per NUMA node (0: don't touch)
+ * @param lowerHugePages allow lowering the hugepage counts to the request
+ * @param restoreDrivers give PCI functions back to their original driver on release
+ */
+public record AgentSettings(String node, HostRoots roots, List<DeviceSpec> devices, InetAddress address, Path stateDir,
+                            int threads, PollMode pollMode, boolean scheduler, boolean syncWrites, Duration rescan,
+                            long hugePages2M, long hugePages1G, boolean lowerHugePages, boolean restoreDrivers) {
+  public static final String FIELD_MANAGER_PREFIX = "reflex-agent-";
+
+  public AgentSettings {
+    if (node == null || !node.matches("[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")) {
+      throw new IllegalArgumentException("--node must be a Kubernetes node name (lower-case letters, digits, '-', '.'), got '"
+          + node + "'");
+    }
+    devices = List.copyOf(devices);
+    if (threads < 1) throw new IllegalArgumentException("--threads must be at least 1");
+  }
+
+  /** The field manager of this agent's server-side applies: one per node, so agents never take each other's fields. */
+  public String fieldManager() {
+    String m = FIELD_MANAGER_PREFIX + node;
+    return m.length() <= 128 ? m : m.substring(0, 128);
+  }
+}

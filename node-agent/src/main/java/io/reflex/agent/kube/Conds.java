@@ -1,0 +1,35 @@
+package io.reflex.agent.kube;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Objects;
+
+/** Standard conditions with observedGeneration; lastTransitionTime kept while the status stays the same. */
+public final class Conds {
+  private Conds() {}
+
+  public static Condition of(List<Condition> existing, String type, boolean status, String reason, String message,
+                             Long generation) {
+    String s = status ? "True" : "False";
+    Condition old = find(existing, type);
+    String time = old != null && s.equals(old.getStatus()) && old.getLastTransitionTime() != null
+        ? old.getLastTransitionTime() : Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
+    String m = message == null ? "" : message.length() <= 32768 ? message : message.substring(0, 32760) + "...";
+    return new ConditionBuilder().withType(type).withStatus(s).withReason(reason).withMessage(m)
+        .withObservedGeneration(generation).withLastTransitionTime(time).build();
+  }
+
+  public static Condition find(List<Condition> conditions, String type) {
+    return conditions == null ? null : conditions.stream().filter(c -> type.equals(c.getType())).findFirst().orElse(null);
+  }
+
+  /** Same type, status, reason, message and generation (the transition time does not count). */
+  public static boolean same(Condition a, Condition b) {
+    return a != null && b != null && Objects.equals(a.getType(), b.getType()) && Objects.equals(a.getStatus(), b.getStatus())
+        && Objects.equals(a.getReason(), b.getReason()) && Objects.equals(a.getMessage(), b.getMessage())
+        && Objects.equals(a.getObservedGeneration(), b.getObservedGeneration());
+  }
+}

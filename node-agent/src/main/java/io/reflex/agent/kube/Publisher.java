@@ -1,0 +1,106 @@
+package io.reflex.agent.kube;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.reflex.agent.config.AgentSettings;
+import io.reflex.agent.serving.ManagedDevice;
+import io.reflex.crds.v1alpha1.DeviceModelRef;
+import io.reflex.crds.v1alpha1.DevicePhase;
+import io.reflex.crds.v1alpha1.FlashDevice;
+import io.reflex.crds.v1alpha1.FlashDeviceSpec;
+import io.reflex.crds.v1alpha1.FlashDeviceStatus;
+import io.reflex.crds.v1alpha1.FlashTenant;
+import io.reflex.crds.v1alpha1.FlashTenantStatus;
+import io.reflex.crds.v1alpha1.TenantPhase;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The agent's writes to the API server, all server-side applies under its own per-node field manager: FlashDevice
+ * metadata (node label and address annotation) and, for configured devices, spec; the agent's part of FlashDevice
+ * status (phase, capacity, observedGeneration, conditions Discovered, Claimed, HugePages, Serving); the agent's part of
+ * FlashTenant status (phase Serving/Placed and the Serving condition). The operator's fields are never sent, so
+ * neither side overwrites the other's.
+ */
+public final class Publisher {
+  public static final String NODE_LABEL = FlashDevice.GROUP + "/node";
+  public static final String NODE_ADDRESS_ANNOTATION = FlashDevice.GROUP + "/node-address";
+  public static final String SERVING = "Serving";
+
+  private final KubernetesClient client;
+  private final AgentSettings settings;
+
+  public Publisher(KubernetesClient client, AgentSettings settings) {
+    this.client = client;
+    this.settings = settings;
+  }
+
+  /** Metadata (and spec, when the agent's configuration names the device) of one device. */
+  public FlashDevice applyDevice(ManagedDevice d) {
+    FlashDevice fd = new FlashDevice();
+    fd.setMetadata(new ObjectMetaBuilder().withName(d.name()).withLabels(Map.of(NODE_LABEL, settings.node()))
+        .withAnnotations(Map.of(NODE_ADDRESS_ANNOTATION, settings.address().getHostAddress())).build());
+    if (d.configured()) {
+      FlashDeviceSpec spec = new FlashDeviceSpec();
+      spec.setNodeName(settings.node());
+      if (d.pciAddress() != null && d.path() == null) spec.setPciAddress(d.pciAddress());
+      else spec.setDevicePath(d.path());
+      spec.setEngine(d.engine());
+      spec.setDeviceModel(DeviceModelRef.named(d.model()));
+      spec.setClaimPolicy(d.claim());
+      if (d.capacity() > 0) spec.setCapacity(new Quantity(Long.toString(d.capacity())));
+      fd.setSpec(spec);
+    }
+    return client.resource(fd).fieldManager(settings.fieldManager()).forceConflicts().serverSideApply();
+  }
+
+  /** The agent's part of a device's status. */
+  public void deviceStatus(String name, DevicePhase phase, Long observedGeneration, Long capacityBytes,
+                           List<Condition> conditions) {
+    FlashDeviceStatus s = new FlashDeviceStatus();
+    s.setPhase(phase);
+    s.setObservedGeneration(observedGeneration);
+    s.setCapacityBytes(capacityBytes);
+    s.setConditions(sorted(conditions));
+    FlashDevice patch = new FlashDevice();
+    patch.setMetadata(new ObjectMetaBuilder().withName(name).build());
+    patch.setStatus(s);
+    client.resource(patch).subresource("status").patch(ssa(), patch);
+  }
+
+  /** The agent's part of a tenant's status: its phase while placed here and the Serving condition. */
+  public void tenantStatus(FlashTenant t, TenantPhase phase, Condition serving) {
+    FlashTenantStatus s = new FlashTenantStatus();
+    s.setPhase(phase);
+    s.setConditions(List.of(serving));
+    client.resource(tenantPatch(t, s)).subresource("status").patch(ssa(), tenantPatch(t, s));
+  }
+
+  /** Gives up the agent's status fields of a tenant that is no longer placed here (its new node reports it). */
+  public void releaseTenantStatus(FlashTenant t) {
+    FlashTenant p = tenantPatch(t, new FlashTenantStatus());
+    client.resource(p).subresource("status").patch(ssa(), p);
+  }
+
+  private static FlashTenant tenantPatch(FlashTenant t, FlashTenantStatus s) {
+    FlashTenant patch = new FlashTenant();
+    patch.setMetadata(new ObjectMetaBuilder().withName(t.getMetadata().getName())
+        .withNamespace(t.getMetadata().getNamespace()).build());
+    patch.setStatus(s);
+    return patch;
+  }
+
+  private PatchContext ssa() {
+    return new PatchContext.Builder().withPatchType(PatchType.SERVER_SIDE_APPLY).withFieldManager(settings.fieldManager())
+        .withForce(true).build();
+  }
+
+  private static List<Condition> sorted(List<Condition> c) {
+    return c.stream().sorted(Comparator.comparing(Condition::getType)).toList();
+  }
+}

@@ -1,0 +1,73 @@
+package io.reflex.agent.kube;
+
+import io.fabric8.kubernetes.api.model.Secret;
+import io.reflex.crds.v1alpha1.AuthMode;
+import io.reflex.crds.v1alpha1.FlashTenant;
+import io.reflex.crds.v1alpha1.TenantPlacement;
+import io.reflex.dataplane.tenant.TenantClass;
+import io.reflex.dataplane.tenant.TenantSpec;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Base64;
+import java.util.HexFormat;
+
+/** A placed FlashTenant (and its Secret's token) as a row of the dataplane's SLO table. */
+public final class TenantRows {
+  private TenantRows() {}
+
+  /** The row, or why the tenant cannot be served yet (IllegalStateException with a user-facing message). */
+  public static TenantSpec row(FlashTenant t, Secret secret) {
+    TenantPlacement p = t.getStatus().getPlacement();
+    if (p.getPort() == null || p.getLbaOffset() == null || p.getLbaCount() == null) {
+      throw new IllegalStateException("placement is incomplete (port, lbaOffset and lbaCount are needed)");
+    }
+    var spec = t.getSpec();
+    boolean lc = spec.getServiceClass() == io.reflex.crds.v1alpha1.TenantClass.LC;
+    String token = null;
+    boolean needsToken = spec.getAuth() == null || spec.getAuth().getMode() != AuthMode.None;
+    if (needsToken) {
+      token = token(secret);
+      if (token == null) {
+        throw new IllegalStateException("waiting for the token in Secret " + t.getMetadata().getNamespace() + "/"
+            + secretName(t));
+      }
+    }
+    return new TenantSpec(dataplaneName(t), p.getPort(), lc ? TenantClass.LC : TenantClass.BE,
+        lc && spec.getIops() != null ? spec.getIops() : 0, spec.getReadPercent() == null ? 100 : spec.getReadPercent(),
+        lc && spec.getP95LatencyMicros() != null ? spec.getP95LatencyMicros() : 0, p.getLbaOffset(), p.getLbaCount(), token);
+  }
+
+  /** The operator's Secret for a tenant (see the operator's Exposure). */
+  public static String secretName(FlashTenant t) {
+    return t.getMetadata().getName() + "-reflex";
+  }
+
+  public static String token(Secret s) {
+    if (s == null || s.getData() == null || s.getData().get("token") == null) return null;
+    return new String(Base64.getDecoder().decode(s.getData().get("token")), StandardCharsets.UTF_8);
+  }
+
+  /**
+   * The tenant's name in the dataplane (metrics label, NBD export): "namespace.name", shortened with a hash when longer
+   * than the dataplane's 63 characters, so it stays unique per node.
+   */
+  public static String dataplaneName(FlashTenant t) {
+    String full = t.getMetadata().getNamespace() + "." + t.getMetadata().getName();
+    if (full.length() <= 63) return full;
+    try {
+      byte[] h = MessageDigest.getInstance("SHA-256").digest(full.getBytes(StandardCharsets.UTF_8));
+      String prefix = full.substring(0, 54);
+      while (!prefix.isEmpty() && !Character.isLetterOrDigit(prefix.charAt(prefix.length() - 1))) {
+        prefix = prefix.substring(0, prefix.length() - 1);
+      }
+      return prefix + "-" + HexFormat.of().formatHex(h, 0, 4);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public static String key(FlashTenant t) {
+    return t.getMetadata().getNamespace() + "/" + t.getMetadata().getName();
+  }
+}

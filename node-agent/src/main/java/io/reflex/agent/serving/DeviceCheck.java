@@ -1,0 +1,163 @@
+package io.reflex.agent.serving;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.reflex.agent.binding.DriverBinder;
+import io.reflex.agent.config.AgentSettings;
+import io.reflex.agent.discovery.Discovery;
+import io.reflex.agent.discovery.InUse;
+import io.reflex.agent.discovery.Inspection;
+import io.reflex.agent.discovery.PciFunction;
+import io.reflex.agent.hugepages.HugePages;
+import io.reflex.agent.kube.Conds;
+import io.reflex.agent.state.ClaimStore;
+import io.reflex.crds.v1alpha1.ClaimPolicy;
+import io.reflex.crds.v1alpha1.DevicePhase;
+import io.reflex.crds.v1alpha1.Engine;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * Decides whether a device may be served: discovered, not in use by anyone else (a device whose identity the agent
+ * has claimed before is ours, whatever signatures its tenants' data carries), bound to a user-space driver when its
+ * engine needs one and its claim policy allows it, and with the hugepages its engine needs. Reports each step as a
+ * condition (Discovered, Claimed, HugePages).
+ */
+public final class DeviceCheck {
+  /** One condition's content. */
+  record Cond(String type, boolean status, String reason, String message) {}
+
+  /** The verdict on one device. */
+  public record Outcome(boolean usable, DevicePhase phase, String reason, String summary, Long capacityBytes,
+                        List<Cond> conds) {
+    public List<Condition> conditions(List<Condition> old, Long generation) {
+      return conds.stream().map(c -> Conds.of(old, c.type(), c.status(), c.reason(), c.message(), generation)).toList();
+    }
+
+    /** The dataplane could not open the device although every check passed. */
+    public Outcome openFailed(String message) {
+      return new Outcome(false, DevicePhase.Unavailable, "OpenFailed", message, capacityBytes, conds);
+    }
+  }
+
+  private final AgentSettings settings;
+  private final Discovery discovery;
+  private final DriverBinder binder;
+  private final HugePages hugePages;
+  private final ClaimStore claims;
+
+  public DeviceCheck(AgentSettings settings, Discovery discovery, DriverBinder binder, HugePages hugePages,
+                     ClaimStore claims) {
+    this.settings = settings;
+    this.discovery = discovery;
+    this.binder = binder;
+    this.hugePages = hugePages;
+    this.claims = claims;
+  }
+
+  public List<PciFunction> pciFunctions() {
+    return discovery.pciFunctions();
+  }
+
+  public Outcome check(ManagedDevice d, boolean serving) {
+    List<Cond> conds = new ArrayList<>();
+    if (d.engine() == Engine.MEMORY) {
+      conds.add(new Cond("Discovered", true, "Memory", "engine memory: " + d.capacity() + " bytes of RAM"));
+      conds.add(new Cond("Claimed", true, "Memory", "RAM needs no claim"));
+      conds.add(hugePagesCond(d));
+      return new Outcome(true, DevicePhase.Pending, "Ready", "memory engine", d.capacity(), conds);
+    }
+    Inspection in = d.pciAddress() != null && d.path() == null ? discovery.inspectPci(d.pciAddress())
+        : discovery.inspect(Path.of(d.path()));
+    Long size = in.sizeBytes() > 0 ? Long.valueOf(d.capacity() > 0 ? Math.min(in.sizeBytes(), d.capacity()) : in.sizeBytes()) : null;
+    List<InUse> missing = in.inUse().stream()
+        .filter(u -> u.kind() == InUse.Kind.NOT_FOUND || u.kind() == InUse.Kind.UNREADABLE).toList();
+    if (!missing.isEmpty()) {
+      String msg = join(missing);
+      conds.add(new Cond("Discovered", false, missing.getFirst().kind() == InUse.Kind.NOT_FOUND ? "NotFound" : "Unreadable", msg));
+      conds.add(new Cond("Claimed", false, "NotDiscovered", "not claimed: " + msg));
+      conds.add(hugePagesCond(d));
+      return new Outcome(false, DevicePhase.Unavailable, conds.getFirst().reason(), msg, size, conds);
+    }
+    conds.add(new Cond("Discovered", true, "Found", describe(in)));
+    boolean ours = claims.ours(in.identity());
+    List<InUse> inUse = ours ? in.inUseIgnoringSignatures() : in.inUse();
+    if (!inUse.isEmpty()) {
+      String msg = join(inUse) + (serving ? "; stopped serving it" : "; it is not opened, bound or served");
+      conds.add(new Cond("Claimed", false, "InUse", msg));
+      conds.add(hugePagesCond(d));
+      return new Outcome(false, DevicePhase.Unavailable, "InUse", msg, size, conds);
+    }
+    String claimed = ours ? "ours since before this start (" + in.identity() + ")" : "claimed (" + in.identity() + ")";
+    claims.claim(in.identity(), d.name(), in.path());
+    if (d.pciAddress() != null && d.claim() == ClaimPolicy.IfUnused && userSpace(d.engine())) {
+      try {
+        var r = binder.bind(d.pciAddress(), ours);
+        claimed = "bound " + d.pciAddress() + " to " + r.driver() + (r.warnings().isEmpty() ? "" : " (" + String.join("; ", r.warnings()) + ")");
+      } catch (io.reflex.agent.binding.BindingException | RuntimeException e) {
+        conds.add(new Cond("Claimed", false, "BindFailed", e.getMessage()));
+        conds.add(hugePagesCond(d));
+        return new Outcome(false, DevicePhase.Unavailable, "BindFailed", e.getMessage(), size, conds);
+      }
+    }
+    conds.add(new Cond("Claimed", true, ours ? "Ours" : "Claimed", claimed));
+    Cond hp = hugePagesCond(d);
+    conds.add(hp);
+    if (d.needsHugePages() && !hp.status()) {
+      return new Outcome(false, DevicePhase.Unavailable, "HugePages", "engine " + engineName(d) + " is not started: "
+          + hp.message(), size, conds);
+    }
+    if (d.engine() == Engine.SPDK) {
+      return new Outcome(false, DevicePhase.Unavailable, "EngineUnavailable",
+          "engine spdk is not part of this build (SPDK is not available here)", size, conds);
+    }
+    return new Outcome(true, DevicePhase.Pending, "Ready", claimed, size, conds);
+  }
+
+  /** Gives up claims (and user-space bindings) of devices this agent is no longer responsible for. */
+  public void releaseAllBut(Set<String> deviceNames) {
+    claims.all().forEach((identity, c) -> {
+      if (deviceNames.contains(c.device())) return;
+      if (identity.startsWith("pci:")) {
+        try {
+          binder.release(identity.substring(4), settings.restoreDrivers());
+        } catch (io.reflex.agent.binding.BindingException | RuntimeException e) {
+          return; // keep the claim, retry on the next pass
+        }
+      }
+      claims.release(identity);
+    });
+  }
+
+  private Cond hugePagesCond(ManagedDevice d) {
+    if (settings.hugePages2M() <= 0 && settings.hugePages1G() <= 0) {
+      return d.needsHugePages()
+          ? new Cond("HugePages", false, "NotConfigured", "engine " + engineName(d) + " needs hugepages: set --hugepages-2m")
+          : new Cond("HugePages", true, "NotNeeded", "engine " + engineName(d) + " needs no hugepages");
+    }
+    var report = hugePages.ensure(settings.hugePages2M(), settings.hugePages1G(), settings.lowerHugePages());
+    return new Cond("HugePages", report.satisfied(), report.satisfied() ? "Granted" : "Short", report.message());
+  }
+
+  private static boolean userSpace(Engine e) {
+    return e == Engine.SPDK;
+  }
+
+  private static String engineName(ManagedDevice d) {
+    return d.engine().name().toLowerCase();
+  }
+
+  private static String describe(Inspection in) {
+    StringBuilder b = new StringBuilder(in.kind().name().toLowerCase()).append(' ')
+        .append(in.path() != null ? in.path() : in.pciAddress()).append(", ").append(in.sizeBytes()).append(" bytes");
+    if (in.model() != null) b.append(", model ").append(in.model().trim());
+    if (in.serial() != null) b.append(", serial ").append(in.serial().trim());
+    return b.toString();
+  }
+
+  private static String join(List<InUse> u) {
+    return u.stream().map(InUse::message).collect(Collectors.joining("; "));
+  }
+}

@@ -1,0 +1,98 @@
+package io.reflex.agent.serving;
+
+import io.reflex.dataplane.Dataplane;
+import io.reflex.dataplane.DataplaneConfig;
+import io.reflex.dataplane.net.DataplaneLoop;
+import io.reflex.dataplane.tenant.AdmissionPlan;
+import io.reflex.dataplane.tenant.SloTable;
+import io.reflex.dataplane.tenant.TenantSpec;
+import io.reflex.crds.v1alpha1.Engine;
+import io.reflex.agent.config.AgentSettings;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The dataplane serving one device inside the agent's process. {@link #apply} hands it the tenants placed on the
+ * device; tenants that stay keep their connections (the dataplane diffs tables). Each tenant ends up listening or
+ * with the reason it is not.
+ */
+public final class DeviceServer implements AutoCloseable {
+  private final ManagedDevice device;
+  private final Dataplane dataplane;
+  private List<TenantSpec> applied = List.of();
+  private Map<String, String> problems = Map.of();
+
+  public DeviceServer(ManagedDevice device, AgentSettings settings) {
+    this.device = device;
+    String engine = switch (device.engine()) {
+      case URING -> "uring";
+      case FILE -> "file";
+      case MEMORY -> "memory";
+      case SPDK -> throw new IllegalStateException("engine spdk is not part of this dataplane build (SPDK is not available here)");
+    };
+    DataplaneConfig config = new DataplaneConfig(device.path() == null ? null : Path.of(device.path()), engine,
+        device.engine() == Engine.MEMORY ? device.capacity() : 0, new InetSocketAddress(settings.address(), 0), null,
+        device.model(), settings.threads(), settings.pollMode(), settings.scheduler(), settings.syncWrites(), 256, null,
+        null, List.of(), DataplaneLoop.DEFAULT_SUBMIT_BATCH);
+    this.dataplane = new Dataplane(config);
+  }
+
+  public ManagedDevice device() {
+    return device;
+  }
+
+  public Dataplane dataplane() {
+    return dataplane;
+  }
+
+  public long capacityBytes() {
+    long size = dataplane.engine().capacityBytes();
+    return device.capacity() > 0 ? Math.min(size, device.capacity()) : size;
+  }
+
+  /**
+   * Serves exactly {@code tenants} (by dataplane name). Rows that conflict with each other or with the device are
+   * left out one by one with the reason, so one bad placement never takes the others down.
+   *
+   * @return tenant name → why it is not listening (absent: listening)
+   */
+  public synchronized Map<String, String> apply(List<TenantSpec> tenants) {
+    if (tenants.equals(applied) && problems.isEmpty()) return problems; // else retry: a port may be free now
+    long sectors = dataplane.deviceSectors();
+    Map<String, String> refused = new LinkedHashMap<>();
+    List<TenantSpec> accepted = new ArrayList<>();
+    for (TenantSpec t : tenants) {
+      List<TenantSpec> trial = new ArrayList<>(accepted);
+      trial.add(t);
+      List<String> p = new SloTable(trial).problems(sectors);
+      if (p.isEmpty()) accepted.add(t);
+      else refused.put(t.name(), String.join("; ", p));
+    }
+    Dataplane.ApplyResult r = dataplane.apply(new SloTable(accepted));
+    for (AdmissionPlan.Rejected rej : r.rejected()) refused.put(rej.spec().name(), rej.reason());
+    applied = List.copyOf(tenants);
+    problems = Map.copyOf(refused);
+    return problems;
+  }
+
+  /** Names of the tenants listening now. */
+  public List<String> listening() {
+    return dataplane.tenants().stream().map(s -> s.spec().name()).toList();
+  }
+
+  /** Every loop thread is alive. */
+  public boolean live() {
+    for (DataplaneLoop l : dataplane.loops()) if (!l.isRunning()) return false;
+    return true;
+  }
+
+  /** Stops accepting, lets writes already at the device finish, closes the device. */
+  @Override
+  public void close() {
+    dataplane.close();
+  }
+}

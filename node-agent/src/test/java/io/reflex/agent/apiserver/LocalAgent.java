@@ -1,0 +1,61 @@
+package io.reflex.agent.apiserver;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** One stand-in node's agent as a separate process (see {@link LocalAgentMain}). */
+final class LocalAgent implements AutoCloseable {
+  private final List<String> args;
+  private final Path kubeconfig;
+  private final Path log;
+  private Process process;
+
+  LocalAgent(Path kubeconfig, Path log, String... args) {
+    this.kubeconfig = kubeconfig;
+    this.log = log;
+    this.args = List.of(args);
+  }
+
+  LocalAgent start() throws IOException, InterruptedException {
+    Path ready = Files.createTempFile("agent-ready", "");
+    Files.delete(ready);
+    List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
+        "--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-cp", System.getProperty("java.class.path"),
+        "-Dreflex.test.ready=" + ready, LocalAgentMain.class.getName()));
+    cmd.addAll(args);
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    pb.environment().put("KUBECONFIG", kubeconfig.toString());
+    process = pb.start();
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (!Files.exists(ready)) {
+      if (!process.isAlive()) throw new IllegalStateException("agent exited: " + Files.readString(log));
+      if (System.nanoTime() > deadline) throw new IllegalStateException("agent did not start: " + Files.readString(log));
+      Thread.sleep(100);
+    }
+    Files.deleteIfExists(ready);
+    return this;
+  }
+
+  /** kill -9: no shutdown hook, no drain. */
+  void kill() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor(20, TimeUnit.SECONDS);
+  }
+
+  String log() throws IOException {
+    return Files.readString(log);
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    if (process != null && process.isAlive()) {
+      process.destroy(); // SIGTERM: drain
+      if (!process.waitFor(30, TimeUnit.SECONDS)) kill();
+    }
+  }
+}

@@ -1,0 +1,226 @@
+package io.reflex.agent.discovery;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * Builds a fake /sys, /proc and /dev under a test's temporary directory, laid out as the kernel lays them out
+ * (devices under sys/devices, reached through relative symlinks from sys/bus and sys/class), so discovery resolves
+ * links exactly as it would on a host.
+ */
+public final class FakeHost {
+  public static final String PCI_ROOT = "devices/pci0000:00";
+
+  private final Path root;
+  private final HostRoots roots;
+
+  public FakeHost(Path root) {
+    this.root = real(root);
+    this.roots = new HostRoots(this.root.resolve("sys"), this.root.resolve("proc"), this.root.resolve("dev"));
+    write("proc/self/mountinfo", "");
+    write("proc/swaps", "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n");
+    write("sys/bus/pci/drivers_probe", "");
+    mkdirs("sys/class/block");
+    mkdirs("sys/block");
+    mkdirs("dev");
+  }
+
+  public HostRoots roots() {
+    return roots;
+  }
+
+  public Path root() {
+    return root;
+  }
+
+  // ---- PCI
+
+  /** A PCI function bound to {@code driver} (null: unbound) in IOMMU group {@code iommuGroup} (negative: none). */
+  public FakeHost pci(String bdf, String classCode, String driver, int numaNode, int iommuGroup) {
+    String dev = "sys/" + PCI_ROOT + "/" + bdf;
+    write(dev + "/class", classCode + "\n");
+    write(dev + "/vendor", "0x8086\n");
+    write(dev + "/device", "0x0953\n");
+    write(dev + "/numa_node", numaNode + "\n");
+    write(dev + "/driver_override", "(null)\n");
+    link("sys/bus/pci/devices/" + bdf, "../../../" + PCI_ROOT + "/" + bdf);
+    if (driver != null) {
+      bindDriver(bdf, driver);
+    }
+    if (iommuGroup >= 0) {
+      link(dev + "/iommu_group", "../../../kernel/iommu_groups/" + iommuGroup);
+      link("sys/kernel/iommu_groups/" + iommuGroup + "/devices/" + bdf, "../../../../" + PCI_ROOT + "/" + bdf);
+    }
+    return this;
+  }
+
+  /** A loaded PCI driver: its directory with the bind and unbind attributes. */
+  public FakeHost driver(String name) {
+    write("sys/bus/pci/drivers/" + name + "/bind", "");
+    write("sys/bus/pci/drivers/" + name + "/unbind", "");
+    return this;
+  }
+
+  public void bindDriver(String bdf, String driver) {
+    driver(driver);
+    link("sys/" + PCI_ROOT + "/" + bdf + "/driver", "../../../bus/pci/drivers/" + driver);
+  }
+
+  public Path pciDir(String bdf) {
+    return root.resolve("sys/" + PCI_ROOT + "/" + bdf);
+  }
+
+  /** An NVMe namespace (and its controller, if new) behind a function the nvme driver holds. */
+  public FakeHost namespace(String bdf, String controller, String ns, String majorMinor, long sectors) {
+    String ctrl = "sys/" + PCI_ROOT + "/" + bdf + "/nvme/" + controller;
+    write(ctrl + "/model", "FakeNVMe 9000\n");
+    write(ctrl + "/serial", "SN-" + controller + "\n");
+    String dir = ctrl + "/" + ns;
+    blockFiles(dir, majorMinor, sectors);
+    write(dir + "/wwid", "eui.00" + ns + "\n");
+    write(dir + "/queue/logical_block_size", "4096\n");
+    link(dir + "/device", "../../" + controller);
+    link("sys/class/block/" + ns, "../../" + dir.substring("sys/".length()));
+    return this;
+  }
+
+  // ---- block devices
+
+  /** A virtio-style disk on PCI function 0000:00:05.0. */
+  public FakeHost disk(String name, String majorMinor, long sectors) {
+    String dir = "sys/" + PCI_ROOT + "/0000:00:05.0/virtio2/block/" + name;
+    blockFiles(dir, majorMinor, sectors);
+    write(dir + "/queue/logical_block_size", "512\n");
+    write(dir + "/serial", "virtio-" + name + "\n");
+    link(dir + "/device", "../../../virtio2");
+    link("sys/class/block/" + name, "../../" + dir.substring("sys/".length()));
+    link("sys/block/" + name, "../" + dir.substring("sys/".length()));
+    return this;
+  }
+
+  public FakeHost partition(String disk, String name, String majorMinor, long sectors) {
+    Path diskDir = real(roots.sys("class/block/" + disk));
+    String dir = root.relativize(diskDir) + "/" + name;
+    blockFiles(dir, majorMinor, sectors);
+    write(dir + "/partition", "1\n");
+    link("sys/class/block/" + name, "../../" + dir.substring("sys/".length()));
+    return this;
+  }
+
+  /** A device-mapper device (an LVM volume) built on {@code slaves}. */
+  public FakeHost dm(String name, String majorMinor, String dmName, String... slaves) {
+    String dir = "sys/devices/virtual/block/" + name;
+    blockFiles(dir, majorMinor, 2048);
+    write(dir + "/dm/name", dmName + "\n");
+    link("sys/class/block/" + name, "../../devices/virtual/block/" + name);
+    for (String slave : slaves) {
+      Path slaveDir = real(roots.sys("class/block/" + slave));
+      linkTo(dir + "/slaves/" + slave, slaveDir);
+      linkTo(root.relativize(slaveDir) + "/holders/" + name, root.resolve(dir));
+    }
+    return this;
+  }
+
+  /** A loop device backed by {@code backingFile}. */
+  public FakeHost loop(String name, String majorMinor, String backingFile) {
+    String dir = "sys/devices/virtual/block/" + name;
+    blockFiles(dir, majorMinor, 0);
+    write(dir + "/loop/backing_file", backingFile + "\n");
+    link("sys/class/block/" + name, "../../devices/virtual/block/" + name);
+    link("sys/block/" + name, "../devices/virtual/block/" + name);
+    return this;
+  }
+
+  private void blockFiles(String dir, String majorMinor, long sectors) {
+    write(dir + "/dev", majorMinor + "\n");
+    write(dir + "/size", sectors + "\n");
+    mkdirs(dir + "/holders");
+    mkdirs(dir + "/slaves");
+  }
+
+  /** The /dev node of a block device: a regular file standing in for it, holding {@code head}. */
+  public Path devNode(String name, byte[] head) {
+    return write("dev/" + name, head);
+  }
+
+  // ---- procfs
+
+  public FakeHost mount(String majorMinor, String mountPoint, String fsType, String source) {
+    long id = 20 + lines("proc/self/mountinfo");
+    append("proc/self/mountinfo",
+        id + " 1 " + majorMinor + " / " + mountPoint + " rw,relatime shared:1 - " + fsType + " " + source + " rw\n");
+    return this;
+  }
+
+  public FakeHost swap(String path) {
+    append("proc/swaps", path + "\tpartition\t1048572\t0\t-2\n");
+    return this;
+  }
+
+  // ---- plumbing
+
+  public Path write(String relative, String text) {
+    return write(relative, text.getBytes());
+  }
+
+  public Path write(String relative, byte[] bytes) {
+    try {
+      Path p = root.resolve(relative);
+      Files.createDirectories(p.getParent());
+      return Files.write(p, bytes);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private void append(String relative, String text) {
+    try {
+      Files.writeString(root.resolve(relative), text, StandardOpenOption.APPEND);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private long lines(String relative) {
+    try {
+      return Files.readAllLines(root.resolve(relative)).size();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public void mkdirs(String relative) {
+    try {
+      Files.createDirectories(root.resolve(relative));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public void link(String relative, String target) {
+    try {
+      Path p = root.resolve(relative);
+      Files.createDirectories(p.getParent());
+      Files.deleteIfExists(p);
+      Files.createSymbolicLink(p, Path.of(target));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** A relative link, as sysfs makes them, from {@code relative} to an absolute path in the tree. */
+  public void linkTo(String relative, Path target) {
+    link(relative, root.resolve(relative).getParent().relativize(target).toString());
+  }
+
+  private static Path real(Path p) {
+    try {
+      return p.toRealPath();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}
