@@ -1,7 +1,12 @@
 package io.reflex.agent;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.reflex.agent.cli.AgentMain;
@@ -16,12 +21,20 @@ import org.jboss.logging.Logger;
 public class AgentService {
   private static final Logger LOG = Logger.getLogger(AgentService.class);
   private final KubernetesClient client;
-  private final MeterRegistry registry;
+  /** The agent's own metrics (and the JVM's); served with the dataplanes' on /metrics. */
+  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private volatile NodeAgent agent;
 
-  public AgentService(KubernetesClient client, MeterRegistry registry) {
+  public AgentService(KubernetesClient client) {
     this.client = client;
-    this.registry = registry;
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmGcMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+  }
+
+  public PrometheusMeterRegistry registry() {
+    return registry;
   }
 
   void onStart(@Observes StartupEvent e) {

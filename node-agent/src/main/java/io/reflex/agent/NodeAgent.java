@@ -94,10 +94,14 @@ public final class NodeAgent implements AutoCloseable {
       @Override public void onUpdate(Object o, Object n) { requestPass(); }
       @Override public void onDelete(Object o, boolean unknown) { requestPass(); }
     };
-    devices = client.resources(FlashDevice.class).inform(cast(poke), 0);
-    tenants = client.resources(FlashTenant.class).inAnyNamespace().inform(cast(poke), 0);
+    // Created first, started after: an event may only arrive once every field is set.
+    devices = client.resources(FlashDevice.class).runnableInformer(0);
+    tenants = client.resources(FlashTenant.class).inAnyNamespace().runnableInformer(0);
     secrets = client.secrets().inAnyNamespace().withLabel("app.kubernetes.io/managed-by", "reflex-operator")
-        .inform(cast(poke), 0);
+        .runnableInformer(0);
+    devices.addEventHandler(cast(poke));
+    tenants.addEventHandler(cast(poke));
+    secrets.addEventHandler(cast(poke));
     try {
       for (SharedIndexInformer<?> i : List.of(devices, tenants, secrets)) i.start().toCompletableFuture().get(60, TimeUnit.SECONDS);
     } catch (Exception e) {
@@ -124,7 +128,7 @@ public final class NodeAgent implements AutoCloseable {
         try {
           pass();
           metrics.passDone(t, true);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) { // an Error here would vanish in the executor's future
           metrics.passDone(t, false);
           LOG.log(Level.WARNING, "node agent pass failed (retried on the next event or rescan): " + e.getMessage(), e);
         }

@@ -99,8 +99,12 @@ public final class DriverBinder {
    * Functions bound to a kernel driver are left alone, so releasing twice does nothing the second time.
    */
   public synchronized BindResult release(String bdf, boolean restoreOriginal) throws BindingException {
-    Path dev = device(bdf);
+    Path dev = path(bdf);
     try {
+      if (!Files.isDirectory(dev)) {
+        states.delete(bdf); // hot-removed: nothing left to give back
+        return new BindResult(bdf, null, null, false, List.of("PCI function " + bdf + " no longer exists"));
+      }
       Optional<BindState> state = states.read(bdf);
       String original = state.map(BindState::original).orElse(null);
       List<String> warnings = new ArrayList<>();
@@ -170,11 +174,19 @@ public final class DriverBinder {
   }
 
   private Path device(String bdf) throws BindingException {
-    Path dev = roots.sys("bus/pci/devices/" + bdf);
-    if (!BDF.matcher(bdf).matches() || !Files.isDirectory(dev)) {
+    Path dev = path(bdf);
+    if (!Files.isDirectory(dev)) {
       throw new BindingException("PCI function " + bdf + " does not exist");
     }
     return dev;
+  }
+
+  /** The function's sysfs directory; the address is checked first since it also names the state file. */
+  private Path path(String bdf) throws BindingException {
+    if (!BDF.matcher(bdf).matches()) {
+      throw new BindingException("PCI function " + bdf + " does not exist");
+    }
+    return roots.sys("bus/pci/devices/" + bdf);
   }
 
   private Path driverDir(String driver) {

@@ -70,7 +70,7 @@ public final class Discovery {
         String majorMinor = majorMinor((long) attrs.get("rdev"));
         String name = blocks.byMajorMinor(majorMinor).orElseThrow(() -> new HostStateException(
             shown + " (" + majorMinor + ") is not in " + roots.sys("class/block")));
-        return inspectBlock(name, real);
+        return inspectBlock(name, real, shown);
       }
       if (!Files.isRegularFile(real, LinkOption.NOFOLLOW_LINKS)) {
         return refused(shown, null, Inspection.Kind.FILE, InUse.Kind.UNREADABLE,
@@ -78,7 +78,7 @@ public final class Discovery {
       }
       String name = real.getFileName().toString();
       if (real.startsWith(realOrSelf(roots.devfs())) && blocks.exists(name)) {
-        return inspectBlock(name, real); // a fake tree's stand-in for the block device of that name
+        return inspectBlock(name, real, shown); // a fake tree's stand-in for the block device of that name
       }
       return new FileUsage(roots, swaps()).inspect(shown, real, attrs.get("dev") + ":" + attrs.get("ino"));
     } catch (IOException | RuntimeException e) {
@@ -121,11 +121,12 @@ public final class Discovery {
     }
   }
 
-  private Inspection inspectBlock(String name, Path node) {
+  /** @param shown the path as configured (a stable /dev/disk/by-id link, say), kept as the inspection's path */
+  private Inspection inspectBlock(String name, Path node, String shown) {
     BlockDevice d = blocks.device(name);
     List<InUse> reasons = new ArrayList<>(usage().of(name));
     reasons.addAll(signature(BlockUsage.dev(name), node));
-    return new Inspection(node.toString(), d.pciAddress(), Inspection.Kind.BLOCK, d.sizeBytes(),
+    return new Inspection(shown, d.pciAddress(), Inspection.Kind.BLOCK, d.sizeBytes(),
         d.logicalBlockSize(), d.model(), d.serial(), blocks.identity(name), reasons);
   }
 

@@ -1,6 +1,5 @@
 package io.reflex.agent.metrics;
 
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.reflex.agent.AgentService;
 import io.reflex.agent.NodeAgent;
 import io.reflex.agent.serving.DeviceServer;
@@ -17,11 +16,9 @@ import java.util.List;
 @ApplicationScoped
 public class MetricsRoute {
   private final AgentService service;
-  private final PrometheusMeterRegistry registry;
 
-  public MetricsRoute(AgentService service, PrometheusMeterRegistry registry) {
+  public MetricsRoute(AgentService service) {
     this.service = service;
-    this.registry = registry;
   }
 
   void routes(@Observes Router router) {
@@ -30,7 +27,7 @@ public class MetricsRoute {
   }
 
   String scrape() {
-    StringBuilder out = new StringBuilder(registry.scrape());
+    StringBuilder out = new StringBuilder(service.registry().scrape());
     NodeAgent agent = service.agent();
     if (agent != null) {
       List<PrometheusText.Source> sources = new ArrayList<>();

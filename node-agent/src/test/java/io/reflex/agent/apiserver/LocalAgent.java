@@ -25,7 +25,8 @@ final class LocalAgent implements AutoCloseable {
     Path ready = Files.createTempFile("agent-ready", "");
     Files.delete(ready);
     List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
-        "--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-cp", System.getProperty("java.class.path"),
+        "--enable-native-access=ALL-UNNAMED", "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED",
+        "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "-Xmx256m", "-cp", System.getProperty("java.class.path"),
         "-Dreflex.test.ready=" + ready, LocalAgentMain.class.getName()));
     cmd.addAll(args);
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));

@@ -18,6 +18,7 @@ public final class FakeHost {
   private final HostRoots roots;
 
   public FakeHost(Path root) {
+    mkdirs(root);
     this.root = real(root);
     this.roots = new HostRoots(this.root.resolve("sys"), this.root.resolve("proc"), this.root.resolve("dev"));
     write("proc/self/mountinfo", "");
@@ -84,6 +85,26 @@ public final class FakeHost {
     write(dir + "/queue/logical_block_size", "4096\n");
     link(dir + "/device", "../../" + controller);
     link("sys/class/block/" + ns, "../../" + dir.substring("sys/".length()));
+    return this;
+  }
+
+  /**
+   * A namespace as the kernel shows it when it does NVMe multipathing: the controller only holds a hidden path
+   * device (nvme2c2n1); the block device (nvme3n1) lives under the subsystem, which links to its controllers.
+   */
+  public FakeHost multipathNamespace(String bdf, String controller, int subsystem, int ns, String majorMinor,
+                                     boolean withSubsystem) {
+    String ctrl = "sys/" + PCI_ROOT + "/" + bdf + "/nvme/" + controller;
+    write(ctrl + "/model", "FakeNVMe 9000\n");
+    mkdirs(ctrl + "/nvme" + subsystem + "c" + controller.substring(4) + "n" + ns);
+    if (withSubsystem) {
+      String sub = "devices/virtual/nvme-subsystem/nvme-subsys" + subsystem;
+      String head = "nvme" + subsystem + "n" + ns;
+      blockFiles("sys/" + sub + "/" + head, majorMinor, 100);
+      link("sys/class/block/" + head, "../../" + sub + "/" + head);
+      link("sys/class/nvme-subsystem/nvme-subsys" + subsystem, "../../" + sub);
+      linkTo("sys/" + sub + "/" + controller, root.resolve(ctrl));
+    }
     return this;
   }
 
@@ -193,8 +214,12 @@ public final class FakeHost {
   }
 
   public void mkdirs(String relative) {
+    mkdirs(root.resolve(relative));
+  }
+
+  private static void mkdirs(Path dir) {
     try {
-      Files.createDirectories(root.resolve(relative));
+      Files.createDirectories(dir);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
