@@ -141,7 +141,16 @@ public final class Discovery {
   }
 
   private BlockUsage usage() {
-    return new BlockUsage(blocks, Mounts.read(roots.proc("self/mountinfo")), swaps());
+    return new BlockUsage(blocks, Mounts.read(mountinfo()), swaps());
+  }
+
+  /**
+   * The host's mount table: init's (PID 1), which in a hostPID DaemonSet is the node's and not the container's own;
+   * the agent's own when PID 1's is not readable (a test's fake tree, or no hostPID).
+   */
+  private java.nio.file.Path mountinfo() {
+    java.nio.file.Path init = roots.proc("1/mountinfo");
+    return java.nio.file.Files.isReadable(init) ? init : roots.proc("self/mountinfo");
   }
 
   private Swaps swaps() {
