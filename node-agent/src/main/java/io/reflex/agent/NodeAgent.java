@@ -147,7 +147,16 @@ public final class NodeAgent implements AutoCloseable {
     resolved.problems().forEach(p -> logOnce(p, p));
 
     Map<String, ManagedDevice> wanted = new LinkedHashMap<>();
-    resolved.devices().forEach(d -> wanted.put(d.name(), d));
+    for (ManagedDevice d : resolved.devices()) {
+      FlashDevice other = devices.getStore().getByKey(d.name());
+      if (other != null && other.getSpec() != null && !settings.node().equals(other.getSpec().getNodeName())) {
+        // Never write another node's device: a configured name that is taken stays unserved, with the reason logged.
+        logOnce(d.name(), "FlashDevice " + d.name() + " belongs to node " + other.getSpec().getNodeName()
+            + "; give this device another name (--device ...,name=...)");
+        continue;
+      }
+      wanted.put(d.name(), d);
+    }
     // Devices no longer wanted (an admin deleted their FlashDevice): stop serving, give them back.
     for (String name : List.copyOf(servers.keySet())) {
       if (!wanted.containsKey(name)) stop(name, "no longer configured");
