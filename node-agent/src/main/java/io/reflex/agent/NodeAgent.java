@@ -164,9 +164,16 @@ public final class NodeAgent implements AutoCloseable {
     check.releaseAllBut(wanted.keySet());
 
     Map<String, DeviceCheck.Outcome> outcomes = new LinkedHashMap<>();
-    for (ManagedDevice d : wanted.values()) {
+    for (ManagedDevice d : List.copyOf(wanted.values())) {
       FlashDevice fd = byName.get(d.name());
-      if (fd == null || d.configured() || !addressAnnotated(fd)) fd = publisher.applyDevice(d);
+      try {
+        if (fd == null || d.configured() || !addressAnnotated(fd)) byName.put(d.name(), publisher.applyDevice(d));
+      } catch (RuntimeException e) { // e.g. the API server refuses the spec: this device only, the others go on
+        logOnce(d.name(), "cannot publish FlashDevice " + d.name() + ": " + e.getMessage());
+        wanted.remove(d.name());
+        if (servers.containsKey(d.name())) stop(d.name(), "its FlashDevice cannot be published");
+        continue;
+      }
       DeviceCheck.Outcome o = check.check(d, servers.containsKey(d.name()));
       if (!o.usable()) {
         if (servers.containsKey(d.name())) stop(d.name(), o.summary());
@@ -197,7 +204,11 @@ public final class NodeAgent implements AutoCloseable {
       DevicePhase phase = srv != null ? DevicePhase.Ready : o.phase();
       Long capacity = srv != null ? Long.valueOf(srv.capacityBytes()) : o.capacityBytes();
       if (fd == null || !sameDeviceStatus(fd, phase, gen, capacity, conds)) {
-        publisher.deviceStatus(d.name(), phase, gen, capacity, conds);
+        try {
+          publisher.deviceStatus(d.name(), phase, gen, capacity, conds);
+        } catch (RuntimeException e) {
+          logOnce(d.name() + "/status", "cannot write the status of FlashDevice " + d.name() + ": " + e.getMessage());
+        }
       }
     }
   }
@@ -311,6 +322,22 @@ public final class NodeAgent implements AutoCloseable {
     return true;
   }
 
+  /** On SIGTERM: every tenant this agent reported Serving goes back to Placed with the reason (best effort). */
+  private void withdrawServing() {
+    if (tenants == null) return;
+    for (String key : List.copyOf(reported)) {
+      FlashTenant t = tenants.getStore().getByKey(key);
+      if (t == null || t.getStatus() == null || t.getStatus().getPhase() != TenantPhase.Serving) continue;
+      try {
+        publisher.tenantStatus(t, TenantPhase.Placed, Conds.of(t.getStatus().getConditions(), Publisher.SERVING, false,
+            "AgentStopped", "the agent on " + settings.node() + " is stopping (restart or upgrade); its data stays on "
+                + t.getStatus().getPlacement().getDevice(), t.getMetadata().getGeneration()));
+      } catch (RuntimeException e) {
+        LOG.fine("withdrawing " + key + ": " + e.getMessage());
+      }
+    }
+  }
+
   private void stop(String name, String why) {
     DeviceServer s = servers.remove(name);
     if (s == null) return;
@@ -339,18 +366,22 @@ public final class NodeAgent implements AutoCloseable {
     }
   }
 
-  /** Stops accepting, drains in-flight I/O on every device, then returns. Tenants' statuses stay as they are. */
+  /**
+   * Stops accepting, drains in-flight I/O on every device, then returns. Tenants served here are first reported
+   * Serving=False (a restart is not an outage of the data, but clients must not be told the port listens).
+   */
   @Override
   public void close() {
     closed = true;
-    for (SharedIndexInformer<?> i : new SharedIndexInformer<?>[] {devices, tenants, secrets}) if (i != null) i.stop();
     control.shutdown();
     try {
       control.awaitTermination(30, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    ExecutorService closer = Executors.newVirtualThreadPerTaskExecutor();
+    withdrawServing();
+    for (SharedIndexInformer<?> i : new SharedIndexInformer<?>[] {devices, tenants, secrets}) if (i != null) i.stop();
+    ExecutorService closer = Executors.newVirtualThreadPerTaskExecutor(); // devices drain in parallel
     servers.values().forEach(s -> closer.submit(s::close));
     closer.shutdown();
     try {

@@ -15,6 +15,9 @@ import io.reflex.crds.v1alpha1.FlashDeviceSpec;
 import io.reflex.crds.v1alpha1.FlashDeviceStatus;
 import io.reflex.crds.v1alpha1.FlashTenant;
 import io.reflex.crds.v1alpha1.FlashTenantStatus;
+import io.reflex.crds.v1alpha1.InlineDeviceModel;
+import io.reflex.devmodels.DeviceModel;
+import io.reflex.devmodels.DeviceModels;
 import io.reflex.crds.v1alpha1.TenantPhase;
 import java.util.Comparator;
 import java.util.List;
@@ -51,12 +54,27 @@ public final class Publisher {
       if (d.pciAddress() != null && d.path() == null) spec.setPciAddress(d.pciAddress());
       else spec.setDevicePath(d.path());
       spec.setEngine(d.engine());
-      spec.setDeviceModel(DeviceModelRef.named(d.model()));
+      spec.setDeviceModel(modelRef(d.model()));
       spec.setClaimPolicy(d.claim());
       if (d.capacity() > 0) spec.setCapacity(new Quantity(Long.toString(d.capacity())));
       fd.setSpec(spec);
     }
     return client.resource(fd).fieldManager(settings.fieldManager()).forceConflicts().serverSideApply();
+  }
+
+  /** A built-in model by name; a model file (e.g. from a calibration) inline, so the operator prices it too. */
+  static DeviceModelRef modelRef(String model) {
+    if (DeviceModels.BUILTIN.contains(model)) return DeviceModelRef.named(model);
+    DeviceModel m = DeviceModels.load(model);
+    InlineDeviceModel inline = new InlineDeviceModel();
+    inline.setReadCost4k(Math.toIntExact(m.readCost4k()));
+    inline.setWriteCost4k(Math.toIntExact(m.writeCost4k()));
+    if (m.unlimited()) inline.setUnlimited(true);
+    inline.setTokenLimits(m.tokenLimits().stream().map(l -> new io.reflex.crds.v1alpha1.TokenLimit((int) l.p95Micros(),
+        (long) l.mixedTokensPerSec(), (long) l.readOnlyTokensPerSec())).toList());
+    DeviceModelRef ref = new DeviceModelRef();
+    ref.setInline(inline);
+    return ref;
   }
 
   /** The agent's part of a device's status. */
