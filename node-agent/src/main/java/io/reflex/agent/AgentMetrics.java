@@ -16,9 +16,12 @@ final class AgentMetrics {
   private final Timer passes;
   private final Counter failedPasses;
   private final DistributionSummary toServing;
+  /** Held here: Micrometer gauges keep only a weak reference to the object they read. */
+  private final Supplier<NodeAgent.Health> health;
 
   AgentMetrics(MeterRegistry registry, Supplier<NodeAgent.Health> health) {
     this.registry = registry == null ? new SimpleMeterRegistry() : registry;
+    this.health = health;
     passes = Timer.builder("reflex_agent_pass").description("Control passes (devices, then tenants)")
         .register(this.registry);
     failedPasses = Counter.builder("reflex_agent_pass_failures").description("Passes that ended with an error (retried)")
@@ -26,11 +29,11 @@ final class AgentMetrics {
     toServing = DistributionSummary.builder("reflex_agent_tenant_time_to_serving_seconds")
         .description("From a tenant's creation to this agent reporting it Serving").publishPercentiles(0.5, 0.99)
         .register(this.registry);
-    Gauge.builder("reflex_agent_devices_serving", health, h -> h.get().devices()).description("Devices with a running dataplane")
+    Gauge.builder("reflex_agent_devices_serving", this, m -> m.health.get().devices()).description("Devices with a running dataplane")
         .register(this.registry);
-    Gauge.builder("reflex_agent_tenants_serving", health, h -> h.get().tenantsServing())
+    Gauge.builder("reflex_agent_tenants_serving", this, m -> m.health.get().tenantsServing())
         .description("Tenants placed on this node that are listening").register(this.registry);
-    Gauge.builder("reflex_agent_tenants_not_serving", health, h -> h.get().notListening().size())
+    Gauge.builder("reflex_agent_tenants_not_serving", this, m -> m.health.get().notListening().size())
         .description("Tenants placed on this node that are not listening (see their Serving condition)").register(this.registry);
   }
 

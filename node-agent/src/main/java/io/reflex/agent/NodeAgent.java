@@ -249,6 +249,7 @@ public final class NodeAgent implements AutoCloseable {
       listening.put(e.getKey(), rows.size() - refused.size());
     }
     List<String> notListening = new ArrayList<>();
+    List<Runnable> writes = new ArrayList<>();
     int serving = 0;
     Set<String> now = new HashSet<>();
     for (FlashTenant t : placedHere) {
@@ -270,9 +271,11 @@ public final class NodeAgent implements AutoCloseable {
       if (ok) serving++;
       else notListening.add(key + ": " + problem);
       now.add(key);
-      report(t, ok, reason, ok ? "listening on " + settings.address().getHostAddress() + ":"
+      Runnable write = report(t, ok, reason, ok ? "listening on " + settings.address().getHostAddress() + ":"
           + t.getStatus().getPlacement().getPort() + " (device " + device + ")" : problem);
+      if (write != null) writes.add(write);
     }
+    writeConcurrently(writes);
     for (String key : List.copyOf(reported)) {
       if (now.contains(key)) continue;
       reported.remove(key);
@@ -295,20 +298,46 @@ public final class NodeAgent implements AutoCloseable {
     return secrets.getStore().getByKey(t.getMetadata().getNamespace() + "/" + TenantRows.secretName(t));
   }
 
-  /** Writes the tenant's Serving condition (and phase) when they differ from what the API server has. */
-  private void report(FlashTenant t, boolean serving, String reason, String message) {
+  /**
+   * The write of the tenant's Serving condition (and phase), or null when the API server already has them. Run
+   * concurrently: a pass after a burst of applies has one write per tenant, each a round trip.
+   */
+  private Runnable report(FlashTenant t, boolean serving, String reason, String message) {
     TenantPhase cur = t.getStatus().getPhase();
-    if (cur != TenantPhase.Placed && cur != TenantPhase.Serving) return; // the operator decides other phases
+    if (cur != TenantPhase.Placed && cur != TenantPhase.Serving) return null; // the operator decides other phases
     reported.add(TenantRows.key(t));
     TenantPhase phase = serving ? TenantPhase.Serving : TenantPhase.Placed;
     List<Condition> old = t.getStatus().getConditions();
     Condition c = Conds.of(old, Publisher.SERVING, serving, reason, message, t.getMetadata().getGeneration());
-    if (cur == phase && Conds.same(Conds.find(old, Publisher.SERVING), c)) return;
-    try {
-      publisher.tenantStatus(t, phase, c);
-      if (serving && cur != TenantPhase.Serving) metrics.servingAfter(t.getMetadata().getCreationTimestamp());
-    } catch (RuntimeException e) {
-      LOG.warning("FlashTenant " + TenantRows.key(t) + ": writing Serving=" + serving + ": " + e.getMessage());
+    if (cur == phase && Conds.same(Conds.find(old, Publisher.SERVING), c)) return null;
+    return () -> {
+      try {
+        publisher.tenantStatus(t, phase, c);
+        if (serving && cur != TenantPhase.Serving) metrics.servingAfter(t.getMetadata().getCreationTimestamp());
+      } catch (RuntimeException e) {
+        LOG.warning("FlashTenant " + TenantRows.key(t) + ": writing Serving=" + serving + ": " + e.getMessage());
+      }
+    };
+  }
+
+  /** Runs the status writes, at most 8 at a time, and waits for all of them. */
+  private static void writeConcurrently(List<Runnable> writes) {
+    if (writes.size() <= 1) {
+      writes.forEach(Runnable::run);
+      return;
+    }
+    java.util.concurrent.Semaphore slots = new java.util.concurrent.Semaphore(8);
+    try (ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
+      for (Runnable w : writes) {
+        slots.acquireUninterruptibly();
+        ex.submit(() -> {
+          try {
+            w.run();
+          } finally {
+            slots.release();
+          }
+        });
+      }
     }
   }
 

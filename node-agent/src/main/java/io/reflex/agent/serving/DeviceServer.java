@@ -72,8 +72,19 @@ public final class DeviceServer implements AutoCloseable {
       if (p.isEmpty()) accepted.add(t);
       else refused.put(t.name(), String.join("; ", p));
     }
-    Dataplane.ApplyResult r = dataplane.apply(new SloTable(accepted));
-    for (AdmissionPlan.Rejected rej : r.rejected()) refused.put(rej.spec().name(), rej.reason());
+    while (accepted.size() > DataplaneConfig.MAX_TENANTS) { // the operator places at most this many; never fail the rest
+      TenantSpec extra = accepted.removeLast();
+      refused.put(extra.name(), "a device's dataplane serves at most " + DataplaneConfig.MAX_TENANTS + " tenants");
+    }
+    try {
+      Dataplane.ApplyResult r = dataplane.apply(new SloTable(accepted));
+      for (AdmissionPlan.Rejected rej : r.rejected()) refused.put(rej.spec().name(), rej.reason());
+    } catch (RuntimeException e) { // the table as a whole was refused: say so for each tenant, keep serving the old one
+      String listening = String.join(",", listening());
+      for (TenantSpec t : accepted) {
+        if (!listening.contains(t.name())) refused.put(t.name(), "the dataplane refused the table: " + e.getMessage());
+      }
+    }
     applied = List.copyOf(tenants);
     problems = Map.copyOf(refused);
     return problems;

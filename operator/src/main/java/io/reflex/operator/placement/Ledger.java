@@ -27,6 +27,12 @@ import java.util.TreeSet;
  * the lowest free port of the configured range on the device's node (unique per node: one dataplane per node).
  */
 public final class Ledger {
+  /**
+   * Tenants one device's dataplane serves at most (the dataplane's DataplaneConfig.MAX_TENANTS, which the operator
+   * cannot import): a 65th tenant would be placed but never served.
+   */
+  public static final int MAX_TENANTS_PER_DEVICE = 64;
+
   /** Extent alignment (4 KiB: the cost unit and any NVMe LBA format). */
   public static final long ALIGN_BYTES = 4096;
 
@@ -331,7 +337,7 @@ public final class Ledger {
   private record Rejection(String device, Kind kind, String detail, double spareForCandidate, long largestGap,
                            double needed) {}
 
-  private enum Kind { NOT_READY, CONSTRAINTS, TOKENS, CAPACITY, PORTS }
+  private enum Kind { NOT_READY, CONSTRAINTS, TENANTS, TOKENS, CAPACITY, PORTS }
 
   private record Evaluated(List<Candidate> candidates, List<Rejection> rejections, int deviceCount) {
     String reason(TenantRequest r) {
@@ -349,6 +355,7 @@ public final class Ledger {
       List<String> parts = new ArrayList<>();
       add(parts, counts.get(Kind.NOT_READY), "not Ready");
       add(parts, counts.get(Kind.CONSTRAINTS), "outside the placement constraints" + firstDetail(Kind.CONSTRAINTS));
+      add(parts, counts.get(Kind.TENANTS), "at their limit of " + MAX_TENANTS_PER_DEVICE + " tenants");
       add(parts, counts.get(Kind.TOKENS), "short of tokens");
       add(parts, counts.get(Kind.CAPACITY), "short of contiguous capacity");
       add(parts, counts.get(Kind.PORTS), "on nodes with no free port");
@@ -403,6 +410,11 @@ public final class Ledger {
         continue;
       }
       List<Allocation> on = allocationsOn(d.name());
+      if (on.size() >= MAX_TENANTS_PER_DEVICE) {
+        rs.add(new Rejection(d.name(), Kind.TENANTS, "serves its maximum of " + MAX_TENANTS_PER_DEVICE + " tenants", 0,
+            0, 0));
+        continue;
+      }
       List<TenantDemand> existing = demands(on, null);
       Budget.Decision dec = Budget.admit(d.model(), existing, r.demand());
       double needed = d.model().reservation(r.demand().iops(), r.demand().readPercent());

@@ -190,4 +190,16 @@ class LedgerTest {
     assertThat(l.removeDevice("d1")).hasSize(1);
     assertThat(l.restore(new Allocation("ns/d", "d1", "n1", 0, GI, 20003, 0, TenantDemand.be("d")))).contains("overlaps");
   }
+
+  @Test
+  void aDeviceTakesNoMoreTenantsThanItsDataplaneServes() {
+    Ledger l = new Ledger(PlacementPolicy.BEST_FIT, 20000, 29999);
+    l.upsertDevice(dev("d1", "n1", 100 * GI));
+    for (int i = 0; i < Ledger.MAX_TENANTS_PER_DEVICE; i++) placeAndCommit(l, be("ns/t" + i, GI / 4));
+    Outcome o = l.place(be("ns/one-more", GI / 4));
+    assertThat(o.fits()).isFalse();
+    assertThat(o.reason()).contains("1 at their limit of 64 tenants");
+    l.upsertDevice(dev("d2", "n1", 100 * GI));
+    assertThat(l.place(be("ns/one-more", GI / 4)).allocation().device()).isEqualTo("d2");
+  }
 }

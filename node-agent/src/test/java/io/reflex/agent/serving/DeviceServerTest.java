@@ -1,0 +1,72 @@
+package io.reflex.agent.serving;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.reflex.agent.config.AgentSettings;
+import io.reflex.agent.discovery.HostRoots;
+import io.reflex.crds.v1alpha1.ClaimPolicy;
+import io.reflex.crds.v1alpha1.Engine;
+import io.reflex.dataplane.DataplaneConfig;
+import io.reflex.dataplane.net.PollMode;
+import io.reflex.dataplane.tenant.TenantClass;
+import io.reflex.dataplane.tenant.TenantSpec;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DeviceServerTest {
+  @TempDir Path state;
+
+  DeviceServer memoryDevice() {
+    AgentSettings s = new AgentSettings("n1", HostRoots.REAL, List.of(), InetAddress.getLoopbackAddress(), state, 1,
+        PollMode.BLOCK, true, true, Duration.ofSeconds(10), 0, 0, false, true);
+    return new DeviceServer(new ManagedDevice("n1-mem", null, null, Engine.MEMORY, "null", ClaimPolicy.Never, 256L << 20,
+        true), s);
+  }
+
+  static List<Integer> freePorts(int n) throws IOException {
+    List<ServerSocket> held = new ArrayList<>();
+    try {
+      for (int i = 0; i < n; i++) held.add(new ServerSocket(0, 1, InetAddress.getLoopbackAddress()));
+      return held.stream().map(ServerSocket::getLocalPort).toList();
+    } finally {
+      for (ServerSocket s : held) s.close();
+    }
+  }
+
+  static TenantSpec be(String name, int port, long base) {
+    return new TenantSpec(name, port, TenantClass.BE, 0, 100, 0, base, 2048, "t");
+  }
+
+  @Test
+  void tenantsBeyondWhatTheDataplaneServesAreRefusedOneByOneAndTheRestServed() throws IOException {
+    int n = DataplaneConfig.MAX_TENANTS + 6;
+    List<Integer> ports = freePorts(n);
+    List<TenantSpec> rows = new ArrayList<>();
+    for (int i = 0; i < n; i++) rows.add(be("t" + i, ports.get(i), i * 2048L));
+    try (DeviceServer d = memoryDevice()) {
+      Map<String, String> refused = d.apply(rows);
+      assertThat(d.listening()).hasSize(DataplaneConfig.MAX_TENANTS);
+      assertThat(refused).hasSize(6).allSatisfy((name, why) -> assertThat(why).contains("at most 64 tenants"));
+    }
+  }
+
+  @Test
+  void aRowThatOverlapsAnotherIsLeftOutAloneWithTheReason() throws IOException {
+    List<Integer> ports = freePorts(3);
+    try (DeviceServer d = memoryDevice()) {
+      Map<String, String> refused = d.apply(List.of(be("a", ports.get(0), 0), be("b", ports.get(1), 1024),
+          be("c", ports.get(2), 4096)));
+      assertThat(d.listening()).containsExactlyInAnyOrder("a", "c");
+      assertThat(refused).containsOnlyKeys("b");
+      assertThat(refused.get("b")).contains("overlapping");
+    }
+  }
+}
