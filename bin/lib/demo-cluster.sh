@@ -230,16 +230,16 @@ read_endpoints() {
   done
 }
 
-# run_load TAG: LC open loop at lc_offered 4 KiB random reads and BE closed-loop QD32 4 KiB random writes, at once.
+# run_load TAG: LC open loop at lc_offered 4 KiB random reads and BE closed-loop QD BE_QD (default 64) 4 KiB random writes, at once.
 run_load() {
   local tag=$1 bench=$root/bin/reflex-bench rc=0
-  say "load, QoS scheduler $tag: LC open loop at $lc_offered IOPS 4 KiB random reads + BE closed loop QD32 4 KiB random writes, ${duration}s (+2s warm-up)"
+  say "load, QoS scheduler $tag: LC open loop at $lc_offered IOPS 4 KiB random reads + BE closed loop QD${BE_QD:-64} 4 KiB random writes, ${duration}s (+2s warm-up)"
   read_endpoints
   note "lc: Secret lc-reflex → host $lc_host port $lc_port, $lc_lbas sectors, token ${lc_token:0:6}…; $lc_host → $lc_addr"
   note "be: Secret be-reflex → host $be_host port $be_port, $be_lbas sectors, token ${be_token:0:6}…; $be_host → $be_addr"
   note "(no cluster DNS here: a host NAME.$ns.svc resolves as cluster DNS would for a headless Service, to the address"
   note " in the EndpointSlice labelled kubernetes.io/service-name=NAME)"
-  $be_pin "$bench" --server "$be_addr:$be_port" --token "$be_token" --mode closed --poll block --qd 32 --read-pct 0 \
+  $be_pin "$bench" --server "$be_addr:$be_port" --token "$be_token" --mode closed --poll block --qd "${BE_QD:-64}" --read-pct 0 \
     --size 4096 --pattern rand --lba-range "$be_lbas" --duration "$duration" --warmup 2 --json "$dir/$tag-be.json" \
     > "$dir/$tag-be.txt" 2>&1 &
   record be-client $!
@@ -256,7 +256,7 @@ run_load() {
   echo
   echo "LC tenant lc (reserved $lc_iops IOPS, offered $lc_offered, p95 SLO $slo µs):"; grep -v '^WARNING' "$dir/$tag-lc.txt"
   echo
-  echo "BE tenant be (best effort, QD32 writes):"; grep -v '^WARNING' "$dir/$tag-be.txt"
+  echo "BE tenant be (best effort, QD${BE_QD:-64} writes):"; grep -v '^WARNING' "$dir/$tag-be.txt"
   echo
   echo "node agent A's own view (parse → device completion; one window since the agent started, warm-up included): http://${node_addr[a]}:9500/metrics"
   curl -fs "http://${node_addr[a]}:9500/metrics" | python3 "$root/bin/lib/demo_report.py" metrics || true
