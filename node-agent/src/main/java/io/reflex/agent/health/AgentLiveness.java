@@ -6,7 +6,7 @@ import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.Liveness;
 
-/** Live while every dataplane loop thread runs. */
+/** Live while every dataplane loop makes progress (answers a no-op within 10 s; see DeviceServer#live). */
 @Liveness
 @ApplicationScoped
 public class AgentLiveness implements HealthCheck {

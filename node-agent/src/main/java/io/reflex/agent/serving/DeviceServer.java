@@ -23,6 +23,10 @@ import java.util.Map;
 public final class DeviceServer implements AutoCloseable {
   private final ManagedDevice device;
   private final Dataplane dataplane;
+  private static final long STUCK_NANOS = 10_000_000_000L;
+  private final long origin = System.nanoTime();
+  private final java.util.concurrent.atomic.AtomicLongArray pingSent;
+  private final java.util.concurrent.atomic.AtomicLongArray pingDone;
   private List<TenantSpec> applied = List.of();
   private Map<String, String> problems = Map.of();
 
@@ -39,6 +43,8 @@ public final class DeviceServer implements AutoCloseable {
         device.model(), settings.threads(), settings.pollMode(), settings.scheduler(), settings.syncWrites(), 256, null,
         null, List.of(), DataplaneLoop.DEFAULT_SUBMIT_BATCH);
     this.dataplane = new Dataplane(config);
+    this.pingSent = new java.util.concurrent.atomic.AtomicLongArray(settings.threads());
+    this.pingDone = new java.util.concurrent.atomic.AtomicLongArray(settings.threads());
   }
 
   public ManagedDevice device() {
@@ -95,10 +101,31 @@ public final class DeviceServer implements AutoCloseable {
     return dataplane.tenants().stream().map(s -> s.spec().name()).toList();
   }
 
-  /** Every loop thread is alive. */
+  /**
+   * Every loop is making progress: each call posts a no-op to every loop (it wakes a loop blocked in epoll) and a loop
+   * that has not run the previous one within {@link #STUCK_NANOS} is stuck.
+   */
   public boolean live() {
-    for (DataplaneLoop l : dataplane.loops()) if (!l.isRunning()) return false;
-    return true;
+    long now = clock();
+    DataplaneLoop[] loops = dataplane.loops();
+    boolean ok = true;
+    for (int i = 0; i < loops.length; i++) {
+      if (!loops[i].isRunning()) return false;
+      long sent = pingSent.get(i);
+      if (sent > pingDone.get(i)) {
+        if (now - sent > STUCK_NANOS) ok = false;
+        continue;
+      }
+      pingSent.set(i, now);
+      int k = i;
+      loops[i].execute(() -> pingDone.set(k, clock()));
+    }
+    return ok;
+  }
+
+  /** Nanoseconds since this server started, plus one: always positive, unlike nanoTime, so 0 means "never". */
+  private long clock() {
+    return System.nanoTime() - origin + 1;
   }
 
   /** Stops accepting, lets writes already at the device finish, closes the device. */

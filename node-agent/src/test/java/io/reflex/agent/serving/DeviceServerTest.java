@@ -69,4 +69,14 @@ class DeviceServerTest {
       assertThat(refused.get("b")).contains("overlapping");
     }
   }
+
+  @Test
+  void aServingDeviceIsLiveAndAClosedOneIsNot() throws Exception {
+    DeviceServer d = memoryDevice();
+    assertThat(d.live()).isTrue();
+    Thread.sleep(50);
+    assertThat(d.live()).isTrue(); // the first no-op has been answered
+    d.close();
+    assertThat(d.live()).isFalse();
+  }
 }
