@@ -69,6 +69,7 @@ public final class DeviceCheck {
       conds.add(hugePagesCond(d));
       return new Outcome(true, DevicePhase.Pending, "Ready", "memory engine", d.capacity(), conds);
     }
+    if (d.createBytes() > 0) createIfMissing(d);
     Inspection in = d.pciAddress() != null && d.path() == null ? discovery.inspectPci(d.pciAddress())
         : discovery.inspect(Path.of(d.path()));
     Long size = in.sizeBytes() > 0 ? Long.valueOf(d.capacity() > 0 ? Math.min(in.sizeBytes(), d.capacity()) : in.sizeBytes()) : null;
@@ -114,6 +115,26 @@ public final class DeviceCheck {
           "engine spdk is not part of this build (SPDK is not available here)", size, conds);
     }
     return new Outcome(true, DevicePhase.Pending, "Ready", claimed, size, conds);
+  }
+
+  /**
+   * A configured file device with create=SIZE: made sparse (blocks are allocated as tenants write) when missing, never
+   * resized or touched otherwise. Failures surface as the inspection's NOT_FOUND.
+   */
+  private static void createIfMissing(ManagedDevice d) {
+    Path p = Path.of(d.path());
+    if (java.nio.file.Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return;
+    try {
+      if (p.getParent() != null) java.nio.file.Files.createDirectories(p.getParent());
+      try (var ch = java.nio.channels.FileChannel.open(p, java.nio.file.StandardOpenOption.CREATE_NEW,
+          java.nio.file.StandardOpenOption.WRITE)) {
+        ch.write(java.nio.ByteBuffer.allocate(1), d.createBytes() - 1); // sets the size without writing blocks
+        ch.force(true);
+      }
+    } catch (java.io.IOException e) {
+      System.getLogger(DeviceCheck.class.getName()).log(System.Logger.Level.WARNING,
+          "cannot create " + p + ": " + e.getMessage());
+    }
   }
 
   /** Gives up claims (and user-space bindings) of devices this agent is no longer responsible for. */

@@ -59,8 +59,13 @@ public final class DeviceResolver {
         String name = one.name() != null ? one.name() : nameFor(target);
         boolean pciTarget = DeviceSpec.isPci(target);
         long capacity = one.capacity() == null ? 0 : bytes(one.capacity());
+        long create = one.create() == null ? 0 : bytes(one.create());
+        if (create % 512 != 0) {
+          problems.add("device spec " + target + ": create=" + one.create() + " is not a multiple of 512 bytes");
+          continue;
+        }
         out.putIfAbsent(name, new ManagedDevice(name, pciTarget ? null : target, pciTarget ? target : null, one.engine(),
-            one.model(), one.claim(), capacity, true));
+            one.model(), one.claim(), capacity, true, create));
       }
     }
     for (FlashDevice fd : adminDevices) {
@@ -80,7 +85,7 @@ public final class DeviceResolver {
     Engine engine = s.getEngine() == null ? Engine.URING : s.getEngine();
     long capacity = s.getCapacity() == null ? 0 : bytes(s.getCapacity().toString());
     return new ManagedDevice(fd.getMetadata().getName(), s.getDevicePath(), s.getPciAddress(), engine,
-        model(fd), s.getClaimPolicy() == null ? ClaimPolicy.Never : s.getClaimPolicy(), capacity, false);
+        model(fd), s.getClaimPolicy() == null ? ClaimPolicy.Never : s.getClaimPolicy(), capacity, false, 0);
   }
 
   /** A built-in model's name, or an inline model written to the state directory as YAML. */

@@ -15,9 +15,10 @@ import io.reflex.crds.v1alpha1.Engine;
  * @param claim      may the agent bind it to a user-space driver
  * @param capacity   serve at most this many bytes (0: the whole device)
  * @param configured from the agent's configuration (the agent writes its FlashDevice spec) rather than an admin's
+ * @param createBytes a plain file the agent creates (sparse) when it is missing, or 0
  */
 public record ManagedDevice(String name, String path, String pciAddress, Engine engine, String model, ClaimPolicy claim,
-                            long capacity, boolean configured) {
+                            long capacity, boolean configured, long createBytes) {
   public boolean needsHugePages() {
     return engine == Engine.SPDK;
   }

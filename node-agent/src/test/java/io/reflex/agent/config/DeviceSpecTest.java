@@ -39,6 +39,13 @@ class DeviceSpecTest {
   }
 
   @Test
+  void aFileTheAgentCreates() {
+    assertThat(DeviceSpec.parse("/var/lib/reflex/a.img,create=2Gi").create()).isEqualTo("2Gi");
+    assertThatThrownBy(() -> DeviceSpec.parse("/dev/vdb,create=2Gi")).hasMessageContaining("plain file");
+    assertThatThrownBy(() -> DeviceSpec.parse("/var/*.img,create=2Gi")).hasMessageContaining("plain file");
+  }
+
+  @Test
   void mistakesAreNamedClearly() {
     assertThatThrownBy(() -> DeviceSpec.parse("relative.img")).hasMessageContaining("absolute path");
     assertThatThrownBy(() -> DeviceSpec.parse("/a,engine=zfs")).hasMessageContaining("engine must be");

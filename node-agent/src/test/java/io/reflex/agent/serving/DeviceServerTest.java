@@ -28,7 +28,7 @@ class DeviceServerTest {
     AgentSettings s = new AgentSettings("n1", HostRoots.REAL, List.of(), InetAddress.getLoopbackAddress(), state, 1,
         PollMode.BLOCK, true, true, Duration.ofSeconds(10), 0, 0, false, true);
     return new DeviceServer(new ManagedDevice("n1-mem", null, null, Engine.MEMORY, "null", ClaimPolicy.Never, 256L << 20,
-        true), s);
+        true, 0), s);
   }
 
   static List<Integer> freePorts(int n) throws IOException {
