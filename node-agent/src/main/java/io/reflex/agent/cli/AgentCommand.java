@@ -25,7 +25,7 @@ public final class AgentCommand {
   String node;
 
   @Option(names = "--device", paramLabel = "SPEC", description = "Device to use: PATH|PCI|GLOB[,engine=uring|file|memory|spdk]"
-      + "[,model=NAME][,claim=Never|IfUnused][,name=FD][,capacity=SIZE]; repeatable (env REFLEX_DEVICES, ';'-separated)")
+      + "[,model=NAME][,claim=Never|IfUnused][,name=FD][,capacity=SIZE][,create=SIZE]; repeatable (env REFLEX_DEVICES, ';'-separated)")
   List<String> devices = new ArrayList<>();
 
   @Option(names = "--address", defaultValue = "${env:REFLEX_NODE_ADDRESS:-127.0.0.1}",
