@@ -1,0 +1,126 @@
+{{/* Chart name. */}}
+{{- define "reflex.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Full name prefix: the release name, plus the chart name unless the release name contains it. */}}
+{{- define "reflex.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "reflex.operator.fullname" -}}
+{{- printf "%s-operator" (include "reflex.fullname" . | trunc 54 | trimSuffix "-") }}
+{{- end }}
+
+{{- define "reflex.agent.fullname" -}}
+{{- printf "%s-node-agent" (include "reflex.fullname" . | trunc 52 | trimSuffix "-") }}
+{{- end }}
+
+{{/* Labels on every object. */}}
+{{- define "reflex.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/name: {{ include "reflex.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: reflex
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{- define "reflex.operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "reflex.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: operator
+{{- end }}
+
+{{- define "reflex.agent.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "reflex.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: node-agent
+{{- end }}
+
+{{- define "reflex.operator.serviceAccountName" -}}
+{{- include "reflex.operator.fullname" . }}
+{{- end }}
+
+{{- define "reflex.agent.serviceAccountName" -}}
+{{- include "reflex.agent.fullname" . }}
+{{- end }}
+
+{{/* image: repository:tag, tag defaulting to the chart's appVersion. Call with (dict "image" .Values.x.image "root" $). */}}
+{{- define "reflex.image" -}}
+{{- printf "%s:%s" .image.repository (default .root.Chart.AppVersion .image.tag) }}
+{{- end }}
+
+{{/* Leader election: forced on with more than one replica. */}}
+{{- define "reflex.operator.leaderElection" -}}
+{{- if or .Values.operator.leaderElection.enabled (gt (int .Values.operator.replicas) 1) }}true{{ else }}false{{ end }}
+{{- end }}
+
+{{/* job label of the agents' series in Prometheus (the PodMonitor's default job is NAMESPACE/NAME). */}}
+{{- define "reflex.agent.job" -}}
+{{- default (printf "%s/%s" .Release.Namespace (include "reflex.agent.fullname" .)) .Values.monitoring.prometheusRule.agentJob }}
+{{- end }}
+
+{{/* Nodes with their own device list (nodeDevices keys), sorted. */}}
+{{- define "reflex.agent.pinnedNodes" -}}
+{{- keys .Values.agent.nodeDevices | sortAlpha | toJson }}
+{{- end }}
+
+{{/* Name of the DaemonSet pinned to one node. Call with (dict "root" $ "node" NODE). */}}
+{{- define "reflex.agent.nodeSetName" -}}
+{{- $base := include "reflex.agent.fullname" .root | trunc 40 | trimSuffix "-" }}
+{{- $node := .node | lower | replace "." "-" | replace "_" "-" | trunc 14 | trimSuffix "-" }}
+{{- printf "%s-%s-%s" $base $node (sha256sum .node | trunc 6) }}
+{{- end }}
+
+{{/* Checks the schema cannot express; rendered (as nothing) by 000-validate.yaml. */}}
+{{- define "reflex.validate" -}}
+{{- $p := .Values.operator.placement.ports }}
+{{- if gt (int $p.min) (int $p.max) }}
+{{- fail (printf "operator.placement.ports: min %v is above max %v" $p.min $p.max) }}
+{{- end }}
+{{- $a := .Values.agent }}
+{{- $taken := list "/dev" "/sys" "/run/udev" "/tmp" "/hugepages" $a.stateHostPath }}
+{{- range $a.hostPaths }}
+{{- if has . $taken }}
+{{- fail (printf "agent.hostPaths: %s is already mounted into the agent" .) }}
+{{- end }}
+{{- end }}
+{{- /* A create=SIZE device's file must land on the node: under one of agent.hostPaths. */}}
+{{- $specs := $a.devices | default list }}
+{{- range $node, $list := $a.nodeDevices }}
+{{- $specs = concat $specs $list }}
+{{- end }}
+{{- range $spec := $specs }}
+{{- $parts := splitList "," $spec }}
+{{- $target := first $parts }}
+{{- range rest $parts }}
+{{- if hasPrefix "create=" . }}
+{{- $under := false }}
+{{- range $a.hostPaths }}
+{{- if hasPrefix (printf "%s/" .) $target }}
+{{- $under = true }}
+{{- end }}
+{{- end }}
+{{- if not $under }}
+{{- fail (printf "agent devices: %s has create= but %s is under none of agent.hostPaths %v: the agent would create it inside its container" $spec $target $a.hostPaths) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if and .Values.agent.hugepages.enabled (not .Values.agent.privileged) (gt (int64 .Values.agent.hugepages.pagesPerNumaNode) 0) }}
+{{- fail "agent.hugepages.pagesPerNumaNode > 0 needs agent.privileged (the agent writes /sys/devices/system/node/*/hugepages)" }}
+{{- end }}
+{{- end }}

@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""Assertions on one rendering of the chart (helm/test.sh): check_render.py CASE RENDERED.yaml CHART_DIR [OUT_DIR]
+
+CASE is default, e2e or full (the values matrix). Prints one line per failed assertion and exits 1 if any failed.
+With OUT_DIR, also writes there: core.yaml (the kinds a plain API server knows: everything but monitoring.coreos.com),
+rules.yaml (the PrometheusRule's spec, for promtool) and pods.yaml (each workload's pod template as a Pod, for the
+Pod Security admission check).
+"""
+import json
+import os
+import re
+import sys
+
+import yaml
+
+case, rendered, chart = sys.argv[1:4]
+out = sys.argv[4] if len(sys.argv) > 4 else None
+docs = [d for d in yaml.safe_load_all(open(rendered)) if d]
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+
+
+def kinds(kind):
+    return [d for d in docs if d["kind"] == kind]
+
+
+def one(kind, name_part=""):
+    found = [d for d in kinds(kind) if name_part in d["metadata"]["name"]]
+    check(len(found) == 1, f"expected one {kind} *{name_part}*, found {[d['metadata']['name'] for d in found]}")
+    return found[0] if found else {}
+
+
+def env(container):
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container.get("env", [])}
+
+
+def container(pod_spec, name):
+    return next(c for c in pod_spec.get("containers", []) + pod_spec.get("initContainers", []) if c["name"] == name)
+
+
+MONITORING = {"ServiceMonitor", "PodMonitor", "PrometheusRule"}
+HOST_PATHS = {"default": [], "e2e": ["/var/lib/reflex/e2e"], "full": ["/mnt/scratch", "/var/lib/reflex/files"]}[case]
+expected = {
+    "default": {"ServiceAccount": 2, "ClusterRole": 2, "ClusterRoleBinding": 2, "Role": 1, "RoleBinding": 1,
+                "Service": 1, "Deployment": 1, "PodDisruptionBudget": 1, "DaemonSet": 1},
+    "e2e": {"ServiceAccount": 2, "ClusterRole": 2, "ClusterRoleBinding": 2, "Role": 1, "RoleBinding": 1,
+            "Service": 1, "Deployment": 1, "PodDisruptionBudget": 1, "DaemonSet": 1, "ConfigMap": 1},
+    "full": {"ServiceAccount": 2, "ClusterRole": 2, "ClusterRoleBinding": 2, "Role": 1, "RoleBinding": 1,
+             "Service": 1, "Deployment": 1, "PodDisruptionBudget": 1, "DaemonSet": 3, "ConfigMap": 1,
+             "NetworkPolicy": 2, "ServiceMonitor": 1, "PodMonitor": 1, "PrometheusRule": 1},
+}[case]
+have = {}
+for d in docs:
+    have[d["kind"]] = have.get(d["kind"], 0) + 1
+check(have == expected, f"kinds: expected {expected}, rendered {have}")
+
+# ---- every object: labels, namespace ---------------------------------------------------------------------------
+for d in docs:
+    labels = d["metadata"].get("labels", {})
+    check(labels.get("app.kubernetes.io/instance") and labels.get("helm.sh/chart"),
+          f"{d['kind']}/{d['metadata']['name']}: standard labels missing")
+
+# ---- operator ------------------------------------------------------------------------------------------------------
+dep = one("Deployment", "operator")
+spec = dep["spec"]["template"]["spec"]
+op = container(spec, "operator")
+e = env(op)
+replicas = dep["spec"]["replicas"]
+check(e["REFLEX_OPERATOR_LEADER_ELECTION_ENABLED"] == ("true" if replicas > 1 else "false"),
+      f"leader election {e['REFLEX_OPERATOR_LEADER_ELECTION_ENABLED']} with {replicas} replicas")
+check((dep["spec"].get("strategy", {}).get("type") == "Recreate") == (replicas == 1),
+      "one replica without leader election must use the Recreate strategy (never two placing)")
+check(e["REFLEX_OPERATOR_LEADER_ELECTION_LEASE_NAMESPACE"] == {"fieldRef": {"fieldPath": "metadata.namespace"}},
+      "lease namespace from the downward API")
+check(op["livenessProbe"]["httpGet"]["path"] == "/q/health/live" and op["readinessProbe"]["httpGet"]["path"] == "/q/health/ready",
+      "operator probes on /q/health/live and /q/health/ready")
+check(op["ports"][0]["containerPort"] == 8080, "operator port 8080")
+check(op["securityContext"].get("readOnlyRootFilesystem") and spec["securityContext"].get("runAsNonRoot")
+      and op["securityContext"].get("allowPrivilegeEscalation") is False, "operator: non-root, read-only root fs")
+check(op["resources"].get("requests") and op["resources"].get("limits"), "operator resources")
+check("--enable-native-access" not in e.get("JDK_JAVA_OPTIONS", ""), "operator needs no FFM flags")
+if replicas > 1:
+    check("podAntiAffinity" in spec.get("affinity", {}), "replicas spread over nodes")
+role = one("Role", "leases")
+check(any(r.get("resourceNames") == ["reflex-operator"] and set(r["verbs"]) == {"get", "update"} for r in role["rules"]),
+      "lease rule limited to the operator's Lease")
+
+# ---- agents --------------------------------------------------------------------------------------------------------
+sets = kinds("DaemonSet")
+selectors = [json.dumps(d["spec"]["selector"], sort_keys=True) for d in sets]
+check(len(set(selectors)) == len(selectors), "DaemonSet selectors must not overlap")
+for ds in sets:
+    name = ds["metadata"]["name"]
+    ps = ds["spec"]["template"]["spec"]
+    ag = container(ps, "agent")
+    e = env(ag)
+    check(ps.get("hostNetwork") and ps.get("hostPID") and ps.get("dnsPolicy") == "ClusterFirstWithHostNet",
+          f"{name}: hostNetwork, hostPID, ClusterFirstWithHostNet")
+    check(ag["securityContext"].get("privileged") is True, f"{name}: privileged")
+    check(e["REFLEX_NODE_NAME"] == {"fieldRef": {"fieldPath": "spec.nodeName"}}, f"{name}: node name from spec.nodeName")
+    check(e["REFLEX_NODE_ADDRESS"] == {"fieldRef": {"fieldPath": "status.hostIP"}}, f"{name}: address from status.hostIP")
+    check(e["REFLEX_STATE_DIR"] == "/var/lib/reflex/agent/$(REFLEX_NODE_NAME)", f"{name}: state dir")
+    for flag in ("--enable-native-access=ALL-UNNAMED", "--add-exports java.base/jdk.internal.misc=ALL-UNNAMED",
+                 "--add-opens java.base/sun.nio.ch=ALL-UNNAMED"):
+        check(flag in e["JDK_JAVA_OPTIONS"], f"{name}: JDK_JAVA_OPTIONS lacks {flag}")
+    paths = {v["name"]: v.get("hostPath", {}).get("path") for v in ps["volumes"]}
+    for p in ("/dev", "/sys", "/run/udev", "/var/lib/reflex/agent"):
+        check(p in paths.values(), f"{name}: hostPath {p}")
+    mounts = {m["mountPath"] for m in ag["volumeMounts"]}
+    check({"/dev", "/sys", "/run/udev", "/var/lib/reflex/agent", "/tmp"} <= mounts, f"{name}: mounts {mounts}")
+    check(ag["livenessProbe"]["httpGet"] == {"path": "/q/health/live", "port": "http"}
+          and ag["readinessProbe"]["httpGet"] == {"path": "/q/health/ready", "port": "http"}
+          and ag["ports"][0]["containerPort"] == 9500, f"{name}: probes on :9500 /q/health/*")
+    huge = "hugepages-2Mi" in ag["resources"].get("requests", {})
+    check(huge == (case == "full"), f"{name}: hugepages-2Mi requests only when enabled")
+    check(any(v.get("emptyDir", {}).get("medium") == "HugePages-2Mi" for v in ps["volumes"]) == (case == "full"),
+          f"{name}: HugePages-2Mi volume only when enabled")
+    if huge:
+        check(ag["resources"]["limits"].get("hugepages-2Mi") == ag["resources"]["requests"]["hugepages-2Mi"],
+              f"{name}: hugepages requests == limits")
+        check("--hugepages-2m=256" in ag["args"], f"{name}: --hugepages-2m")
+    strategy = ds["spec"]["updateStrategy"]["type"]
+    check(strategy == ("RollingUpdate" if case == "full" else "OnDelete"), f"{name}: update strategy {strategy}")
+    check(not ps.get("initContainers"), f"{name}: no init container (the agent creates create=SIZE files itself)")
+    if case == "default":
+        check("REFLEX_DEVICES" not in e, f"{name}: no devices by default")
+    # agent.hostPaths: each a DirectoryOrCreate hostPath, mounted at the same path; nothing else of the node.
+    host = {v["name"]: v["hostPath"] for v in ps["volumes"] if "hostPath" in v}
+    extra = {n: h for n, h in host.items() if n not in ("dev", "sys", "udev", "state")}
+    check(sorted(h["path"] for h in extra.values()) == HOST_PATHS, f"{name}: hostPaths {extra}, expected {HOST_PATHS}")
+    for n, h in extra.items():
+        check(h.get("type") == "DirectoryOrCreate", f"{name}: hostPath {h['path']} DirectoryOrCreate")
+        check({"name": n, "mountPath": h["path"]} in ag["volumeMounts"], f"{name}: {h['path']} mounted at the same path")
+
+if case == "e2e":
+    ds = sets[0]
+    ps = ds["spec"]["template"]["spec"]
+    check(env(container(ps, "agent"))["REFLEX_DEVICES"]
+          == "/var/lib/reflex/e2e/device.img,create=2Gi,model=virtio-vm-dataplane", "e2e device spec (create=2Gi)")
+    check(all("mkfile" not in d["metadata"]["name"] for d in kinds("ConfigMap")), "no mkfile ConfigMap")
+
+if case == "full":
+    default = next(d for d in sets if d["metadata"]["labels"]["reflex.io/agent-set"] == "default")
+    terms = default["spec"]["template"]["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    check(len(terms) == 1 and {"key": "kubernetes.io/hostname", "operator": "NotIn", "values": ["node-a.example.com", "node-b"]}
+          in terms[0]["matchExpressions"] and {"key": "reflex.io/storage", "operator": "In", "values": ["true"]}
+          in terms[0]["matchExpressions"], f"default set keeps off pinned nodes and keeps the user's affinity: {terms}")
+    check(env(container(default["spec"]["template"]["spec"], "agent"))["REFLEX_DEVICES"]
+          == "/dev/nvme*n1,claim=IfUnused;/var/lib/reflex/files/a.img,create=4Gi,model=sample", "default devices ';'-joined")
+    pinned = {d["metadata"]["annotations"]["reflex.io/node"]: d for d in sets if "annotations" in d["metadata"]}
+    check(set(pinned) == {"node-a.example.com", "node-b"}, f"one set per nodeDevices entry: {set(pinned)}")
+    for node, d in pinned.items():
+        ps = d["spec"]["template"]["spec"]
+        check(ps.get("nodeSelector", {}).get("kubernetes.io/hostname") == node, f"{node}: pinned by hostname")
+        check(len(d["metadata"]["name"]) <= 63, f"{node}: name too long")
+    check(env(container(pinned["node-b"]["spec"]["template"]["spec"], "agent"))["REFLEX_DEVICES"]
+          == "/var/lib/reflex/files/a.img,engine=file,capacity=1Gi;/mnt/scratch/b.img,create=1073741824", "node-b's own list")
+    dash = [d for d in kinds("ConfigMap") if "dashboard" in d["metadata"]["name"]][0]
+    check(dash["metadata"]["labels"].get("grafana_dashboard") == "1", "dashboard label grafana_dashboard=1")
+    for k, v in dash["data"].items():
+        json.loads(v)
+    nps = {d["metadata"]["namespace"]: d for d in kinds("NetworkPolicy")}
+    egress = nps.get("app", {}).get("spec", {}).get("egress", [{}])[0]
+    check(egress.get("ports") == [{"protocol": "TCP", "port": 20000, "endPort": 29999}]
+          and egress.get("to") == [{"ipBlock": {"cidr": "10.0.0.0/8"}}], f"tenant egress policy: {egress}")
+    pm = one("PodMonitor")
+    check(pm["spec"]["podMetricsEndpoints"][0]["path"] == "/metrics", "PodMonitor path")
+    sm = one("ServiceMonitor")
+    check(sm["spec"]["endpoints"][0]["path"] == "/q/metrics", "ServiceMonitor path")
+    alerts = {r["alert"] for g in one("PrometheusRule")["spec"]["groups"] for r in g["rules"]}
+    check(alerts == {"ReflexTenantLatencyOverSLO", "ReflexTenantReservationNotMet", "ReflexDeviceOverBudget",
+                     "ReflexAgentNotReady"}, f"alerts: {alerts}")
+
+if out:
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "core.yaml"), "w") as f:
+        yaml.safe_dump_all([d for d in docs if d["kind"] not in MONITORING], f, sort_keys=False)
+    rules = kinds("PrometheusRule")
+    if rules:
+        with open(os.path.join(out, "rules.yaml"), "w") as f:
+            yaml.safe_dump(rules[0]["spec"], f, sort_keys=False, allow_unicode=True)
+    pods = []
+    for d in kinds("Deployment") + kinds("DaemonSet"):
+        t = d["spec"]["template"]
+        pods.append({"apiVersion": "v1", "kind": "Pod",
+                     "metadata": {"name": d["metadata"]["name"] + "-pod", "labels": t["metadata"].get("labels", {})},
+                     "spec": t["spec"]})
+    with open(os.path.join(out, "pods.yaml"), "w") as f:
+        yaml.safe_dump_all(pods, f, sort_keys=False)
+
+for f in failures:
+    print(f"  FAIL [{case}] {f}")
+sys.exit(1 if failures else 0)
