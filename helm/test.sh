@@ -250,6 +250,7 @@ done
 can $OP yes create leases.coordination.k8s.io -n $NS
 can $OP yes get leases.coordination.k8s.io/reflex-operator -n $NS
 can $OP yes update leases.coordination.k8s.io/reflex-operator -n $NS
+can $OP yes patch leases.coordination.k8s.io/reflex-operator -n $NS
 # Operator: what it must not.
 for v in create delete deletecollection; do can $OP no $v flashtenants.reflex.io -n $APP; done
 for v in create delete; do can $OP no $v flashdevices.reflex.io; done

@@ -86,7 +86,7 @@ check("--enable-native-access" not in e.get("JDK_JAVA_OPTIONS", ""), "operator n
 if replicas > 1:
     check("podAntiAffinity" in spec.get("affinity", {}), "replicas spread over nodes")
 role = one("Role", "leases")
-check(any(r.get("resourceNames") == ["reflex-operator"] and set(r["verbs"]) == {"get", "update"} for r in role["rules"]),
+check(any(r.get("resourceNames") == ["reflex-operator"] and set(r["verbs"]) == {"get", "update", "patch"} for r in role["rules"]),
       "lease rule limited to the operator's Lease")
 
 # ---- agents --------------------------------------------------------------------------------------------------------

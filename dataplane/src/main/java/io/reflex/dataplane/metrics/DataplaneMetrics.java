@@ -61,6 +61,8 @@ public final class DataplaneMetrics {
                     .description("Requests in the last scrape window").tags(tags).register(registry));
             meters.add(Gauge.builder("reflex_tenant_slo_p95_micros", this, m -> m.served.spec().p95Micros())
                     .description("The tenant's p95 latency SLO (0 = best effort)").tags(tags).register(registry));
+            meters.add(Gauge.builder("reflex_tenant_reserved_iops", this, m -> m.served.spec().iops())
+                    .description("4 KiB-equivalent IOPS the tenant reserved (LC; 0 = best effort)").tags(tags).register(registry));
             meters.add(Gauge.builder("reflex_tenant_reserved_tokens_per_second", this, m -> finite(m.served.tokensPerSec()))
                     .description("Token rate reserved (LC) or granted (BE); -1 = unlimited").tags(tags).register(registry));
             meters.add(Gauge.builder("reflex_tenant_tokens", this, m -> sumLoops(l -> l.scheduler().tokens(m.served.slot())))
