@@ -11,7 +11,7 @@ import io.reflex.agent.binding.DriverBinder;
 import io.reflex.agent.config.AgentSettings;
 import io.reflex.agent.discovery.Discovery;
 import io.reflex.agent.hugepages.HugePages;
-import io.reflex.agent.kube.Conds;
+import io.reflex.crds.status.Conditions;
 import io.reflex.agent.kube.Publisher;
 import io.reflex.agent.kube.TenantRows;
 import io.reflex.agent.serving.DeviceCheck;
@@ -19,13 +19,12 @@ import io.reflex.agent.serving.DeviceResolver;
 import io.reflex.agent.serving.DeviceServer;
 import io.reflex.agent.serving.ManagedDevice;
 import io.reflex.agent.state.ClaimStore;
+import io.reflex.crds.access.TenantSecret;
 import io.reflex.crds.v1alpha1.DevicePhase;
 import io.reflex.crds.v1alpha1.FlashDevice;
 import io.reflex.crds.v1alpha1.FlashTenant;
 import io.reflex.crds.v1alpha1.TenantPhase;
 import io.reflex.dataplane.tenant.TenantSpec;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -97,7 +96,7 @@ public final class NodeAgent implements AutoCloseable {
     // Created first, started after: an event may only arrive once every field is set.
     devices = client.resources(FlashDevice.class).runnableInformer(0);
     tenants = client.resources(FlashTenant.class).inAnyNamespace().runnableInformer(0);
-    secrets = client.secrets().inAnyNamespace().withLabel("app.kubernetes.io/managed-by", "reflex-operator")
+    secrets = client.secrets().inAnyNamespace().withLabel(TenantSecret.MANAGED_BY_LABEL, TenantSecret.MANAGED_BY)
         .runnableInformer(0);
     devices.addEventHandler(cast(poke));
     tenants.addEventHandler(cast(poke));
@@ -199,8 +198,8 @@ public final class NodeAgent implements AutoCloseable {
       List<Condition> conds = new ArrayList<>(o.conditions(old, gen));
       int n = served.getOrDefault(d.name(), 0);
       conds.add(srv != null
-          ? Conds.of(old, Publisher.SERVING, true, "Serving", "serving " + n + " tenant(s) on " + settings.address().getHostAddress(), gen)
-          : Conds.of(old, Publisher.SERVING, false, o.reason(), o.summary(), gen));
+          ? Conditions.of(old, Publisher.SERVING, true, "Serving", "serving " + n + " tenant(s) on " + settings.address().getHostAddress(), gen)
+          : Conditions.of(old, Publisher.SERVING, false, o.reason(), o.summary(), gen));
       DevicePhase phase = srv != null ? DevicePhase.Ready : o.phase();
       Long capacity = srv != null ? Long.valueOf(srv.capacityBytes()) : o.capacityBytes();
       if (fd == null || !sameDeviceStatus(fd, phase, gen, capacity, conds)) {
@@ -215,7 +214,7 @@ public final class NodeAgent implements AutoCloseable {
 
   private boolean addressAnnotated(FlashDevice fd) {
     var a = fd.getMetadata().getAnnotations();
-    return a != null && settings.address().getHostAddress().equals(a.get(Publisher.NODE_ADDRESS_ANNOTATION));
+    return a != null && settings.address().getHostAddress().equals(a.get(FlashDevice.NODE_ADDRESS_ANNOTATION));
   }
 
   /** Applies each device's tenant table and reports every tenant placed on this node. Returns device → listening count. */
@@ -295,7 +294,7 @@ public final class NodeAgent implements AutoCloseable {
   }
 
   private Secret secret(FlashTenant t) {
-    return secrets.getStore().getByKey(t.getMetadata().getNamespace() + "/" + TenantRows.secretName(t));
+    return secrets.getStore().getByKey(t.getMetadata().getNamespace() + "/" + TenantSecret.name(t));
   }
 
   /**
@@ -308,8 +307,8 @@ public final class NodeAgent implements AutoCloseable {
     reported.add(TenantRows.key(t));
     TenantPhase phase = serving ? TenantPhase.Serving : TenantPhase.Placed;
     List<Condition> old = t.getStatus().getConditions();
-    Condition c = Conds.of(old, Publisher.SERVING, serving, reason, message, t.getMetadata().getGeneration());
-    if (cur == phase && Conds.same(Conds.find(old, Publisher.SERVING), c)) return null;
+    Condition c = Conditions.of(old, Publisher.SERVING, serving, reason, message, t.getMetadata().getGeneration());
+    if (cur == phase && Conditions.sameAs(Conditions.find(old, Publisher.SERVING), c)) return null;
     return () -> {
       try {
         publisher.tenantStatus(t, phase, c);
@@ -347,7 +346,7 @@ public final class NodeAgent implements AutoCloseable {
         || !Objects.equals(s.getCapacityBytes(), capacity)) {
       return false;
     }
-    for (Condition c : conds) if (!Conds.same(Conds.find(s.getConditions(), c.getType()), c)) return false;
+    for (Condition c : conds) if (!Conditions.sameAs(Conditions.find(s.getConditions(), c.getType()), c)) return false;
     return true;
   }
 
@@ -358,7 +357,7 @@ public final class NodeAgent implements AutoCloseable {
       FlashTenant t = tenants.getStore().getByKey(key);
       if (t == null || t.getStatus() == null || t.getStatus().getPhase() != TenantPhase.Serving) continue;
       try {
-        publisher.tenantStatus(t, TenantPhase.Placed, Conds.of(t.getStatus().getConditions(), Publisher.SERVING, false,
+        publisher.tenantStatus(t, TenantPhase.Placed, Conditions.of(t.getStatus().getConditions(), Publisher.SERVING, false,
             "AgentStopped", "the agent on " + settings.node() + " is stopping (restart or upgrade); its data stays on "
                 + t.getStatus().getPlacement().getDevice(), t.getMetadata().getGeneration()));
       } catch (RuntimeException e) {

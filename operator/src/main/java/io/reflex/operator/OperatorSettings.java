@@ -19,9 +19,9 @@ import java.time.Duration;
 public record OperatorSettings(PlacementPolicy policy, int portMin, int portMax, boolean rejectWhenNoFit,
                                boolean replaceOnDeviceLoss, Duration pendingRetry) {
   public static final String FIELD_MANAGER = "reflex-operator";
-  public static final String MANAGED_BY = "reflex-operator";
+  public static final String MANAGED_BY = io.reflex.crds.access.TenantSecret.MANAGED_BY;
   /** FlashDevice annotation giving the node address when there is no Node object (or to override it). */
-  public static final String NODE_ADDRESS_ANNOTATION = "reflex.io/node-address";
+  public static final String NODE_ADDRESS_ANNOTATION = io.reflex.crds.v1alpha1.FlashDevice.NODE_ADDRESS_ANNOTATION;
 
   public static OperatorSettings defaults() {
     return new OperatorSettings(PlacementPolicy.BEST_FIT, 20000, 29999, false, false, Duration.ofSeconds(60));

@@ -28,4 +28,6 @@ public class FlashDevice extends CustomResource<FlashDeviceSpec, FlashDeviceStat
   public static final String GROUP = "reflex.io";
   public static final String VERSION = "v1alpha1";
   public static final String CRD_NAME = "flashdevices." + GROUP;
+  /** Annotation with the address clients reach the device's node on (its agent sets it; the operator reads it). */
+  public static final String NODE_ADDRESS_ANNOTATION = GROUP + "/node-address";
 }

@@ -32,7 +32,6 @@ import java.util.Map;
  */
 public final class Publisher {
   public static final String NODE_LABEL = FlashDevice.GROUP + "/node";
-  public static final String NODE_ADDRESS_ANNOTATION = FlashDevice.GROUP + "/node-address";
   public static final String SERVING = "Serving";
 
   private final KubernetesClient client;
@@ -47,7 +46,7 @@ public final class Publisher {
   public FlashDevice applyDevice(ManagedDevice d) {
     FlashDevice fd = new FlashDevice();
     fd.setMetadata(new ObjectMetaBuilder().withName(d.name()).withLabels(Map.of(NODE_LABEL, settings.node()))
-        .withAnnotations(Map.of(NODE_ADDRESS_ANNOTATION, settings.address().getHostAddress())).build());
+        .withAnnotations(Map.of(FlashDevice.NODE_ADDRESS_ANNOTATION, settings.address().getHostAddress())).build());
     if (d.configured()) {
       FlashDeviceSpec spec = new FlashDeviceSpec();
       spec.setNodeName(settings.node());

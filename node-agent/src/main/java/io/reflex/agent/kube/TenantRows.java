@@ -1,6 +1,7 @@
 package io.reflex.agent.kube;
 
 import io.fabric8.kubernetes.api.model.Secret;
+import io.reflex.crds.access.TenantSecret;
 import io.reflex.crds.v1alpha1.AuthMode;
 import io.reflex.crds.v1alpha1.FlashTenant;
 import io.reflex.crds.v1alpha1.TenantPlacement;
@@ -9,7 +10,6 @@ import io.reflex.dataplane.tenant.TenantSpec;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.Base64;
 import java.util.HexFormat;
 
 /** A placed FlashTenant (and its Secret's token) as a row of the dataplane's SLO table. */
@@ -27,25 +27,15 @@ public final class TenantRows {
     String token = null;
     boolean needsToken = spec.getAuth() == null || spec.getAuth().getMode() != AuthMode.None;
     if (needsToken) {
-      token = token(secret);
+      token = TenantSecret.token(secret);
       if (token == null) {
         throw new IllegalStateException("waiting for the token in Secret " + t.getMetadata().getNamespace() + "/"
-            + secretName(t));
+            + TenantSecret.name(t));
       }
     }
     return new TenantSpec(dataplaneName(t), p.getPort(), lc ? TenantClass.LC : TenantClass.BE,
         lc && spec.getIops() != null ? spec.getIops() : 0, spec.getReadPercent() == null ? 100 : spec.getReadPercent(),
         lc && spec.getP95LatencyMicros() != null ? spec.getP95LatencyMicros() : 0, p.getLbaOffset(), p.getLbaCount(), token);
-  }
-
-  /** The operator's Secret for a tenant (see the operator's Exposure). */
-  public static String secretName(FlashTenant t) {
-    return t.getMetadata().getName() + "-reflex";
-  }
-
-  public static String token(Secret s) {
-    if (s == null || s.getData() == null || s.getData().get("token") == null) return null;
-    return new String(Base64.getDecoder().decode(s.getData().get("token")), StandardCharsets.UTF_8);
   }
 
   /**

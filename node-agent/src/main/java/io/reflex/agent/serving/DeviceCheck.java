@@ -8,7 +8,7 @@ import io.reflex.agent.discovery.InUse;
 import io.reflex.agent.discovery.Inspection;
 import io.reflex.agent.discovery.PciFunction;
 import io.reflex.agent.hugepages.HugePages;
-import io.reflex.agent.kube.Conds;
+import io.reflex.crds.status.Conditions;
 import io.reflex.agent.state.ClaimStore;
 import io.reflex.crds.v1alpha1.ClaimPolicy;
 import io.reflex.crds.v1alpha1.DevicePhase;
@@ -33,7 +33,7 @@ public final class DeviceCheck {
   public record Outcome(boolean usable, DevicePhase phase, String reason, String summary, Long capacityBytes,
                         List<Cond> conds) {
     public List<Condition> conditions(List<Condition> old, Long generation) {
-      return conds.stream().map(c -> Conds.of(old, c.type(), c.status(), c.reason(), c.message(), generation)).toList();
+      return conds.stream().map(c -> Conditions.of(old, c.type(), c.status(), c.reason(), c.message(), generation)).toList();
     }
 
     /** The dataplane could not open the device although every check passed. */

@@ -22,7 +22,7 @@ import io.reflex.crds.v1alpha1.FlashDeviceStatus;
 import io.reflex.crds.v1alpha1.TokenLimit;
 import io.reflex.devmodels.Budget;
 import io.reflex.devmodels.DeviceModel;
-import io.reflex.operator.Conditions;
+import io.reflex.crds.status.Conditions;
 import io.reflex.operator.OperatorMetrics;
 import io.reflex.operator.OperatorSettings;
 import io.reflex.operator.PlacementService;

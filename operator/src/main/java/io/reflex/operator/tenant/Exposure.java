@@ -11,6 +11,7 @@ import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.reflex.crds.access.TenantSecret;
 import io.reflex.crds.v1alpha1.AuthMode;
 import io.reflex.crds.v1alpha1.FlashTenant;
 import io.reflex.operator.OperatorSettings;
@@ -45,7 +46,7 @@ public final class Exposure {
   }
 
   public static String secretName(FlashTenant t) {
-    return t.getMetadata().getName() + "-reflex";
+    return TenantSecret.name(t);
   }
 
   public static String endpoint(FlashTenant t, int port) {
@@ -53,7 +54,7 @@ public final class Exposure {
   }
 
   static Map<String, String> labels(FlashTenant t) {
-    return Map.of("app.kubernetes.io/managed-by", OperatorSettings.MANAGED_BY, TENANT_LABEL, t.getMetadata().getName());
+    return Map.of(TenantSecret.MANAGED_BY_LABEL, OperatorSettings.MANAGED_BY, TENANT_LABEL, t.getMetadata().getName());
   }
 
   static OwnerReference owner(FlashTenant t) {
@@ -96,7 +97,7 @@ public final class Exposure {
     data.put("capacityBytes", Long.toString(a.sizeBytes()));
     boolean token = t.getSpec().getAuth() == null || t.getSpec().getAuth().getMode() != AuthMode.None;
     if (token) {
-      data.put("token", existingToken != null ? existingToken : newToken());
+      data.put(TenantSecret.TOKEN_KEY, existingToken != null ? existingToken : newToken());
     }
     Map<String, String> encoded = new LinkedHashMap<>();
     data.forEach((k, v) -> encoded.put(k, Base64.getEncoder().encodeToString(v.getBytes(StandardCharsets.UTF_8))));
@@ -112,8 +113,7 @@ public final class Exposure {
 
   /** The access token a Secret holds, or null. */
   public static String token(Secret s) {
-    return s == null || s.getData() == null || s.getData().get("token") == null ? null
-        : new String(Base64.getDecoder().decode(s.getData().get("token")), StandardCharsets.UTF_8);
+    return TenantSecret.token(s);
   }
 
   /** Server-side apply under the operator's field manager (conflicts forced); the object as the server has it. */

@@ -28,7 +28,7 @@ import io.reflex.crds.v1alpha1.FlashDevice;
 import io.reflex.crds.v1alpha1.FlashTenant;
 import io.reflex.crds.v1alpha1.FlashTenantStatus;
 import io.reflex.crds.v1alpha1.TenantPhase;
-import io.reflex.operator.Conditions;
+import io.reflex.crds.status.Conditions;
 import io.reflex.operator.OperatorMetrics;
 import io.reflex.operator.OperatorSettings;
 import io.reflex.operator.PlacementService;
