@@ -142,6 +142,7 @@ public final class NodeAgent implements AutoCloseable {
         .filter(d -> d.getSpec() != null && settings.node().equals(d.getSpec().getNodeName())).toList();
     Map<String, FlashDevice> byName = new HashMap<>();
     ours.forEach(d -> byName.put(d.getMetadata().getName(), d));
+    check.beginPass();
     DeviceResolver.Resolved resolved = resolver.resolve(ours, check::pciFunctions);
     resolved.problems().forEach(p -> logOnce(p, p));
 

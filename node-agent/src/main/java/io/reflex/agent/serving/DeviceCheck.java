@@ -46,6 +46,8 @@ public final class DeviceCheck {
   private final Discovery discovery;
   private final DriverBinder binder;
   private final HugePages hugePages;
+  /** The node's hugepages as ensured in this pass (they are per node, not per device); null: not yet. */
+  private io.reflex.agent.hugepages.HugePageReport hugePageReport;
   private final ClaimStore claims;
 
   public DeviceCheck(AgentSettings settings, Discovery discovery, DriverBinder binder, HugePages hugePages,
@@ -55,6 +57,11 @@ public final class DeviceCheck {
     this.binder = binder;
     this.hugePages = hugePages;
     this.claims = claims;
+  }
+
+  /** A new control pass: hugepages are ensured (and read back) once in it, at the first device that reports them. */
+  public void beginPass() {
+    hugePageReport = null;
   }
 
   public List<PciFunction> pciFunctions() {
@@ -158,7 +165,10 @@ public final class DeviceCheck {
           ? new Cond("HugePages", false, "NotConfigured", "engine " + engineName(d) + " needs hugepages: set --hugepages-2m")
           : new Cond("HugePages", true, "NotNeeded", "engine " + engineName(d) + " needs no hugepages");
     }
-    var report = hugePages.ensure(settings.hugePages2M(), settings.hugePages1G(), settings.lowerHugePages());
+    if (hugePageReport == null) {
+      hugePageReport = hugePages.ensure(settings.hugePages2M(), settings.hugePages1G(), settings.lowerHugePages());
+    }
+    var report = hugePageReport;
     return new Cond("HugePages", report.satisfied(), report.satisfied() ? "Granted" : "Short", report.message());
   }
 
