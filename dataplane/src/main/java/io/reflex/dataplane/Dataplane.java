@@ -97,8 +97,12 @@ public final class Dataplane implements AutoCloseable, DataplaneLoop.Listener {
                 : SloTable.load(config.sloTable(), sectors);
     }
 
-    /** Serve every tenant as an NBD export (export name = tenant name, plus ":TOKEN" for tenants with a token). */
-    private void startNbd(InetSocketAddress address) {
+    /**
+     * Serve every tenant as an NBD export (export name = tenant name, plus ":TOKEN" for tenants with a token) on
+     * {@code address}; throws UncheckedIOException when it cannot listen there. At most one NBD front-end.
+     */
+    public synchronized void startNbd(InetSocketAddress address) {
+        if (nbd != null) throw new IllegalStateException("the NBD front-end already listens on " + nbd.address());
         try {
             nbd = io.reflex.dataplane.net.NbdListener.open(address, loops, config.syncWrites());
         } catch (IOException e) {

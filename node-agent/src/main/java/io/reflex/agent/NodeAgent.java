@@ -19,6 +19,7 @@ import io.reflex.agent.serving.DeviceResolver;
 import io.reflex.agent.serving.DeviceServer;
 import io.reflex.agent.serving.ManagedDevice;
 import io.reflex.agent.state.ClaimStore;
+import io.reflex.agent.state.NbdPorts;
 import io.reflex.crds.access.TenantSecret;
 import io.reflex.crds.v1alpha1.DevicePhase;
 import io.reflex.crds.v1alpha1.FlashDevice;
@@ -59,6 +60,7 @@ public final class NodeAgent implements AutoCloseable {
   private final DeviceResolver resolver;
   private final DeviceCheck check;
   private final AgentMetrics metrics;
+  private final NbdPorts nbdPorts;
   private final ScheduledExecutorService control;
   private final AtomicBoolean pending = new AtomicBoolean();
   private final Map<String, DeviceServer> servers = new LinkedHashMap<>();
@@ -79,6 +81,7 @@ public final class NodeAgent implements AutoCloseable {
     this.check = new DeviceCheck(settings, discovery, new DriverBinder(settings.roots(), settings.stateDir()),
         new HugePages(settings.roots()), new ClaimStore(settings.stateDir()));
     this.metrics = new AgentMetrics(registry, () -> health);
+    this.nbdPorts = new NbdPorts(settings.stateDir(), settings.nbdPort());
     this.control = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "reflex-agent-" + settings.node());
       t.setDaemon(true);
@@ -179,7 +182,7 @@ public final class NodeAgent implements AutoCloseable {
         if (servers.containsKey(d.name())) stop(d.name(), o.summary());
       } else if (!servers.containsKey(d.name())) {
         try {
-          servers.put(d.name(), new DeviceServer(d, settings));
+          servers.put(d.name(), new DeviceServer(d, settings, nbdPorts.portFor(d.name())));
           LOG.info("serving device " + d.name() + " (" + o.summary() + ")");
         } catch (RuntimeException e) {
           o = o.openFailed("cannot open " + (d.path() == null ? d.name() : d.path()) + ": " + e.getMessage());
@@ -198,14 +201,20 @@ public final class NodeAgent implements AutoCloseable {
       Long gen = fd == null ? null : fd.getMetadata().getGeneration();
       List<Condition> conds = new ArrayList<>(o.conditions(old, gen));
       int n = served.getOrDefault(d.name(), 0);
+      if (srv != null) srv.retryNbd(); // a port that was busy may be free now
+      // The assigned port, listening or not (like a tenant's port): Secrets and clients keep it across outages.
+      Integer nbd = nbdPorts.enabled() ? nbdPorts.portFor(d.name()) : null;
       conds.add(srv != null
-          ? Conditions.of(old, Publisher.SERVING, true, "Serving", "serving " + n + " tenant(s) on " + settings.address().getHostAddress(), gen)
+          ? Conditions.of(old, Publisher.SERVING, true, "Serving", "serving " + n + " tenant(s) on " + settings.address().getHostAddress()
+              + (srv.nbdListening() != null ? "; NBD exports on port " + srv.nbdListening()
+                  : srv.nbdProblem() != null ? "; " + srv.nbdProblem() : ""), gen)
           : Conditions.of(old, Publisher.SERVING, false, o.reason(), o.summary(), gen));
       DevicePhase phase = srv != null ? DevicePhase.Ready : o.phase();
       Long capacity = srv != null ? Long.valueOf(srv.capacityBytes()) : o.capacityBytes();
-      if (fd == null || !sameDeviceStatus(fd, phase, gen, capacity, conds)) {
+      if (srv != null && srv.nbdProblem() != null) logOnce(d.name() + "/nbd", "device " + d.name() + ": " + srv.nbdProblem());
+      if (fd == null || !sameDeviceStatus(fd, phase, gen, capacity, nbd, conds)) {
         try {
-          publisher.deviceStatus(d.name(), phase, gen, capacity, conds);
+          publisher.deviceStatus(d.name(), phase, gen, capacity, nbd, conds);
         } catch (RuntimeException e) {
           logOnce(d.name() + "/status", "cannot write the status of FlashDevice " + d.name() + ": " + e.getMessage());
         }
@@ -341,10 +350,11 @@ public final class NodeAgent implements AutoCloseable {
     }
   }
 
-  private boolean sameDeviceStatus(FlashDevice fd, DevicePhase phase, Long gen, Long capacity, List<Condition> conds) {
+  private boolean sameDeviceStatus(FlashDevice fd, DevicePhase phase, Long gen, Long capacity, Integer nbd,
+                                   List<Condition> conds) {
     var s = fd.getStatus();
     if (s == null || s.getPhase() != phase || !Objects.equals(s.getObservedGeneration(), gen)
-        || !Objects.equals(s.getCapacityBytes(), capacity)) {
+        || !Objects.equals(s.getCapacityBytes(), capacity) || !Objects.equals(s.getNbdPort(), nbd)) {
       return false;
     }
     for (Condition c : conds) if (!Conditions.sameAs(Conditions.find(s.getConditions(), c.getType()), c)) return false;

@@ -75,6 +75,11 @@ public final class Translate {
   }
 
   /** Address clients reach the node on: the FlashDevice annotation if set, else the Node's InternalIP. */
+  /** The device's NBD port as its agent publishes it, or null. */
+  public static Integer nbdPort(FlashDevice d) {
+    return d == null || d.getStatus() == null ? null : d.getStatus().getNbdPort();
+  }
+
   public static Optional<String> nodeAddress(FlashDevice d, Node node) {
     if (d != null && d.getMetadata().getAnnotations() != null) {
       String a = d.getMetadata().getAnnotations().get(OperatorSettings.NODE_ADDRESS_ANNOTATION);

@@ -42,6 +42,11 @@ public class FlashDeviceStatus {
   @JsonPropertyDescription("tenants placed on the device")
   private Integer tenantCount;
 
+  @Min(1)
+  @Max(65535)
+  @JsonPropertyDescription("TCP port of the device's NBD front-end on the node's address (every tenant on the device is an export); absent while it is not listening")
+  private Integer nbdPort;
+
   @JsonPropertyDescription("standard conditions (type Ready, ...), merged by type")
   private List<Condition> conditions;
 
@@ -61,6 +66,8 @@ public class FlashDeviceStatus {
   public void setAllocatedBytes(Long allocatedBytes) { this.allocatedBytes = allocatedBytes; }
   public Integer getTenantCount() { return tenantCount; }
   public void setTenantCount(Integer tenantCount) { this.tenantCount = tenantCount; }
+  public Integer getNbdPort() { return nbdPort; }
+  public void setNbdPort(Integer nbdPort) { this.nbdPort = nbdPort; }
   public List<Condition> getConditions() { return conditions; }
   public void setConditions(List<Condition> conditions) { this.conditions = conditions; }
 }

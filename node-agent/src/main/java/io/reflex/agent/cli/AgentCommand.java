@@ -78,6 +78,11 @@ public final class AgentCommand {
       description = "Give released PCI functions back to their original driver (default: ${DEFAULT-VALUE})")
   boolean restoreDrivers;
 
+  @Option(names = "--nbd-port", defaultValue = "${env:REFLEX_NBD_PORT:-10809}",
+      description = "First TCP port for the devices' NBD front-ends on --address: every tenant of a device is an export "
+          + "there; a device keeps its port across restarts (0: no NBD; default: ${DEFAULT-VALUE}, env REFLEX_NBD_PORT)")
+  int nbdPort;
+
   public AgentSettings settings() {
     if (node == null || node.isBlank()) throw new IllegalArgumentException("--node is required (or REFLEX_NODE_NAME)");
     List<DeviceSpec> specs = new ArrayList<>();
@@ -102,7 +107,7 @@ public final class AgentCommand {
     if (rescanSeconds <= 0) throw new IllegalArgumentException("--rescan must be > 0 seconds");
     Path state = stateDir != null ? stateDir : Path.of("/var/lib/reflex/agent", node);
     return new AgentSettings(node, new HostRoots(sysfsRoot, procRoot, devRoot), specs, ip, state, threads, mode, !noQos,
-        syncWrites, Duration.ofMillis((long) (rescanSeconds * 1000)), hugePages2M, hugePages1G, lowerHugePages, restoreDrivers);
+        syncWrites, Duration.ofMillis((long) (rescanSeconds * 1000)), hugePages2M, hugePages1G, lowerHugePages, restoreDrivers, nbdPort);
   }
 
   /** host and port of the HTTP endpoint. */

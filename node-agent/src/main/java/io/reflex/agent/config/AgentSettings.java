@@ -24,10 +24,12 @@ import java.util.List;
  * @param hugePages1G   1 GiB hugepages per NUMA node (0: don't touch)
  * @param lowerHugePages allow lowering the hugepage counts to the request
  * @param restoreDrivers give PCI functions back to their original driver on release
+ * @param nbdPort       first TCP port of the devices' NBD front-ends (each device keeps its own; 0: no NBD)
  */
 public record AgentSettings(String node, HostRoots roots, List<DeviceSpec> devices, InetAddress address, Path stateDir,
                             int threads, PollMode pollMode, boolean scheduler, boolean syncWrites, Duration rescan,
-                            long hugePages2M, long hugePages1G, boolean lowerHugePages, boolean restoreDrivers) {
+                            long hugePages2M, long hugePages1G, boolean lowerHugePages, boolean restoreDrivers,
+                            int nbdPort) {
   public static final String FIELD_MANAGER_PREFIX = "reflex-agent-";
 
   public AgentSettings {
@@ -37,6 +39,7 @@ public record AgentSettings(String node, HostRoots roots, List<DeviceSpec> devic
     }
     devices = List.copyOf(devices);
     if (threads < 1) throw new IllegalArgumentException("--threads must be at least 1");
+    if (nbdPort < 0 || nbdPort > 65535) throw new IllegalArgumentException("--nbd-port must be 0 (off) or 1-65535, got " + nbdPort);
   }
 
   /** The field manager of this agent's server-side applies: one per node, so agents never take each other's fields. */

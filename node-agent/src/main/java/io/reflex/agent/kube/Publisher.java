@@ -77,10 +77,11 @@ public final class Publisher {
   }
 
   /** The agent's part of a device's status. */
-  public void deviceStatus(String name, DevicePhase phase, Long observedGeneration, Long capacityBytes,
+  public void deviceStatus(String name, DevicePhase phase, Long observedGeneration, Long capacityBytes, Integer nbdPort,
                            List<Condition> conditions) {
     FlashDeviceStatus s = new FlashDeviceStatus();
     s.setPhase(phase);
+    s.setNbdPort(nbdPort); // absent from the apply when null: the field is released, clients stop being sent there
     s.setObservedGeneration(observedGeneration);
     s.setCapacityBytes(capacityBytes);
     s.setConditions(sorted(conditions));

@@ -1,16 +1,13 @@
 package io.reflex.agent.kube;
 
 import io.fabric8.kubernetes.api.model.Secret;
+import io.reflex.crds.access.TenantNames;
 import io.reflex.crds.access.TenantSecret;
 import io.reflex.crds.v1alpha1.AuthMode;
 import io.reflex.crds.v1alpha1.FlashTenant;
 import io.reflex.crds.v1alpha1.TenantPlacement;
 import io.reflex.dataplane.tenant.TenantClass;
 import io.reflex.dataplane.tenant.TenantSpec;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 
 /** A placed FlashTenant (and its Secret's token) as a row of the dataplane's SLO table. */
 public final class TenantRows {
@@ -38,23 +35,9 @@ public final class TenantRows {
         lc && spec.getP95LatencyMicros() != null ? spec.getP95LatencyMicros() : 0, p.getLbaOffset(), p.getLbaCount(), token);
   }
 
-  /**
-   * The tenant's name in the dataplane (metrics label, NBD export): "namespace.name", shortened with a hash when longer
-   * than the dataplane's 63 characters, so it stays unique per node.
-   */
+  /** The tenant's name in the dataplane (metrics label, NBD export); see {@link TenantNames#dataplane}. */
   public static String dataplaneName(FlashTenant t) {
-    String full = t.getMetadata().getNamespace() + "." + t.getMetadata().getName();
-    if (full.length() <= 63) return full;
-    try {
-      byte[] h = MessageDigest.getInstance("SHA-256").digest(full.getBytes(StandardCharsets.UTF_8));
-      String prefix = full.substring(0, 54);
-      while (!prefix.isEmpty() && !Character.isLetterOrDigit(prefix.charAt(prefix.length() - 1))) {
-        prefix = prefix.substring(0, prefix.length() - 1);
-      }
-      return prefix + "-" + HexFormat.of().formatHex(h, 0, 4);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return TenantNames.dataplane(t);
   }
 
   public static String key(FlashTenant t) {

@@ -29,8 +29,19 @@ public final class DeviceServer implements AutoCloseable {
   private final java.util.concurrent.atomic.AtomicLongArray pingDone;
   private List<TenantSpec> applied = List.of();
   private Map<String, String> problems = Map.of();
+  private final int nbdPort;
+  private volatile String nbdProblem;
 
+  /** Without an NBD front-end. */
   public DeviceServer(ManagedDevice device, AgentSettings settings) {
+    this(device, settings, 0);
+  }
+
+  /**
+   * @param nbdPort the device's NBD port on the node's address (0: none). A port that cannot be bound leaves the
+   *                device serving ReFlex, with the reason in {@link #nbdProblem()}; {@link #retryNbd()} tries again.
+   */
+  public DeviceServer(ManagedDevice device, AgentSettings settings, int nbdPort) {
     this.device = device;
     String engine = switch (device.engine()) {
       case URING -> "uring";
@@ -43,6 +54,8 @@ public final class DeviceServer implements AutoCloseable {
         device.model(), settings.threads(), settings.pollMode(), settings.scheduler(), settings.syncWrites(), 256, null,
         null, List.of(), DataplaneLoop.DEFAULT_SUBMIT_BATCH);
     this.dataplane = new Dataplane(config);
+    this.nbdPort = nbdPort;
+    retryNbd();
     this.pingSent = new java.util.concurrent.atomic.AtomicLongArray(settings.threads());
     this.pingDone = new java.util.concurrent.atomic.AtomicLongArray(settings.threads());
   }
@@ -94,6 +107,30 @@ public final class DeviceServer implements AutoCloseable {
     applied = List.copyOf(tenants);
     problems = Map.copyOf(refused);
     return problems;
+  }
+
+  /** Starts the NBD front-end if it should listen and does not yet; a failure is kept as {@link #nbdProblem()}. */
+  public synchronized void retryNbd() {
+    if (nbdPort == 0 || dataplane.nbdAddress() != null) return;
+    InetSocketAddress at = new InetSocketAddress(dataplane.config().listen().getAddress(), nbdPort);
+    try {
+      dataplane.startNbd(at);
+      nbdProblem = null;
+    } catch (RuntimeException e) {
+      nbdProblem = "NBD cannot listen on " + at.getAddress().getHostAddress() + ":" + nbdPort + ": "
+          + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage());
+    }
+  }
+
+  /** The NBD port while the front-end listens, else null. */
+  public Integer nbdListening() {
+    var a = dataplane.nbdAddress();
+    return a == null ? null : a.getPort();
+  }
+
+  /** Why the NBD front-end is not listening although it should, or null. */
+  public String nbdProblem() {
+    return nbdProblem;
   }
 
   /** Names of the tenants listening now. */

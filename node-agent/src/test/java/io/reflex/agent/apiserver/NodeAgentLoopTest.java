@@ -95,12 +95,22 @@ class NodeAgentLoopTest {
     deviceA = file(dir.resolve("a.img"), 64);
     Path deviceB = file(dir.resolve("b.img"), 64);
     Path kubeconfig = api.controlPlane().kubeconfig();
+    nbdBase = freePort();
     argsA = new String[] {"--node", node + "-a", "--address", addrA, "--device", deviceA + ",model=sample",
-        "--state-dir", dir.resolve("state-a").toString(), "--rescan", "0.5", "--poll", "block"};
+        "--state-dir", dir.resolve("state-a").toString(), "--rescan", "0.5", "--poll", "block",
+        "--nbd-port", Integer.toString(nbdBase)};
     agentA = new LocalAgent(kubeconfig, dir.resolve("agent-a.log"), argsA).start();
     agentB = new LocalAgent(kubeconfig, dir.resolve("agent-b.log"), "--node", node + "-b", "--address", addrB,
         "--device", deviceB + ",model=sample,engine=file", "--state-dir", dir.resolve("state-b").toString(),
-        "--rescan", "0.5", "--poll", "block").start();
+        "--rescan", "0.5", "--poll", "block", "--nbd-port", Integer.toString(nbdBase)).start();
+  }
+
+  static int nbdBase;
+
+  static int freePort() throws IOException {
+    try (var s = new java.net.ServerSocket(0)) {
+      return s.getLocalPort();
+    }
   }
 
   @AfterAll
@@ -152,6 +162,41 @@ class NodeAgentLoopTest {
 
   @Test
   @Order(3)
+  void theSecretsNbdUriOpensTheSameDataForNbdcopy() throws Exception {
+    Assumptions.assumeTrue(StandInNodes.run("nbdcopy", "--version") == 0, "needs nbdcopy (libnbd-bin)");
+    FlashDevice dev = device(tenant("db").getStatus().getPlacement().getDevice());
+    assertThat(dev.getStatus().getNbdPort()).isEqualTo(nbdBase);
+    Secret s = client.secrets().inNamespace(api.namespace()).withName("db-reflex").get();
+    Endpoint e = endpoint("db");
+    String export = api.namespace() + ".db:" + e.token;
+    assertThat(decode(s.getData().get("nbdExport"))).isEqualTo(export);
+    assertThat(decode(s.getData().get("nbdUri"))).isEqualTo("nbd://db." + api.namespace() + ".svc:" + nbdBase + "/" + export);
+    var svcPorts = client.services().inNamespace(api.namespace()).withName("db").get().getSpec().getPorts();
+    assertThat(svcPorts).extracting(p -> p.getName() + ":" + p.getPort()).contains("nbd:" + nbdBase);
+    // What DNS answers for the Service in a pod: the EndpointSlice's address.
+    String uri = "nbd://" + e.address + ":" + nbdBase + "/" + export;
+
+    Path out = dir.resolve("db-read.img");
+    assertThat(StandInNodes.run("nbdcopy", uri, out.toString())).as("nbdcopy %s -> file", uri).isZero();
+    assertThat(Files.size(out)).isEqualTo(8L << 20);
+    byte[] read = Files.readAllBytes(out);
+    for (int i = 0; i < 64; i++) { // what the ReFlex client wrote in the test before
+      assertThat(ByteBuffer.wrap(read, i * 4096, 4096)).as("block %d over NBD", i).isEqualTo(block(i, 1));
+    }
+    Path in = dir.resolve("db-write.img");
+    ByteBuffer img = ByteBuffer.allocate(8 << 20);
+    for (int i = 0; i < 64; i++) img.put(block(i, 3));
+    Files.write(in, img.array());
+    assertThat(StandInNodes.run("nbdcopy", in.toString(), uri)).as("nbdcopy file -> %s", uri).isZero();
+    try (ReflexClient c = connect("db", null)) {
+      verify(c, 0, 64, 3);
+    }
+    assertThat(StandInNodes.run("nbdinfo", "--size", "nbd://" + e.address + ":" + nbdBase + "/" + api.namespace() + ".db:wrong"))
+        .as("a wrong token in the export name").isNotZero();
+  }
+
+  @Test
+  @Order(4)
   void aWrongTokenIsRefused() {
     Endpoint e = endpoint("db");
     assertThatThrownBy(() -> ReflexClient.connect(e.address, e.port, ClientOptions.defaults().withToken("not-the-token")).close())
@@ -159,7 +204,7 @@ class NodeAgentLoopTest {
   }
 
   @Test
-  @Order(4)
+  @Order(5)
   void deletingOneTenantClosesItsPortAndLeavesTheOtherOnTheSameDeviceAlone() throws Exception {
     apply(tenant("logs", TenantClass.BE, node + "-a"));
     awaitPhase("logs", TenantPhase.Serving);
@@ -177,7 +222,7 @@ class NodeAgentLoopTest {
   }
 
   @Test
-  @Order(5)
+  @Order(6)
   void afterKillMinus9TheRestartedAgentServesTheSameTenantsOnTheSamePortsWithTheirData() throws Exception {
     FlashTenant before = tenant("logs");
     agentA.kill();
@@ -194,7 +239,7 @@ class NodeAgentLoopTest {
   }
 
   @Test
-  @Order(6)
+  @Order(7)
   void aDeviceThatBecomesInUseIsGivenUpAndItsTenantsAreToldSo() throws Exception {
     Assumptions.assumeTrue(StandInNodes.run("losetup", "--version") == 0, "needs losetup");
     Process p = new ProcessBuilder("losetup", "-f", "--show", deviceA.toString()).start();

@@ -26,14 +26,14 @@ class DeviceCheckTest {
   DeviceCheck check(String... specs) {
     AgentSettings s = new AgentSettings("n1", HostRoots.REAL, java.util.Arrays.stream(specs).map(DeviceSpec::parse).toList(),
         InetAddress.getLoopbackAddress(), dir.resolve("state"), 1, PollMode.BLOCK, true, true, Duration.ofSeconds(10), 0, 0,
-        false, true);
+        false, true, 0);
     return new DeviceCheck(s, new Discovery(HostRoots.REAL), new DriverBinder(HostRoots.REAL, dir.resolve("state")),
         new HugePages(HostRoots.REAL), new ClaimStore(dir.resolve("state")));
   }
 
   ManagedDevice device(String spec) {
     AgentSettings s = new AgentSettings("n1", HostRoots.REAL, List.of(DeviceSpec.parse(spec)), InetAddress.getLoopbackAddress(),
-        dir.resolve("state"), 1, PollMode.BLOCK, true, true, Duration.ofSeconds(10), 0, 0, false, true);
+        dir.resolve("state"), 1, PollMode.BLOCK, true, true, Duration.ofSeconds(10), 0, 0, false, true, 0);
     return new DeviceResolver(s).resolve(List.of(), List::of).devices().getFirst();
   }
 

@@ -25,10 +25,14 @@ class DeviceServerTest {
   @TempDir Path state;
 
   DeviceServer memoryDevice() {
+    return memoryDevice(0);
+  }
+
+  DeviceServer memoryDevice(int nbdPort) {
     AgentSettings s = new AgentSettings("n1", HostRoots.REAL, List.of(), InetAddress.getLoopbackAddress(), state, 1,
-        PollMode.BLOCK, true, true, Duration.ofSeconds(10), 0, 0, false, true);
+        PollMode.BLOCK, true, true, Duration.ofSeconds(10), 0, 0, false, true, 0);
     return new DeviceServer(new ManagedDevice("n1-mem", null, null, Engine.MEMORY, "null", ClaimPolicy.Never, 256L << 20,
-        true, 0), s);
+        true, 0), s, nbdPort);
   }
 
   static List<Integer> freePorts(int n) throws IOException {
@@ -78,5 +82,28 @@ class DeviceServerTest {
     assertThat(d.live()).isTrue(); // the first no-op has been answered
     d.close();
     assertThat(d.live()).isFalse();
+  }
+
+  @Test
+  void aBusyNbdPortLeavesTheDeviceServingWithTheReasonAndIsTakenOnceFree() throws Exception {
+    List<Integer> ports = freePorts(1);
+    int tenantPort = ports.getFirst();
+    DeviceServer d;
+    try (ServerSocket squatter = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      d = memoryDevice(squatter.getLocalPort());
+      assertThat(d.nbdListening()).isNull();
+      assertThat(d.nbdProblem()).contains("NBD cannot listen on 127.0.0.1:" + squatter.getLocalPort());
+      assertThat(d.apply(List.of(be("a", tenantPort, 0)))).isEmpty(); // ReFlex serves regardless
+      assertThat(d.listening()).containsExactly("a");
+    }
+    try (d) {
+      d.retryNbd();
+      assertThat(d.nbdProblem()).isNull();
+      assertThat(d.nbdListening()).isNotNull();
+      try (java.net.Socket c = new java.net.Socket(InetAddress.getLoopbackAddress(), d.nbdListening())) {
+        byte[] hello = c.getInputStream().readNBytes(8); // the NBD server's greeting
+        assertThat(new String(hello, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("NBDMAGIC");
+      }
+    }
   }
 }

@@ -11,6 +11,7 @@ import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.reflex.crds.access.TenantNames;
 import io.reflex.crds.access.TenantSecret;
 import io.reflex.crds.v1alpha1.AuthMode;
 import io.reflex.crds.v1alpha1.FlashTenant;
@@ -26,13 +27,14 @@ import java.util.Objects;
 
 /**
  * How clients reach a placed tenant: a headless, selector-less Service named like the tenant whose one
- * EndpointSlice points at the node's address and the tenant's port, and a Secret with endpoint, port, LBA size and
- * an access token. All owned by the FlashTenant (garbage-collected where a controller manager runs) and deleted
- * explicitly by the tenant's finalizer too.
+ * EndpointSlice points at the node's address and the tenant's port (and, when the device has an NBD front-end, its
+ * NBD port), and a Secret with endpoint, port, LBA size, an access token and the NBD export. All owned by the
+ * FlashTenant (garbage-collected where a controller manager runs) and deleted explicitly by the tenant's finalizer too.
  */
 public final class Exposure {
   public static final String TENANT_LABEL = "reflex.io/tenant";
   public static final String PORT_NAME = "reflex";
+  public static final String NBD_PORT_NAME = "nbd";
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private Exposure() {}
@@ -63,15 +65,24 @@ public final class Exposure {
         .withBlockOwnerDeletion(false).build();
   }
 
-  public static Service service(FlashTenant t, Allocation a) {
-    return new ServiceBuilder().withNewMetadata().withName(serviceName(t)).withNamespace(t.getMetadata().getNamespace())
+  public static String host(FlashTenant t) {
+    return serviceName(t) + "." + t.getMetadata().getNamespace() + ".svc";
+  }
+
+  /** {@code nbdPort}: the device's NBD port, or null for a Service with the ReFlex port only. */
+  public static Service service(FlashTenant t, Allocation a, Integer nbdPort) {
+    var spec = new ServiceBuilder().withNewMetadata().withName(serviceName(t)).withNamespace(t.getMetadata().getNamespace())
         .withLabels(labels(t)).withOwnerReferences(owner(t)).endMetadata()
         .withNewSpec().withClusterIP("None").addNewPort().withName(PORT_NAME).withProtocol("TCP").withPort(a.port())
-        .withNewTargetPort(a.port()).endPort().endSpec().build();
+        .withNewTargetPort(a.port()).endPort();
+    if (nbdPort != null) {
+      spec.addNewPort().withName(NBD_PORT_NAME).withProtocol("TCP").withPort(nbdPort).withNewTargetPort(nbdPort).endPort();
+    }
+    return spec.endSpec().build();
   }
 
   /** The slice; no endpoints while the node's address is unknown. */
-  public static EndpointSlice endpointSlice(FlashTenant t, Allocation a, String address) {
+  public static EndpointSlice endpointSlice(FlashTenant t, Allocation a, String address, Integer nbdPort) {
     Map<String, String> labels = new LinkedHashMap<>(labels(t));
     labels.put("kubernetes.io/service-name", serviceName(t));
     labels.put("endpointslice.kubernetes.io/managed-by", "reflex.io-operator");
@@ -79,6 +90,9 @@ public final class Exposure {
         .withNamespace(t.getMetadata().getNamespace()).withLabels(labels).withOwnerReferences(owner(t)).endMetadata()
         .withAddressType(address != null && address.contains(":") ? "IPv6" : "IPv4")
         .addNewPort().withName(PORT_NAME).withProtocol("TCP").withPort(a.port()).endPort();
+    if (nbdPort != null) {
+      b.addNewPort().withName(NBD_PORT_NAME).withProtocol("TCP").withPort(nbdPort).endPort();
+    }
     if (address != null) {
       b.addNewEndpoint().withAddresses(address).withNodeName(a.node()).withNewConditions().withReady(true).endConditions()
           .endEndpoint();
@@ -88,16 +102,29 @@ public final class Exposure {
     return b.build();
   }
 
-  public static Secret secret(FlashTenant t, Allocation a, String existingToken) {
+  /**
+   * The Secret's keys: endpoint, host, port, lbaCount, capacityBytes, token (unless auth is None) and, when the device
+   * has an NBD front-end, nbdPort, nbdExport (the export name, with the token) and nbdUri ({@code nbd://host:port/export},
+   * what fio's nbd engine, nbdcopy, nbdinfo and qemu take).
+   */
+  public static Secret secret(FlashTenant t, Allocation a, String existingToken, Integer nbdPort) {
     Map<String, String> data = new LinkedHashMap<>();
     data.put("endpoint", endpoint(t, a.port()));
-    data.put("host", serviceName(t) + "." + t.getMetadata().getNamespace() + ".svc");
+    data.put("host", host(t));
     data.put("port", Integer.toString(a.port()));
     data.put("lbaCount", Long.toString(a.sizeBytes() / Allocation.SECTOR_BYTES));
     data.put("capacityBytes", Long.toString(a.sizeBytes()));
-    boolean token = t.getSpec().getAuth() == null || t.getSpec().getAuth().getMode() != AuthMode.None;
-    if (token) {
-      data.put(TenantSecret.TOKEN_KEY, existingToken != null ? existingToken : newToken());
+    boolean needsToken = t.getSpec().getAuth() == null || t.getSpec().getAuth().getMode() != AuthMode.None;
+    String token = needsToken ? (existingToken != null ? existingToken : newToken()) : null;
+    if (token != null) {
+      data.put(TenantSecret.TOKEN_KEY, token);
+    }
+    if (nbdPort != null) {
+      // Tokens are base64url (RFC 3986 unreserved characters): the URI needs no escaping.
+      String export = TenantNames.nbdExport(t, token);
+      data.put("nbdPort", Integer.toString(nbdPort));
+      data.put("nbdExport", export);
+      data.put("nbdUri", "nbd://" + host(t) + ":" + nbdPort + "/" + export);
     }
     Map<String, String> encoded = new LinkedHashMap<>();
     data.forEach((k, v) -> encoded.put(k, Base64.getEncoder().encodeToString(v.getBytes(StandardCharsets.UTF_8))));
@@ -136,13 +163,18 @@ public final class Exposure {
   public static boolean sameService(Service have, Service want) {
     if (!sameMeta(have, want) || have.getSpec() == null || !"None".equals(have.getSpec().getClusterIP())
         || (have.getSpec().getSelector() != null && !have.getSpec().getSelector().isEmpty())
-        || have.getSpec().getPorts() == null || have.getSpec().getPorts().size() != 1) {
+        || have.getSpec().getPorts() == null || have.getSpec().getPorts().size() != want.getSpec().getPorts().size()) {
       return false;
     }
-    var h = have.getSpec().getPorts().getFirst();
-    var w = want.getSpec().getPorts().getFirst();
-    return Objects.equals(h.getName(), w.getName()) && Objects.equals(h.getProtocol(), w.getProtocol())
-        && Objects.equals(h.getPort(), w.getPort()) && Objects.equals(h.getTargetPort(), w.getTargetPort());
+    for (int i = 0; i < want.getSpec().getPorts().size(); i++) {
+      var h = have.getSpec().getPorts().get(i);
+      var w = want.getSpec().getPorts().get(i);
+      if (!Objects.equals(h.getName(), w.getName()) || !Objects.equals(h.getProtocol(), w.getProtocol())
+          || !Objects.equals(h.getPort(), w.getPort()) || !Objects.equals(h.getTargetPort(), w.getTargetPort())) {
+        return false;
+      }
+    }
+    return true;
   }
 
   public static boolean sameEndpointSlice(EndpointSlice have, EndpointSlice want) {

@@ -93,7 +93,8 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
     // handled before the ledger knows.
     devices = new InformerEventSource<>(InformerEventSourceConfiguration.from(FlashDevice.class, FlashTenant.class)
         .withName("tenant-devices").withWatchAllNamespaces()
-        .withOnUpdateFilter((n, o) -> !Objects.equals(Translate.nodeAddress(n, null), Translate.nodeAddress(o, null)))
+        .withOnUpdateFilter((n, o) -> !Objects.equals(Translate.nodeAddress(n, null), Translate.nodeAddress(o, null))
+            || !Objects.equals(Translate.nbdPort(n), Translate.nbdPort(o)))
         .withSecondaryToPrimaryMapper(d -> placement.tenantsOn(d.getMetadata().getName())).build(), context);
     nodes = new InformerEventSource<>(InformerEventSourceConfiguration.from(Node.class, FlashTenant.class)
         .withName("tenant-nodes").withWatchAllNamespaces()
@@ -167,7 +168,7 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
         // Exposure first, so that Exposed=True is only ever written once the objects are there.
         String address = Translate.endpointAddressProblem(d.address()) == null ? d.address() : null;
         try {
-          exposureError = expose(client, t, a, address);
+          exposureError = expose(client, t, a, address, nbdPort(a));
           Condition exposed = exposureError != null
               ? cond(t, EXPOSED, false, "ExposureFailed", "writing Service/EndpointSlice/Secret failed: " + exposureError)
               : exposedCond(t, a, d.address());
@@ -292,19 +293,19 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
    * tenant: three creates; a reconcile with nothing changed: no request). The Secret's token is kept. Returns null,
    * or why a write failed.
    */
-  private String expose(KubernetesClient c, FlashTenant t, Allocation a, String address) {
+  private String expose(KubernetesClient c, FlashTenant t, Allocation a, String address, Integer nbdPort) {
     try {
-      Service svc = Exposure.service(t, a);
+      Service svc = Exposure.service(t, a, nbdPort);
       write(c, services, svc, cached(services, svc), Exposure::sameService, null);
-      EndpointSlice eps = Exposure.endpointSlice(t, a, address);
+      EndpointSlice eps = Exposure.endpointSlice(t, a, address, nbdPort);
       write(c, slices, eps, cached(slices, eps), Exposure::sameEndpointSlice, null);
       Secret have = secrets == null ? null
           : secrets.get(new ResourceID(Exposure.secretName(t), t.getMetadata().getNamespace())).orElse(null);
-      Secret sec = Exposure.secret(t, a, Exposure.token(have));
+      Secret sec = Exposure.secret(t, a, Exposure.token(have), nbdPort);
       write(c, secrets, sec, have, Exposure::sameSecret, () -> {
         // Exists but not in the cache yet: keep its token.
         Secret old = c.secrets().inNamespace(t.getMetadata().getNamespace()).withName(Exposure.secretName(t)).get();
-        return Exposure.secret(t, a, Exposure.token(old));
+        return Exposure.secret(t, a, Exposure.token(old), nbdPort);
       });
       return null;
     } catch (KubernetesClientException e) {
@@ -368,6 +369,12 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
         ? cond(t, EXPOSED, false, "NodeAddressUnknown", "node " + a.node() + " has no InternalIP (no Node object?) and "
             + "FlashDevice " + a.device() + " has no " + OperatorSettings.NODE_ADDRESS_ANNOTATION + " annotation")
         : cond(t, EXPOSED, true, "EndpointReady", "Service " + Exposure.serviceName(t) + " -> " + address + ":" + a.port());
+  }
+
+  /** The NBD port of the tenant's device (its agent publishes it), or null when the device has none. */
+  private Integer nbdPort(Allocation a) {
+    FlashDevice d = devices == null ? null : devices.get(new ResourceID(a.device())).orElse(null);
+    return Translate.nbdPort(d);
   }
 
   private String address(Allocation a) {

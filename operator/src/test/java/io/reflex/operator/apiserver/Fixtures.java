@@ -57,10 +57,16 @@ final class Fixtures {
   }
 
   static FlashDevice deviceStatus(KubernetesClient c, String name, DevicePhase phase) {
+    return deviceStatus(c, name, phase, null);
+  }
+
+  /** The agent's status fields, with the device's NBD port (null: none). */
+  static FlashDevice deviceStatus(KubernetesClient c, String name, DevicePhase phase, Integer nbdPort) {
     FlashDevice p = new FlashDevice();
     p.setMetadata(new ObjectMetaBuilder().withName(name).build());
     FlashDeviceStatus st = new FlashDeviceStatus();
     st.setPhase(phase);
+    st.setNbdPort(nbdPort);
     p.setStatus(st);
     return c.resource(p).subresource("status").patch(new PatchContext.Builder().withPatchType(PatchType.SERVER_SIDE_APPLY)
         .withFieldManager(AGENT).withForce(true).build(), p);

@@ -148,6 +148,22 @@ class OperatorApiServerTest {
     assertThat(decode(client.secrets().inNamespace(api.namespace()).withName("db-reflex").get()).get("token"))
         .isEqualTo(data.get("token"));
 
+    // The agent publishes the device's NBD port: Service, EndpointSlice and Secret gain it (export = ns.name:token).
+    Fixtures.deviceStatus(client, "op-a-1", DevicePhase.Ready, 10809);
+    String export = api.namespace() + ".db:" + data.get("token");
+    await().atMost(WAIT).untilAsserted(() -> assertThat(decode(client.secrets().inNamespace(api.namespace())
+        .withName("db-reflex").get())).containsEntry("nbdPort", "10809").containsEntry("nbdExport", export)
+        .containsEntry("nbdUri", "nbd://db." + api.namespace() + ".svc:10809/" + export));
+    assertThat(client.services().inNamespace(api.namespace()).withName("db").get().getSpec().getPorts())
+        .extracting(x -> x.getName() + ":" + x.getPort()).containsExactly("reflex:" + p.getPort(), "nbd:10809");
+    assertThat(client.resources(EndpointSlice.class).inNamespace(api.namespace()).withName("db-reflex").get().getPorts())
+        .extracting(x -> x.getName() + ":" + x.getPort()).containsExactly("reflex:" + p.getPort(), "nbd:10809");
+    // ... and lose it when the device has no NBD front-end any more.
+    Fixtures.deviceStatus(client, "op-a-1", DevicePhase.Ready, null);
+    await().atMost(WAIT).untilAsserted(() -> assertThat(decode(client.secrets().inNamespace(api.namespace())
+        .withName("db-reflex").get())).doesNotContainKey("nbdUri").containsEntry("token", data.get("token")));
+    assertThat(client.services().inNamespace(api.namespace()).withName("db").get().getSpec().getPorts()).hasSize(1);
+
     // Exposure objects removed by someone else come back (the operator watches them).
     client.services().inNamespace(api.namespace()).withName("db").delete();
     client.secrets().inNamespace(api.namespace()).withName("db-reflex").delete();
