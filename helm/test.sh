@@ -145,6 +145,10 @@ expect_fail "create= device of agent.nodeDevices outside agent.hostPaths" "under
   --set-json 'agent.nodeDevices={"node-a":["/srv/a.img,model=m,create=1Gi"]}'
 expect_fail "javaOptions without the FFM flags" "[Dd]oes not match pattern" render default --set agent.javaOptions=-Xmx1g
 expect_fail "ports.min above ports.max" "is above max" render default --set operator.placement.ports.min=30000
+expect_fail "agent.nbdPort among the tenant ports" "overlaps operator.placement.ports" render default --set agent.nbdPort=20100
+expect_fail "agent.nbdPort 15 below the tenant ports (a node's 16 devices would reach them)" "overlaps operator.placement.ports" \
+  render default --set agent.nbdPort=19990
+expect_fail "agent.nbdPort above 65520" "less than or equal to 65520" render default --set agent.nbdPort=65530
 
 # ---- 4. render matrix -----------------------------------------------------------------------------------------------
 step "helm template: values matrix"

@@ -104,6 +104,7 @@ for ds in sets:
     check(e["REFLEX_NODE_NAME"] == {"fieldRef": {"fieldPath": "spec.nodeName"}}, f"{name}: node name from spec.nodeName")
     check(e["REFLEX_NODE_ADDRESS"] == {"fieldRef": {"fieldPath": "status.hostIP"}}, f"{name}: address from status.hostIP")
     check(e["REFLEX_STATE_DIR"] == "/var/lib/reflex/agent/$(REFLEX_NODE_NAME)", f"{name}: state dir")
+    check("--nbd-port=10809" in ag["args"], f"{name}: NBD front-ends from port 10809: {ag['args']}")
     for flag in ("--enable-native-access=ALL-UNNAMED", "--add-exports java.base/jdk.internal.misc=ALL-UNNAMED",
                  "--add-opens java.base/sun.nio.ch=ALL-UNNAMED"):
         check(flag in e["JDK_JAVA_OPTIONS"], f"{name}: JDK_JAVA_OPTIONS lacks {flag}")
@@ -165,7 +166,8 @@ if case == "full":
         json.loads(v)
     nps = {d["metadata"]["namespace"]: d for d in kinds("NetworkPolicy")}
     egress = nps.get("app", {}).get("spec", {}).get("egress", [{}])[0]
-    check(egress.get("ports") == [{"protocol": "TCP", "port": 20000, "endPort": 29999}]
+    check(egress.get("ports") == [{"protocol": "TCP", "port": 20000, "endPort": 29999},
+                                  {"protocol": "TCP", "port": 10809, "endPort": 10824}]
           and egress.get("to") == [{"ipBlock": {"cidr": "10.0.0.0/8"}}], f"tenant egress policy: {egress}")
     pm = one("PodMonitor")
     check(pm["spec"]["podMetricsEndpoints"][0]["path"] == "/metrics", "PodMonitor path")

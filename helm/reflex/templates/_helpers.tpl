@@ -92,6 +92,10 @@ app.kubernetes.io/component: node-agent
 {{- fail (printf "operator.placement.ports: min %v is above max %v" $p.min $p.max) }}
 {{- end }}
 {{- $a := .Values.agent }}
+{{- $nbd := int $a.nbdPort }}
+{{- if and (gt $nbd 0) (ge (add $nbd 15) (int $p.min)) (le $nbd (int $p.max)) }}
+{{- fail (printf "agent.nbdPort %v (and the next 15, one per device) overlaps operator.placement.ports %v-%v, where tenants listen" $nbd $p.min $p.max) }}
+{{- end }}
 {{- $taken := list "/dev" "/sys" "/run/udev" "/tmp" "/hugepages" $a.stateHostPath }}
 {{- range $a.hostPaths }}
 {{- if has . $taken }}
