@@ -1,7 +1,6 @@
 package io.reflex.agent;
 
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
@@ -20,7 +19,6 @@ import io.reflex.agent.serving.DeviceServer;
 import io.reflex.agent.serving.ManagedDevice;
 import io.reflex.agent.state.ClaimStore;
 import io.reflex.agent.state.NbdPorts;
-import io.reflex.crds.access.TenantSecret;
 import io.reflex.crds.v1alpha1.DevicePhase;
 import io.reflex.crds.v1alpha1.FlashDevice;
 import io.reflex.crds.v1alpha1.FlashTenant;
@@ -68,7 +66,6 @@ public final class NodeAgent implements AutoCloseable {
   private final Map<String, String> loggedProblems = new HashMap<>();
   private SharedIndexInformer<FlashDevice> devices;
   private SharedIndexInformer<FlashTenant> tenants;
-  private SharedIndexInformer<Secret> secrets;
   private volatile Health health = new Health(false, true, List.of(), 0, 0);
   private volatile boolean closed;
 
@@ -99,13 +96,10 @@ public final class NodeAgent implements AutoCloseable {
     // Created first, started after: an event may only arrive once every field is set.
     devices = client.resources(FlashDevice.class).runnableInformer(0);
     tenants = client.resources(FlashTenant.class).inAnyNamespace().runnableInformer(0);
-    secrets = client.secrets().inAnyNamespace().withLabel(TenantSecret.MANAGED_BY_LABEL, TenantSecret.MANAGED_BY)
-        .runnableInformer(0);
     devices.addEventHandler(cast(poke));
     tenants.addEventHandler(cast(poke));
-    secrets.addEventHandler(cast(poke));
     try {
-      for (SharedIndexInformer<?> i : List.of(devices, tenants, secrets)) i.start().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      for (SharedIndexInformer<?> i : List.of(devices, tenants)) i.start().toCompletableFuture().get(60, TimeUnit.SECONDS);
     } catch (Exception e) {
       throw new IllegalStateException("node agent " + settings.node() + ": informers did not sync: " + e.getMessage(), e);
     }
@@ -246,7 +240,7 @@ public final class NodeAgent implements AutoCloseable {
       Map<String, String> keyOf = new HashMap<>();
       for (FlashTenant t : list) {
         try {
-          TenantSpec row = TenantRows.row(t, secret(t));
+          TenantSpec row = TenantRows.row(t);
           rows.add(row);
           keyOf.put(row.name(), TenantRows.key(t));
         } catch (RuntimeException ex) {
@@ -274,7 +268,7 @@ public final class NodeAgent implements AutoCloseable {
         problem = "device " + device + " is not serving (see its FlashDevice conditions)";
       } else {
         problem = why.get(key);
-        reason = problem == null ? "Listening" : problem.startsWith("waiting for") ? "WaitingForSecret" : "NotServed";
+        reason = problem == null ? "Listening" : problem.startsWith("waiting for") ? "WaitingForToken" : "NotServed";
       }
       boolean ok = problem == null;
       if (ok) serving++;
@@ -301,10 +295,6 @@ public final class NodeAgent implements AutoCloseable {
     boolean live = servers.values().stream().allMatch(DeviceServer::live);
     health = new Health(true, live, List.copyOf(notListening), servers.size(), serving);
     return listening;
-  }
-
-  private Secret secret(FlashTenant t) {
-    return secrets.getStore().getByKey(t.getMetadata().getNamespace() + "/" + TenantSecret.name(t));
   }
 
   /**
@@ -419,7 +409,7 @@ public final class NodeAgent implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     withdrawServing();
-    for (SharedIndexInformer<?> i : new SharedIndexInformer<?>[] {devices, tenants, secrets}) if (i != null) i.stop();
+    for (SharedIndexInformer<?> i : new SharedIndexInformer<?>[] {devices, tenants}) if (i != null) i.stop();
     ExecutorService closer = Executors.newVirtualThreadPerTaskExecutor(); // devices drain in parallel
     servers.values().forEach(s -> closer.submit(s::close));
     closer.shutdown();

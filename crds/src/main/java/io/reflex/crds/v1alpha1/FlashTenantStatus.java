@@ -23,6 +23,9 @@ public class FlashTenantStatus {
   @JsonPropertyDescription("Secret in the tenant's namespace holding endpoint and token")
   private String secretName;
 
+  @JsonPropertyDescription("sha256:<hex> of the access token in the Secret: what the node agent checks clients against, so it never reads the Secret (absent for tenants without a token)")
+  private String tokenHash;
+
   @JsonPropertyDescription("standard conditions (Admitted, Placed, Serving), merged by type")
   private List<Condition> conditions;
 
@@ -36,6 +39,8 @@ public class FlashTenantStatus {
   public void setEndpoint(String endpoint) { this.endpoint = endpoint; }
   public String getSecretName() { return secretName; }
   public void setSecretName(String secretName) { this.secretName = secretName; }
+  public String getTokenHash() { return tokenHash; }
+  public void setTokenHash(String tokenHash) { this.tokenHash = tokenHash; }
   public List<Condition> getConditions() { return conditions; }
   public void setConditions(List<Condition> conditions) { this.conditions = conditions; }
 }

@@ -7,7 +7,6 @@ import io.reflex.protocol.Status;
 
 import java.nio.ByteOrder;
 import java.nio.channels.SocketChannel;
-import java.security.MessageDigest;
 
 /**
  * One client connection on one loop: parses requests straight out of its receive buffer, and encodes responses
@@ -53,7 +52,7 @@ final class Connection extends Session {
         if (op == Opcode.HELLO) return hello(p);
         if (!greeted) {
             greeted = true;
-            if (tenant.token != null) {
+            if (tenant.needsToken()) {
                 protocolError("tenant " + tenant.name + " requires a token: send HELLO first");
                 return false;
             }
@@ -120,7 +119,7 @@ final class Connection extends Session {
         int id = req.acquire();
         if (id < 0) return pause();
         boolean versionOk = header.lba() == Opcode.PROTOCOL_VERSION;
-        boolean tokenOk = tenant.token == null || tokenMatches(p + ReflexHeader.LENGTH, tokenLength);
+        boolean tokenOk = !tenant.needsToken() || tokenMatches(p + ReflexHeader.LENGTH, tokenLength);
         greeted = true;
         extended = true;
         held++;
@@ -143,7 +142,7 @@ final class Connection extends Session {
     private boolean tokenMatches(int offset, int length) {
         byte[] given = new byte[length]; // cold path: once per connection
         in.get(offset, given);
-        return MessageDigest.isEqual(given, tenant.token);
+        return tenant.tokenMatches(given);
     }
 
     @Override

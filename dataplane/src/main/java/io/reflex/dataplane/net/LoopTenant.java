@@ -1,8 +1,9 @@
 package io.reflex.dataplane.net;
 
 import io.reflex.dataplane.metrics.TenantStats;
+import io.reflex.dataplane.tenant.AccessToken;
 
-import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 
 /** A tenant as one loop sees it: its LBA window, access rule and this loop's stats. Mutated only by that loop. */
 final class LoopTenant {
@@ -10,7 +11,10 @@ final class LoopTenant {
     final String name;
     long baseSector;
     long sectors;
-    byte[] token;
+    /** SHA-256 of the access token, or null when the tenant needs none. */
+    private byte[] tokenDigest;
+    /** Reused for every check: a loop's tenant is only ever touched by that loop. */
+    private final MessageDigest sha = AccessToken.sha256();
     final TenantStats stats;
     boolean removed;
 
@@ -24,6 +28,15 @@ final class LoopTenant {
     void update(long baseSector, long sectors, String token) {
         this.baseSector = baseSector;
         this.sectors = sectors;
-        this.token = token == null ? null : token.getBytes(StandardCharsets.UTF_8);
+        this.tokenDigest = token == null ? null : AccessToken.digest(token);
+    }
+
+    boolean needsToken() {
+        return tokenDigest != null;
+    }
+
+    /** Is {@code given} this tenant's token? Connection setup only (once per connection), never per request. */
+    boolean tokenMatches(byte[] given) {
+        return tokenDigest == null || AccessToken.matches(sha, given, tokenDigest);
     }
 }

@@ -12,7 +12,6 @@ import java.nio.ByteOrder;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 
 /**
  * An NBD client connection (fixed-newstyle handshake, simple replies) on one loop. The handshake names the export,
@@ -191,7 +190,7 @@ final class NbdSession extends Session {
         }
         for (int s = 0; s < loop.tenantSlots(); s++) {
             LoopTenant t = loop.tenantAt(s);
-            if (t == null || t.removed || t.token != null) continue;
+            if (t == null || t.removed || t.needsToken()) continue;
             byte[] name = t.name.getBytes(StandardCharsets.UTF_8);
             optionReply(Nbd.OPT_LIST, Nbd.REP_SERVER, 4 + name.length);
             out.putInt(name.length).put(name);
@@ -204,12 +203,12 @@ final class NbdSession extends Session {
         ExportName e = ExportName.parse(exportName);
         LoopTenant t = loop.tenantByName(e.tenant());
         if (t == null) return "unknown export '" + e.tenant() + "'";
-        if (t.token == null) return t; // a token given for a tokenless tenant is ignored
+        if (!t.needsToken()) return t; // a token given for a tokenless tenant is ignored
         if (e.token() == null) {
             t.stats.rejected();
             return "export '" + e.tenant() + "' requires a token: use the export name " + e.tenant() + ":TOKEN";
         }
-        if (!MessageDigest.isEqual(e.token().getBytes(StandardCharsets.UTF_8), t.token)) {
+        if (!t.tokenMatches(e.token().getBytes(StandardCharsets.UTF_8))) {
             t.stats.rejected();
             return "wrong token for export '" + e.tenant() + "'";
         }

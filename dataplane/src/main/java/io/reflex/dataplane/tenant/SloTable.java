@@ -27,7 +27,7 @@ import java.util.Map;
  *     p95Micros: 1000    # LC only
  *     lbaBase: 0         # 512-byte sectors
  *     lbaCount: 2097152
- *     token: s3cret      # optional: clients must HELLO with it
+ *     token: s3cret      # optional: clients must HELLO with it; or sha256:<64 hex> of it (the table then holds no secret)
  * </pre>
  */
 public record SloTable(List<TenantSpec> tenants) {

@@ -9,7 +9,8 @@ import java.util.List;
  * One row of the SLO table: who the tenant is, where it listens, what it reserved, and which part of the device
  * it sees. LBAs are 512-byte sectors; the tenant addresses [0, lbaCount) and the server adds lbaBase.
  *
- * @param token optional access token: when set, clients must send HELLO with it (legacy clients are refused)
+ * @param token optional access token: when set, clients must send HELLO with it (legacy clients are refused); the
+ *              token itself or {@code sha256:<hex>} of it ({@link AccessToken})
  */
 public record TenantSpec(String name, int port, TenantClass tenantClass, long iops, int readPercent, long p95Micros,
                          long lbaBase, long lbaCount, String token) {
@@ -32,7 +33,8 @@ public record TenantSpec(String name, int port, TenantClass tenantClass, long io
         }
         if (lbaBase < 0) p.add(who + ": lbaBase must be >= 0");
         if (lbaCount <= 0) p.add(who + ": lbaCount must be > 0");
-        if (token != null && (token.isEmpty() || token.length() > 256)) p.add(who + ": token must be 1–256 bytes");
+        String tokenProblem = AccessToken.problem(token);
+        if (tokenProblem != null) p.add(who + ": " + tokenProblem);
         return p;
     }
 

@@ -1,6 +1,5 @@
 package io.reflex.agent.kube;
 
-import io.fabric8.kubernetes.api.model.Secret;
 import io.reflex.crds.access.TenantNames;
 import io.reflex.crds.access.TenantSecret;
 import io.reflex.crds.v1alpha1.AuthMode;
@@ -13,8 +12,12 @@ import io.reflex.dataplane.tenant.TenantSpec;
 public final class TenantRows {
   private TenantRows() {}
 
-  /** The row, or why the tenant cannot be served yet (IllegalStateException with a user-facing message). */
-  public static TenantSpec row(FlashTenant t, Secret secret) {
+  /**
+   * The row, or why the tenant cannot be served yet (IllegalStateException with a user-facing message). The token
+   * is the digest the operator published in the status ({@code sha256:...}, which the dataplane takes in place of the
+   * token): the agent never reads tenants' Secrets.
+   */
+  public static TenantSpec row(FlashTenant t) {
     TenantPlacement p = t.getStatus().getPlacement();
     if (p.getPort() == null || p.getLbaOffset() == null || p.getLbaCount() == null) {
       throw new IllegalStateException("placement is incomplete (port, lbaOffset and lbaCount are needed)");
@@ -24,10 +27,10 @@ public final class TenantRows {
     String token = null;
     boolean needsToken = spec.getAuth() == null || spec.getAuth().getMode() != AuthMode.None;
     if (needsToken) {
-      token = TenantSecret.token(secret);
+      token = t.getStatus().getTokenHash();
       if (token == null) {
-        throw new IllegalStateException("waiting for the token in Secret " + t.getMetadata().getNamespace() + "/"
-            + TenantSecret.name(t));
+        throw new IllegalStateException("waiting for the operator to publish the token's hash (status.tokenHash) with "
+            + "Secret " + t.getMetadata().getNamespace() + "/" + TenantSecret.name(t));
       }
     }
     return new TenantSpec(dataplaneName(t), p.getPort(), lc ? TenantClass.LC : TenantClass.BE,

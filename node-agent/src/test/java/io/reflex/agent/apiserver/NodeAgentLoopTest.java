@@ -205,6 +205,26 @@ class NodeAgentLoopTest {
 
   @Test
   @Order(5)
+  void deletingTheSecretRotatesTheTokenAndConnectedClientsStay() throws Exception {
+    Endpoint before = endpoint("db");
+    try (ReflexClient connected = connect("db", null)) {
+      client.secrets().inNamespace(api.namespace()).withName("db-reflex").delete();
+      String rotated = await().atMost(WAIT).until(() -> {
+        Secret x = client.secrets().inNamespace(api.namespace()).withName("db-reflex").get();
+        return x == null ? null : decode(x.getData().get("token"));
+      }, tok -> tok != null && !tok.equals(before.token));
+      // The agent takes the new hash from the tenant's status: new connections need the new token ...
+      await().atMost(WAIT).ignoreExceptions().untilAsserted(() ->
+          ReflexClient.connect(before.address, before.port, ClientOptions.defaults().withToken(rotated)).close());
+      assertThatThrownBy(() -> ReflexClient.connect(before.address, before.port,
+          ClientOptions.defaults().withToken(before.token)).close()).isInstanceOf(ReflexException.class).hasMessageContaining("token");
+      // ... and the connection let in with the old one is still served.
+      writeAndVerify(connected, 100, 8, 21);
+    }
+  }
+
+  @Test
+  @Order(6)
   void deletingOneTenantClosesItsPortAndLeavesTheOtherOnTheSameDeviceAlone() throws Exception {
     apply(tenant("logs", TenantClass.BE, node + "-a"));
     awaitPhase("logs", TenantPhase.Serving);
@@ -222,7 +242,7 @@ class NodeAgentLoopTest {
   }
 
   @Test
-  @Order(6)
+  @Order(7)
   void afterKillMinus9TheRestartedAgentServesTheSameTenantsOnTheSamePortsWithTheirData() throws Exception {
     FlashTenant before = tenant("logs");
     agentA.kill();
@@ -239,7 +259,7 @@ class NodeAgentLoopTest {
   }
 
   @Test
-  @Order(7)
+  @Order(8)
   void aDeviceThatBecomesInUseIsGivenUpAndItsTenantsAreToldSo() throws Exception {
     Assumptions.assumeTrue(StandInNodes.run("losetup", "--version") == 0, "needs losetup");
     Process p = new ProcessBuilder("losetup", "-f", "--show", deviceA.toString()).start();

@@ -24,6 +24,7 @@ import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.inbound.SimpleInboundEventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.reflex.crds.access.TenantSecret;
 import io.reflex.crds.v1alpha1.FlashDevice;
 import io.reflex.crds.v1alpha1.FlashTenant;
 import io.reflex.crds.v1alpha1.FlashTenantStatus;
@@ -144,7 +145,7 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
       try {
         req = Translate.request(t);
       } catch (IllegalArgumentException e) {
-        writeStatus(ctx, t, TenantPhase.Rejected, null, List.of(cond(t, ADMITTED, false, "InvalidSpec", e.getMessage())));
+        writeStatus(ctx, t, TenantPhase.Rejected, null, null, List.of(cond(t, ADMITTED, false, "InvalidSpec", e.getMessage())));
         ok = true;
         return UpdateControl.noUpdate();
       }
@@ -158,7 +159,7 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
       });
       String exposureError = null;
       if (d.allocation() == null) {
-        if (d.phase() != null && writeStatus(ctx, t, d.phase(), null, d.conds())) {
+        if (d.phase() != null && writeStatus(ctx, t, d.phase(), null, null, d.conds())) {
           metrics.refused("NoFit");
           LOG.infof("%s %s: %s", d.phase(), req.key(), d.conds().getFirst().getMessage());
         }
@@ -168,13 +169,17 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
         // Exposure first, so that Exposed=True is only ever written once the objects are there.
         String address = Translate.endpointAddressProblem(d.address()) == null ? d.address() : null;
         try {
-          exposureError = expose(client, t, a, address, nbdPort(a));
+          Exposed ex = expose(client, t, a, address, nbdPort(a));
+          exposureError = ex.error();
           Condition exposed = exposureError != null
               ? cond(t, EXPOSED, false, "ExposureFailed", "writing Service/EndpointSlice/Secret failed: " + exposureError)
               : exposedCond(t, a, d.address());
           List<Condition> conds = new ArrayList<>(d.conds());
           conds.add(exposed);
-          writeStatus(ctx, t, TenantPhase.Placed, a, conds);
+          // A failed exposure keeps the hash the status had: the Secret (and its token) may be unchanged.
+          String hash = exposureError == null ? TenantSecret.tokenHash(ex.token())
+              : t.getStatus() == null ? null : t.getStatus().getTokenHash();
+          writeStatus(ctx, t, TenantPhase.Placed, a, hash, conds);
         } catch (RuntimeException e) { // the status does not hold a held allocation: give it back
           if (d.held()) {
             String conflict = placement.withLedger(client, l -> l.rollback(req.key()));
@@ -290,10 +295,10 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
 
   /**
    * Writes the Service, EndpointSlice and Secret where they are missing or differ from the informer caches (a new
-   * tenant: three creates; a reconcile with nothing changed: no request). The Secret's token is kept. Returns null,
-   * or why a write failed.
+   * tenant: three creates; a reconcile with nothing changed: no request). The Secret's token is kept (a user who
+   * edits it, or deletes the Secret for a new one, rotates it).
    */
-  private String expose(KubernetesClient c, FlashTenant t, Allocation a, String address, Integer nbdPort) {
+  private Exposed expose(KubernetesClient c, FlashTenant t, Allocation a, String address, Integer nbdPort) {
     try {
       Service svc = Exposure.service(t, a, nbdPort);
       write(c, services, svc, cached(services, svc), Exposure::sameService, null);
@@ -302,17 +307,22 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
       Secret have = secrets == null ? null
           : secrets.get(new ResourceID(Exposure.secretName(t), t.getMetadata().getNamespace())).orElse(null);
       Secret sec = Exposure.secret(t, a, Exposure.token(have), nbdPort);
+      String[] kept = {null};
       write(c, secrets, sec, have, Exposure::sameSecret, () -> {
         // Exists but not in the cache yet: keep its token.
         Secret old = c.secrets().inNamespace(t.getMetadata().getNamespace()).withName(Exposure.secretName(t)).get();
-        return Exposure.secret(t, a, Exposure.token(old), nbdPort);
+        kept[0] = Exposure.token(old);
+        return Exposure.secret(t, a, kept[0], nbdPort);
       });
-      return null;
+      return new Exposed(null, kept[0] != null ? kept[0] : Exposure.token(sec));
     } catch (KubernetesClientException e) {
       LOG.warnf("FlashTenant %s: exposure: %s", Translate.key(t), e.getMessage());
-      return e.getCode() > 0 ? "HTTP " + e.getCode() + ": " + e.getStatus().getMessage() : e.getMessage();
+      return new Exposed(e.getCode() > 0 ? "HTTP " + e.getCode() + ": " + e.getStatus().getMessage() : e.getMessage(), null);
     }
   }
+
+  /** What {@link #expose} did: why it failed (null: it did not), and the token the Secret holds (null: none). */
+  private record Exposed(String error, String token) {}
 
   private static <R extends HasMetadata> R cached(InformerEventSource<R, FlashTenant> cache, R want) {
     return cache == null ? null : cache.get(ResourceID.fromResource(want)).orElse(null);
@@ -397,7 +407,8 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
    * Server-side applies the operator's status fields if they differ from the tenant's; returns whether it wrote.
    * Throws if the write fails, so the caller never commits an allocation the API server does not hold.
    */
-  boolean writeStatus(Context<FlashTenant> ctx, FlashTenant t, TenantPhase phase, Allocation a, List<Condition> conds) {
+  boolean writeStatus(Context<FlashTenant> ctx, FlashTenant t, TenantPhase phase, Allocation a, String tokenHash,
+                      List<Condition> conds) {
     FlashTenantStatus s = new FlashTenantStatus();
     FlashTenantStatus old = t.getStatus();
     // The node agent reports Serving; do not take the phase back while the placement is unchanged.
@@ -410,6 +421,7 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
       s.setPlacement(Translate.placement(a));
       s.setEndpoint(Exposure.endpoint(t, a.port()));
       s.setSecretName(Exposure.secretName(t));
+      s.setTokenHash(tokenHash);
     }
     List<Condition> sorted = new ArrayList<>(conds);
     sorted.sort(Comparator.comparing(Condition::getType));
@@ -432,6 +444,7 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
   private static boolean same(FlashTenantStatus old, FlashTenantStatus s) {
     if (old.getPhase() != s.getPhase() || !Objects.equals(old.getObservedGeneration(), s.getObservedGeneration())
         || !Objects.equals(old.getEndpoint(), s.getEndpoint()) || !Objects.equals(old.getSecretName(), s.getSecretName())
+        || !Objects.equals(old.getTokenHash(), s.getTokenHash())
         || !Serialization.asJson(old.getPlacement() == null ? "" : old.getPlacement())
             .equals(Serialization.asJson(s.getPlacement() == null ? "" : s.getPlacement()))) {
       return false;

@@ -126,6 +126,8 @@ class OperatorApiServerTest {
     assertThat(data).containsEntry("endpoint", t.getStatus().getEndpoint()).containsEntry("port", "" + p.getPort())
         .containsEntry("lbaCount", "" + p.getLbaCount());
     assertThat(data.get("token")).hasSizeGreaterThan(40);
+    // Agents check clients against the token's hash in the status and never read the Secret.
+    assertThat(t.getStatus().getTokenHash()).isEqualTo(io.reflex.crds.access.TenantSecret.tokenHash(data.get("token")));
 
     FlashDevice d = await().atMost(WAIT).until(() -> client.resources(FlashDevice.class).withName("op-a-1").get(),
         x -> x.getStatus().getTenantCount() != null && x.getStatus().getTenantCount() == 1);
@@ -147,6 +149,16 @@ class OperatorApiServerTest {
     await().atMost(WAIT).until(() -> tenant("db").getStatus().getPlacement().getTokens() == 60_000L * 280);
     assertThat(decode(client.secrets().inNamespace(api.namespace()).withName("db-reflex").get()).get("token"))
         .isEqualTo(data.get("token"));
+
+    // Deleting the Secret rotates the token: a new one, and its hash in the status.
+    client.secrets().inNamespace(api.namespace()).withName("db-reflex").delete();
+    String rotated = await().atMost(WAIT).until(() -> {
+      Secret x = client.secrets().inNamespace(api.namespace()).withName("db-reflex").get();
+      return x == null ? null : decode(x).get("token");
+    }, tok -> tok != null && !tok.equals(data.get("token")));
+    await().atMost(WAIT).until(() -> tenant("db").getStatus().getTokenHash(),
+        h -> io.reflex.crds.access.TenantSecret.tokenHash(rotated).equals(h));
+    data.put("token", rotated);
 
     // The agent publishes the device's NBD port: Service, EndpointSlice and Secret gain it (export = ns.name:token).
     Fixtures.deviceStatus(client, "op-a-1", DevicePhase.Ready, 10809);
