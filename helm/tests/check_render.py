@@ -100,7 +100,13 @@ for ds in sets:
     e = env(ag)
     check(ps.get("hostNetwork") and ps.get("hostPID") and ps.get("dnsPolicy") == "ClusterFirstWithHostNet",
           f"{name}: hostNetwork, hostPID, ClusterFirstWithHostNet")
-    check(ag["securityContext"].get("privileged") is True, f"{name}: privileged")
+    if case == "e2e":  # file devices only: unprivileged, no capabilities
+        sc = ag["securityContext"]
+        check(sc.get("privileged") is False and sc.get("capabilities") == {"drop": ["ALL"]}
+              and sc.get("allowPrivilegeEscalation") is False and sc.get("seccompProfile") == {"type": "RuntimeDefault"},
+              f"{name}: unprivileged agent drops every capability: {sc}")
+    else:
+        check(ag["securityContext"].get("privileged") is True, f"{name}: privileged")
     check(e["REFLEX_NODE_NAME"] == {"fieldRef": {"fieldPath": "spec.nodeName"}}, f"{name}: node name from spec.nodeName")
     check(e["REFLEX_NODE_ADDRESS"] == {"fieldRef": {"fieldPath": "status.hostIP"}}, f"{name}: address from status.hostIP")
     check(e["REFLEX_STATE_DIR"] == "/var/lib/reflex/agent/$(REFLEX_NODE_NAME)", f"{name}: state dir")
