@@ -154,12 +154,31 @@ public final class Translate {
     // Priced from the current spec: a spec change that was refused in place (only increases are) is counted
     // at its new, larger demand after a restart -- conservative, never an overcommit.
     long tokens = p.getTokens() == null ? 0 : p.getTokens();
-    return Optional.of(new Allocation(key(t), p.getDevice(), p.getNode(), p.getLbaOffset() * Allocation.SECTOR_BYTES,
-        p.getLbaCount() * Allocation.SECTOR_BYTES, p.getPort(), tokens, demand(t)));
+    long offsetBytes, sizeBytes;
+    try {
+      offsetBytes = Math.multiplyExact(p.getLbaOffset(), (long) Allocation.SECTOR_BYTES);
+      sizeBytes = Math.multiplyExact(p.getLbaCount(), (long) Allocation.SECTOR_BYTES);
+      Math.addExact(offsetBytes, sizeBytes);
+    } catch (ArithmeticException e) {
+      return Optional.empty(); // a window beyond 2^63 bytes is on no device: not a usable record (the tenant is re-placed)
+    }
+    return Optional.of(new Allocation(key(t), p.getDevice(), p.getNode(), offsetBytes, sizeBytes, p.getPort(), tokens,
+        demand(t)));
   }
 
+  /** Whole bytes of a quantity (fractions dropped); IllegalArgumentException if it is unusable or beyond 2^63 - 1. */
   public static long bytes(Quantity q) {
-    return Quantity.getAmountInBytes(q).longValue();
+    java.math.BigDecimal b;
+    try {
+      b = Quantity.getAmountInBytes(q);
+    } catch (ArithmeticException | IllegalArgumentException e) { // fabric8 may throw without a message
+      throw new IllegalArgumentException("'" + q + "' is not a usable quantity", e);
+    }
+    try {
+      return b.setScale(0, java.math.RoundingMode.DOWN).longValueExact();
+    } catch (ArithmeticException e) {
+      throw new IllegalArgumentException("'" + q + "' is more than " + Long.MAX_VALUE + " bytes");
+    }
   }
 
   /**

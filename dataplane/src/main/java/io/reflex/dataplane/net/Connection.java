@@ -132,6 +132,10 @@ final class Connection extends Session {
         req.status[id] = !versionOk ? Status.EINVAL : tokenOk ? Status.OK : Status.EAUTH;
         in.position(p + ReflexHeader.LENGTH + tokenLength);
         if (req.status[id] != Status.OK) {
+            // Logged like every other refusal: a client that pipelined requests behind its HELLO may never read the
+            // reply (closing on unread input resets the connection), so the log is where the reason survives.
+            loop.log("tenant " + tenant.name + ": HELLO refused (" + (versionOk ? "missing or wrong token" : "protocol version "
+                    + header.lba() + ", want " + Opcode.PROTOCOL_VERSION) + "); closing connection from " + remote());
             tenant.stats.rejected();
             closeAfterFlush = true;
         }

@@ -6,6 +6,7 @@ import io.reflex.dataplane.storage.CompletionHandler;
 import io.reflex.dataplane.storage.IoQueue;
 import io.reflex.devmodels.DeviceModel;
 import io.reflex.protocol.Opcode;
+import io.reflex.protocol.ReflexHeader;
 import io.reflex.protocol.Status;
 import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
 
@@ -212,6 +213,9 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
             return true;
         }
         int op = requests.opcode[id];
+        // The engine boundary: nothing reaches the device outside the tenant's LBA window. Tests run with -ea;
+        // without it the JIT drops the check (a static final flag), so the hot path pays nothing.
+        assert op == Opcode.FLUSH || inTenantExtent(id, c.tenant);
         boolean ok = switch (op) {
             case Opcode.GET -> io.prepRead(id, requests.deviceOffset[id], buffers.segment(requests.buffer[id]), requests.length[id]);
             case Opcode.SET -> io.prepWrite(id, requests.deviceOffset[id], buffers.segment(requests.buffer[id]), requests.length[id]);
@@ -224,6 +228,16 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
             if (++unsubmitted >= submitBatch || io.inFlight() == unsubmitted) submit();
         }
         return ok;
+    }
+
+    /** Request {@code id}'s device range lies inside tenant {@code t}'s window (overflow-safe); else AssertionError. */
+    private boolean inTenantExtent(int id, LoopTenant t) {
+        long offset = requests.deviceOffset[id], start = t.baseSector << ReflexHeader.SECTOR_SHIFT;
+        long size = t.sectors << ReflexHeader.SECTOR_SHIFT;
+        int length = requests.length[id];
+        if (length > 0 && offset >= start && offset - start <= size - length) return true;
+        throw new AssertionError(Opcode.name(requests.opcode[id]) + " of " + length + " bytes at device offset " + offset
+                + " is outside tenant " + t.name + "'s extent [" + start + ", " + (start + size) + ")");
     }
 
     private void submit() {

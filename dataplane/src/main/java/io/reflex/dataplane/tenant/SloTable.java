@@ -1,6 +1,8 @@
 package io.reflex.dataplane.tenant;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonSetter;
+import com.fasterxml.jackson.annotation.Nulls;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
@@ -39,9 +41,12 @@ public record SloTable(List<TenantSpec> tenants) {
     }
 
     /** The file's row shape; keeps the YAML names stable independent of the record. */
-    record Row(@JsonProperty(required = true) String name, @JsonProperty(required = true) Integer port,
+    // Required and unboxed: an explicit null (port: ~, an empty value) is refused like a missing one.
+    record Row(@JsonProperty(required = true) String name,
+               @JsonProperty(required = true) @JsonSetter(nulls = Nulls.FAIL) Integer port,
                @JsonProperty(value = "class", required = true) TenantClass tenantClass, Long iops, Integer readPercent,
-               Long p95Micros, Long lbaBase, @JsonProperty(required = true) Long lbaCount, String token) {
+               Long p95Micros, Long lbaBase, @JsonProperty(required = true) @JsonSetter(nulls = Nulls.FAIL) Long lbaCount,
+               String token) {
         TenantSpec toSpec() {
             return new TenantSpec(name, port, tenantClass, iops == null ? 0 : iops,
                     readPercent == null ? 100 : readPercent, p95Micros == null ? 0 : p95Micros,
@@ -49,7 +54,7 @@ public record SloTable(List<TenantSpec> tenants) {
         }
     }
 
-    record File(@JsonProperty(required = true) List<Row> tenants) {}
+    record File(@JsonProperty(required = true) @JsonSetter(contentNulls = Nulls.FAIL) List<Row> tenants) {}
 
     public static SloTable load(Path path, long deviceSectors) {
         try {
@@ -93,9 +98,9 @@ public record SloTable(List<TenantSpec> tenants) {
             if (t.name() != null && names.putIfAbsent(t.name(), t) != null) p.add("duplicate tenant name '" + t.name() + "'");
             TenantSpec samePort = ports.putIfAbsent(t.port(), t);
             if (samePort != null) p.add("tenants '" + samePort.name() + "' and '" + t.name() + "' share port " + t.port());
-            if (t.lbaCount() > 0 && t.lbaBase() >= 0 && t.lbaEnd() > deviceSectors) {
-                p.add("tenant '" + t.name() + "': LBA range [" + t.lbaBase() + ", " + t.lbaEnd() + ") exceeds the device ("
-                        + deviceSectors + " sectors)");
+            if (t.lbaCount() > 0 && t.lbaBase() >= 0 && t.lbaBase() > deviceSectors - t.lbaCount()) { // lbaEnd() may overflow
+                p.add("tenant '" + t.name() + "': LBA range [" + t.lbaBase() + ", " + Long.toUnsignedString(t.lbaEnd())
+                        + ") exceeds the device (" + deviceSectors + " sectors)");
             }
         }
         for (int i = 0; i < tenants.size(); i++) {
