@@ -51,6 +51,12 @@ public final class Dataplane implements AutoCloseable, DataplaneLoop.Listener {
     private final Map<String, Served> served = new LinkedHashMap<>();
     private final boolean[] slotUsed = new boolean[DataplaneConfig.MAX_TENANTS];
     private final int[][] connections = new int[DataplaneConfig.MAX_TENANTS][];
+    /** The rate share each loop was last told per slot (NaN: none): unchanged shares are not pushed again. */
+    private final double[][] pushedRate = new double[DataplaneConfig.MAX_TENANTS][];
+    private final boolean[][] pushedLc = new boolean[DataplaneConfig.MAX_TENANTS][];
+    /** Set while rates are being pushed; a push asked for meanwhile (see {@link #pushRates}) is marked here. */
+    private boolean pushing;
+    private final boolean[] repush = new boolean[DataplaneConfig.MAX_TENANTS];
     private int nextLoop;
     private AdmissionPlan lastPlan;
     private volatile io.reflex.dataplane.net.NbdListener nbd;
@@ -67,12 +73,16 @@ public final class Dataplane implements AutoCloseable, DataplaneLoop.Listener {
         this.loops = new DataplaneLoop[config.threads()];
         for (int i = 0; i < loops.length; i++) {
             var loopConfig = new DataplaneLoop.Config(i, DataplaneConfig.MAX_TENANTS, 4096, 256, 256L << 20, 2048, config.pollMode(),
-                    config.cpus().isEmpty() ? -1 : config.cpus().get(i), config.submitBatch());
+                    config.cpus().isEmpty() ? -1 : config.cpus().get(i), config.submitBatch(), config.connectionLimits());
             var scheduler = new TokenScheduler(DataplaneConfig.MAX_TENANTS, 2048, bucket, model);
             scheduler.setEnabled(config.scheduler());
             loops[i] = new DataplaneLoop(loopConfig, engine.openQueue(config.queueDepth()), scheduler, model, this);
         }
-        for (int s = 0; s < DataplaneConfig.MAX_TENANTS; s++) connections[s] = new int[loops.length];
+        for (int s = 0; s < DataplaneConfig.MAX_TENANTS; s++) {
+            connections[s] = new int[loops.length];
+            pushedRate[s] = new double[loops.length];
+            pushedLc[s] = new boolean[loops.length];
+        }
         this.metrics = new DataplaneMetrics(this);
         for (DataplaneLoop l : loops) l.start();
     }
@@ -177,6 +187,7 @@ public final class Dataplane implements AutoCloseable, DataplaneLoop.Listener {
         }
         slotUsed[slot] = true;
         java.util.Arrays.fill(connections[slot], 0);
+        java.util.Arrays.fill(pushedRate[slot], Double.NaN);
         int home = slot % loops.length;
         Served s = new Served(spec, slot, a.tokensPerSec(), a.note(), stats, server, home);
         served.put(spec.name(), s);
@@ -211,15 +222,49 @@ public final class Dataplane implements AutoCloseable, DataplaneLoop.Listener {
         throw new IllegalStateException("at most " + DataplaneConfig.MAX_TENANTS + " tenants per dataplane");
     }
 
-    /** Split a tenant's rate over the loops in proportion to its connections there (all loops equally when none). */
+    /**
+     * Split a tenant's rate over the loops in proportion to its connections there (all loops equally when none). Only
+     * changed shares are sent: every connection open and close lands here, and a connect storm must not flood the
+     * loops' control queues with identical updates.
+     */
     private void pushRates(Served s) {
+        // A loop whose control queue is full runs its queued tasks inside setRate (DataplaneLoop.execute), and those
+        // may open or close connections, i.e. call back here: do those pushes after this one, with fresh counts.
+        if (pushing) {
+            repush[s.slot()] = true;
+            return;
+        }
+        pushing = true;
+        try {
+            pushRatesNow(s);
+            for (boolean again = true; again; ) {
+                again = false;
+                for (int slot = 0; slot < repush.length; slot++) {
+                    if (!repush[slot]) continue;
+                    repush[slot] = false;
+                    again = true;
+                    servedBySlot(slot).ifPresent(this::pushRatesNow);
+                }
+            }
+        } finally {
+            pushing = false;
+        }
+    }
+
+    private void pushRatesNow(Served s) {
         int[] c = connections[s.slot()];
         int total = 0;
         for (int n : c) total += n;
         boolean lc = s.spec().tenantClass() == TenantClass.LC;
+        double[] pushed = pushedRate[s.slot()];
+        boolean[] pushedClass = pushedLc[s.slot()];
         for (int i = 0; i < loops.length; i++) {
             double share = total == 0 ? 1.0 / loops.length : (double) c[i] / total;
-            loops[i].setRate(s.slot(), lc, Double.isInfinite(s.tokensPerSec()) ? s.tokensPerSec() : s.tokensPerSec() * share);
+            double rate = Double.isInfinite(s.tokensPerSec()) ? s.tokensPerSec() : s.tokensPerSec() * share;
+            if (rate == pushed[i] && lc == pushedClass[i]) continue;
+            pushed[i] = rate;
+            pushedClass[i] = lc;
+            loops[i].setRate(s.slot(), lc, rate);
         }
     }
 

@@ -1,5 +1,6 @@
 package io.reflex.dataplane;
 
+import io.reflex.dataplane.net.ConnectionLimits;
 import io.reflex.dataplane.net.DataplaneLoop;
 import io.reflex.dataplane.net.PollMode;
 
@@ -22,19 +23,30 @@ import java.nio.file.Path;
  * @param cpus            CPU per loop thread (pinned with sched_setaffinity), or empty for unpinned
  * @param nbd             NBD listen address (every tenant is an export on it), or null for none
  * @param submitBatch     device requests per submit while the device is busy (see {@link DataplaneLoop.Config})
+ * @param connectionLimits idle/request timeouts, TCP keepalive and the per-connection buffer bound (null: defaults)
  */
 public record DataplaneConfig(Path device, String engine, long memoryBytes, InetSocketAddress listen, Path sloTable,
                               String model, int threads, PollMode pollMode, boolean scheduler, boolean syncWrites,
                               int queueDepth, InetSocketAddress admin, InetSocketAddress nbd, java.util.List<Integer> cpus,
-                              int submitBatch) {
+                              int submitBatch, ConnectionLimits connectionLimits) {
     public static final int MAX_TENANTS = 64;
 
     public DataplaneConfig {
         if (submitBatch < 1) throw new IllegalArgumentException("--submit-batch must be at least 1, got " + submitBatch);
+        if (connectionLimits == null) connectionLimits = ConnectionLimits.DEFAULTS;
         cpus = cpus == null ? java.util.List.of() : java.util.List.copyOf(cpus);
         if (!cpus.isEmpty() && cpus.size() != threads) {
             throw new IllegalArgumentException("--cpus lists " + cpus.size() + " CPUs for " + threads + " thread(s): give one CPU per thread");
         }
+    }
+
+    /** Default connection limits. */
+    public DataplaneConfig(Path device, String engine, long memoryBytes, InetSocketAddress listen, Path sloTable,
+                           String model, int threads, PollMode pollMode, boolean scheduler, boolean syncWrites,
+                           int queueDepth, InetSocketAddress admin, InetSocketAddress nbd, java.util.List<Integer> cpus,
+                           int submitBatch) {
+        this(device, engine, memoryBytes, listen, sloTable, model, threads, pollMode, scheduler, syncWrites, queueDepth,
+                admin, nbd, cpus, submitBatch, ConnectionLimits.DEFAULTS);
     }
 
     /** The default submit batch. */
@@ -63,6 +75,12 @@ public record DataplaneConfig(Path device, String engine, long memoryBytes, Inet
     /** The same configuration with an NBD front-end on {@code address}. */
     public DataplaneConfig withNbd(InetSocketAddress address) {
         return new DataplaneConfig(device, engine, memoryBytes, listen, sloTable, model, threads, pollMode, scheduler, syncWrites,
-                queueDepth, admin, address, cpus, submitBatch);
+                queueDepth, admin, address, cpus, submitBatch, connectionLimits);
+    }
+
+    /** The same configuration with these connection limits. */
+    public DataplaneConfig withConnectionLimits(ConnectionLimits limits) {
+        return new DataplaneConfig(device, engine, memoryBytes, listen, sloTable, model, threads, pollMode, scheduler, syncWrites,
+                queueDepth, admin, nbd, cpus, submitBatch, limits);
     }
 }

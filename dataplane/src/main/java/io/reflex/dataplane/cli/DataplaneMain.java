@@ -3,6 +3,7 @@ package io.reflex.dataplane.cli;
 import io.reflex.dataplane.Dataplane;
 import io.reflex.dataplane.DataplaneConfig;
 import io.reflex.dataplane.metrics.AdminServer;
+import io.reflex.dataplane.net.ConnectionLimits;
 import io.reflex.dataplane.net.PollMode;
 import io.reflex.dataplane.tenant.AdmissionPlan;
 import io.reflex.dataplane.tenant.SloTableException;
@@ -13,6 +14,7 @@ import picocli.CommandLine.Option;
 
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
@@ -64,6 +66,27 @@ public final class DataplaneMain implements Callable<Integer> {
     @Option(names = "--admin", defaultValue = "127.0.0.1:9400", description = "ADDR:PORT of /metrics, /health, /tenants, /reload; 'none' to disable (default: ${DEFAULT-VALUE})")
     String admin;
 
+    @Option(names = "--idle-timeout", defaultValue = "0", paramLabel = "SECONDS",
+            description = "Close a connection with no request in progress and no reply outstanding for this long; 0 = never."
+                    + " Default ${DEFAULT-VALUE}: ReFlex and kernel NBD clients keep idle connections open and do not reconnect"
+                    + " (--tcp-keepalive still closes those whose peer vanished)")
+    String idleTimeout;
+
+    @Option(names = "--request-timeout", defaultValue = "30", paramLabel = "SECONDS",
+            description = "A request (header and payload) and an NBD handshake must arrive within this, and a peer with replies"
+                    + " waiting must take some at least this often; else the connection is closed. 0 = never (default: ${DEFAULT-VALUE})")
+    String requestTimeout;
+
+    @Option(names = "--tcp-keepalive", defaultValue = "60", paramLabel = "SECONDS",
+            description = "TCP keepalive idle time on client connections (then 6 probes 10 s apart): finds peers that vanished"
+                    + " without closing. 0 = off (default: ${DEFAULT-VALUE})")
+    String keepAlive;
+
+    @Option(names = "--max-connection-buffers", defaultValue = "16Mi", paramLabel = "SIZE",
+            description = "I/O buffer memory one connection may hold (requests received, at the device or awaiting send);"
+                    + " at the bound it is not read until its replies go out. At least 1Mi (default: ${DEFAULT-VALUE})")
+    String maxConnectionBuffers;
+
     @Option(names = "--nbd", description = "ADDR:PORT of an NBD front-end: every tenant is an export (name = tenant, or tenant:TOKEN), e.g. 127.0.0.1:10809")
     String nbd;
 
@@ -73,7 +96,8 @@ public final class DataplaneMain implements Callable<Integer> {
         if (device == null && !"memory".equals(engine)) throw new CommandLine.ParameterException(new CommandLine(this), "--device is required (or use --engine memory)");
         if (threads < 1 || threads > 64) throw new CommandLine.ParameterException(new CommandLine(this), "--threads must be 1–64");
         DataplaneConfig config = new DataplaneConfig(device, engine, Sizes.parse(size), address(listen), sloTable, model, threads,
-                pollMode, !noQos, syncWrites, queueDepth, "none".equals(admin) ? null : address(admin), nbd == null ? null : address(nbd), cpus, submitBatch);
+                pollMode, !noQos, syncWrites, queueDepth, "none".equals(admin) ? null : address(admin), nbd == null ? null : address(nbd), cpus, submitBatch,
+                connectionLimits());
         Dataplane dp = Dataplane.start(config);
         AdminServer adminServer = config.admin() == null ? null : new AdminServer(dp, config.admin());
         printSummary(dp, adminServer);
@@ -103,6 +127,9 @@ public final class DataplaneMain implements Callable<Integer> {
         if (dp.lastPlan() != null) {
             for (AdmissionPlan.Rejected r : dp.lastPlan().rejected()) System.out.printf("  REJECTED %s: %s%n", r.spec().name(), r.reason());
         }
+        var l = c.connectionLimits();
+        System.out.printf("  connections: idle timeout %s, request timeout %s, TCP keepalive %s, at most %d MiB of buffers each%n",
+                off(l.idleTimeout()), off(l.requestTimeout()), off(l.keepAlive()), l.maxConnectionBytes() >> 20);
         if (dp.nbdAddress() != null) System.out.printf("  nbd: nbd://%s:%d/<tenant>  (tenant:TOKEN for tenants with a token)%n",
                 dp.nbdAddress().getAddress().getHostAddress(), dp.nbdAddress().getPort());
         if (admin != null) System.out.printf("  admin: http://%s:%d/metrics /health/ready /tenants /reload%n",
@@ -110,9 +137,37 @@ public final class DataplaneMain implements Callable<Integer> {
         System.out.flush();
     }
 
+    private static String off(Duration d) {
+        return d.isZero() ? "off" : d.toNanos() % 1_000_000_000L == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
+    }
+
     private static void report(Dataplane.ApplyResult r) {
         System.out.printf("reflex-dataplane: SLO table reloaded: added %s, updated %s, removed %s%n", r.added(), r.updated(), r.removed());
         r.rejected().forEach(x -> System.out.printf("  REJECTED %s: %s%n", x.spec().name(), x.reason()));
+    }
+
+    private ConnectionLimits connectionLimits() {
+        long bytes;
+        try {
+            bytes = Sizes.parse(maxConnectionBuffers);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--max-connection-buffers: " + e.getMessage());
+        }
+        return new ConnectionLimits(seconds("--idle-timeout", idleTimeout), seconds("--request-timeout", requestTimeout),
+                seconds("--tcp-keepalive", keepAlive), bytes);
+    }
+
+    /** A non-negative number of seconds (fractions allowed, e.g. 0.5). */
+    private Duration seconds(String flag, String value) {
+        double s;
+        try {
+            s = Double.parseDouble(value.trim());
+        } catch (NumberFormatException e) {
+            s = Double.NaN;
+        }
+        if (!(s >= 0) || s > 1e9) throw new CommandLine.ParameterException(new CommandLine(this),
+                flag + " must be a number of seconds, 0 (off) or more, got '" + value + "'");
+        return Duration.ofNanos(Math.round(s * 1e9));
     }
 
     static InetSocketAddress address(String hostPort) {

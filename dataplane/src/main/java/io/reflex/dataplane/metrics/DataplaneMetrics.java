@@ -111,7 +111,27 @@ public final class DataplaneMetrics {
         for (DataplaneLoop l : dataplane.loops()) {
             Gauge.builder("reflex_loop_device_inflight", l, x -> x.io().inFlight()).tags("loop", Integer.toString(l.index()))
                     .description("Requests at the device").register(registry);
+            ConnectionStats c = l.connectionStats();
+            Tags loop = Tags.of("loop", Integer.toString(l.index()));
+            Gauge.builder("reflex_loop_connections", c, ConnectionStats::open).tags(loop)
+                    .description("Client connections open on the loop (ReFlex and NBD, bound to a tenant or not)").register(registry);
+            Gauge.builder("reflex_loop_send_blocked_connections", c, ConnectionStats::sendBlocked).tags(loop)
+                    .description("Connections not read because their peer does not take their replies").register(registry);
+            Gauge.builder("reflex_loop_socket_buffer_bytes", c, ConnectionStats::socketBufferBytes).tags(loop)
+                    .description("Pooled socket buffer memory, in use and spare").register(registry);
+            Gauge.builder("reflex_loop_io_buffer_bytes", c, ConnectionStats::ioBufferBytes).tags(loop)
+                    .description("I/O buffer memory allocated for request payloads and read data (pooled, capped per loop)").register(registry);
+            Gauge.builder("reflex_loop_requests_in_use", c, ConnectionStats::requestsInUse).tags(loop)
+                    .description("Requests held: received, queued for tokens, at the device or awaiting send").register(registry);
         }
+        FunctionCounter.builder("reflex_connections_opened", this, m -> m.sumLoops(l -> l.connectionStats().opened()))
+                .description("Client connections accepted (ReFlex and NBD)").register(registry);
+        for (CloseReason r : CloseReason.values()) {
+            FunctionCounter.builder("reflex_connections_closed", this, m -> m.sumLoops(l -> l.connectionStats().closed(r)))
+                    .description("Client connections closed, by reason").tags("reason", r.label()).register(registry);
+        }
+        FunctionCounter.builder("reflex_accept_errors", this, m -> m.sumLoops(l -> l.connectionStats().acceptErrors()))
+                .description("Failed accepts (e.g. out of file descriptors); the listener retries about once a second").register(registry);
     }
 
     /**

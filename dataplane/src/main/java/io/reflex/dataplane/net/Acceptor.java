@@ -9,6 +9,7 @@ final class Acceptor {
     private final ServerSocketChannel server;
     private final int slot;
     private final ConnectionPlacement placement;
+    private long failures;
 
     Acceptor(ServerSocketChannel server, int slot, ConnectionPlacement placement) {
         this.server = server;
@@ -16,12 +17,19 @@ final class Acceptor {
         this.placement = placement;
     }
 
-    void accept() {
+    /**
+     * Accept up to {@code max} pending connections (more stay in the backlog for the next pass). False when accept
+     * failed, e.g. the process is out of file descriptors: the caller backs off instead of retrying at once.
+     */
+    boolean accept(int max) {
         try {
             SocketChannel ch;
-            while ((ch = server.accept()) != null) placement.place(ch, slot);
+            for (int i = 0; i < max && (ch = server.accept()) != null; i++) placement.place(ch, slot);
+            return true;
         } catch (IOException e) {
-            System.err.println("accept failed on slot " + slot + ": " + e.getMessage());
+            // One line per failure burst: the loop retries about once a second while the condition lasts.
+            if (failures++ % 60 == 0) System.err.println("accept failed on slot " + slot + " (" + failures + " so far): " + e.getMessage());
+            return false;
         }
     }
 }

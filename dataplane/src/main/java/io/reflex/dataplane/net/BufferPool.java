@@ -49,6 +49,9 @@ final class BufferPool {
 
     MemorySegment segment(int id) { return segments[id]; }
 
+    /** Size of buffer {@code id} (its size class). */
+    int bytes(int id) { return 1 << (classOf[id] + MIN_SHIFT); }
+
     /** The buffer's reusable view, cleared to [0, length). */
     ByteBuffer view(int id, int length) {
         return views[id].limit(length).position(0);

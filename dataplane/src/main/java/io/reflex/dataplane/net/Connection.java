@@ -1,5 +1,6 @@
 package io.reflex.dataplane.net;
 
+import io.reflex.dataplane.metrics.CloseReason;
 import io.reflex.protocol.Opcode;
 import io.reflex.protocol.ReflexHeader;
 import io.reflex.protocol.RequestCheck;
@@ -74,13 +75,13 @@ final class Connection extends Session {
         if (id < 0) return pause();
         int buf = -1;
         if (inRange && op != Opcode.FLUSH) {
-            buf = pool.acquire(length);
+            buf = acquireBuffer(length);
             if (buf < 0) {
                 req.release(id);
                 return pause();
             }
         }
-        held++;
+        hold(id);
         req.connection[id] = this;
         req.opcode[id] = op;
         req.handle[id] = header.handle();
@@ -153,7 +154,9 @@ final class Connection extends Session {
     boolean canReply(int id) {
         if (req.status[id] != Status.OK && !extended) {
             // The original would have replied "success"; an old client cannot see a status, so it loses the connection.
-            close("device error on " + Opcode.name(req.opcode[id]) + " at lba " + req.lba[id] + " (legacy client: closing)");
+            boolean busy = req.status[id] == Status.EBUSY;
+            close(busy ? CloseReason.BUSY : CloseReason.DEVICE_ERROR, (busy ? "tenant queue full" : "device error") + " on "
+                    + Opcode.name(req.opcode[id]) + " at lba " + req.lba[id] + " (legacy client: closing)");
             return false;
         }
         return true;

@@ -1,5 +1,7 @@
 package io.reflex.dataplane.net;
 
+import io.reflex.dataplane.metrics.CloseReason;
+import io.reflex.dataplane.metrics.ConnectionStats;
 import io.reflex.dataplane.qos.Dispatcher;
 import io.reflex.dataplane.qos.TokenScheduler;
 import io.reflex.dataplane.storage.CompletionHandler;
@@ -37,11 +39,26 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
      *                    would stretch that gap, small batches let the device start early for a few more syscalls
      */
     public record Config(int index, int maxTenants, int maxRequests, int maxPerConnection, long bufferBytes,
-                         int schedulerQueue, PollMode pollMode, int cpu, int submitBatch) {
+                         int schedulerQueue, PollMode pollMode, int cpu, int submitBatch, ConnectionLimits limits) {
         public Config {
             if (submitBatch < 1) throw new IllegalArgumentException("submitBatch must be at least 1, got " + submitBatch);
+            if (limits == null) limits = ConnectionLimits.DEFAULTS;
+        }
+
+        /** Default connection limits. */
+        public Config(int index, int maxTenants, int maxRequests, int maxPerConnection, long bufferBytes,
+                      int schedulerQueue, PollMode pollMode, int cpu, int submitBatch) {
+            this(index, maxTenants, maxRequests, maxPerConnection, bufferBytes, schedulerQueue, pollMode, cpu, submitBatch,
+                    ConnectionLimits.DEFAULTS);
         }
     }
+
+    /** Connections a listener accepts per readiness event: a connect storm cannot monopolise the loop. */
+    static final int ACCEPT_BATCH = 64;
+    /** Close messages logged per second; the rest are counted and summarised (a storm must not flood the log). */
+    private static final int CLOSE_LOGS_PER_SECOND = 10;
+    /** Connections closed on timeouts that a sweep names in the log; the rest are summarised. */
+    private static final int EXPIRY_LOGS_PER_SWEEP = 3;
 
     /** Best of 1, 2, 4, 8, 16 and unbounded at QD32 on this VM's virtio disk (bench/README.md). */
     public static final int DEFAULT_SUBMIT_BATCH = 4;
@@ -56,6 +73,23 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
     final int index;
     final RequestTable requests;
     final BufferPool buffers;
+    final SocketBuffers socketIn = new SocketBuffers(Session.IN_BUFFER);
+    final SocketBuffers socketOut = new SocketBuffers(Session.OUT_BUFFER);
+    private final ConnectionStats connectionStats = new ConnectionStats();
+    private final SendQueue sendQueue = new SendQueue();
+    private final long idleNanos;
+    private final long requestNanos;
+    private final long sweepNanos;
+    private final int keepAliveSeconds;
+    private final int maxConnectionBytes;
+    private final int maxTenantRequests;
+    private final long maxTenantBytes;
+    private long lastSweep;
+    /** Listeners whose accept failed (e.g. out of file descriptors), re-armed at the next sweep instead of spinning. */
+    private final List<SelectionKey> acceptBackoff = new ArrayList<>();
+    private long closeLogWindow;
+    private int closeLogs;
+    private int closeLogsSuppressed;
     private final IoQueue io;
     private final TokenScheduler scheduler;
     private final DeviceModel model;
@@ -69,7 +103,11 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
     private final Listener listener;
     private final LoopTenant[] tenants;
     private final ManyToOneConcurrentArrayQueue<Runnable> control = new ManyToOneConcurrentArrayQueue<>(4096);
-    private final List<Session> connections = new ArrayList<>();
+    /** Open sessions; {@link Session#index} is each one's position (swap-remove on close). */
+    private Session[] sessions = new Session[64];
+    private int sessionCount;
+    /** {@link #sessionCount}, readable from other threads. */
+    private volatile int openSessions;
     private Session[] dirty = new Session[64];
     private int dirtyCount;
     private Session[] pausedList = new Session[64];
@@ -96,6 +134,14 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
         this.cpu = config.cpu();
         this.maxPerConnection = config.maxPerConnection();
         this.submitBatch = config.submitBatch();
+        ConnectionLimits limits = config.limits();
+        this.idleNanos = limits.idleNanos();
+        this.requestNanos = limits.requestNanos();
+        this.sweepNanos = limits.sweepNanos();
+        this.keepAliveSeconds = (int) limits.keepAlive().toSeconds();
+        this.maxConnectionBytes = (int) limits.maxConnectionBytes();
+        this.maxTenantRequests = Math.max(1, config.maxRequests() / 2);
+        this.maxTenantBytes = Math.max(ConnectionLimits.MIN_CONNECTION_BYTES, config.bufferBytes() / 2);
         this.requests = new RequestTable(config.maxRequests());
         this.buffers = new BufferPool(io::allocateBuffer, config.bufferBytes());
         this.tenants = new LoopTenant[config.maxTenants()];
@@ -111,6 +157,12 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
 
     /** Run {@code task} on this loop's thread (cold path: config changes, new connections). */
     public void execute(Runnable task) {
+        if (Thread.currentThread() == thread) {
+            // The loop feeding itself (a connection event re-pushing rate shares): never wait for a queue that only
+            // this thread drains. Running the older tasks first keeps their order.
+            while (!control.offer(task)) drainControl();
+            return;
+        }
         while (!control.offer(task)) Thread.onSpinWait();
         selector.wakeup();
     }
@@ -135,6 +187,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
                 work += io.reap(this, 1024);
                 work += resumePaused();
                 work += flushDirty();
+                if (now - lastSweep >= sweepNanos) sweep();
                 idle(work);
             }
         } catch (Throwable t) {
@@ -182,7 +235,13 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
             if (key.isWritable()) c.flush();
             if (key.isValid() && key.isReadable()) c.onReadable();
         } else if (a instanceof Acceptor acc) {
-            acc.accept();
+            if (!acc.accept(ACCEPT_BATCH)) {
+                // Out of file descriptors (or similar): the pending connection stays in the backlog and the key stays
+                // ready, so retrying now would spin. Retry at the next sweep.
+                connectionStats.onAcceptFailed();
+                key.interestOps(0);
+                acceptBackoff.add(key);
+            }
         }
     }
 
@@ -264,8 +323,19 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
 
     void release(int id) {
         Session c = requests.connection[id];
-        if (c != null) c.held--;
-        if (requests.buffer[id] >= 0) buffers.release(requests.buffer[id]);
+        int buf = requests.buffer[id];
+        if (c != null) {
+            c.held--;
+            if (requests.tenantHeld[id]) {
+                requests.tenantHeld[id] = false;
+                c.tenant.held--;
+            }
+            if (buf >= 0) {
+                c.heldBytes -= buffers.bytes(buf);
+                c.tenant.heldBytes -= buffers.bytes(buf);
+            }
+        }
+        if (buf >= 0) buffers.release(buf);
         requests.release(id);
     }
 
@@ -293,9 +363,14 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
         if (pausedCount == 0 || requests.inUse() == requests.capacity()) return 0;
         int n = pausedCount;
         pausedCount = 0;
-        for (int i = 0; i < n; i++) {
+        for (int i = 0; i < n; i++) { // the list is rebuilt in place: re-adds land on slots already visited
             Session c = pausedList[i];
             pausedList[i] = null;
+            if (c.closed) continue;
+            if (c.full()) {
+                pausedList[pausedCount++] = c; // still at its own or its tenant's bound: nothing to retry yet
+                continue;
+            }
             c.resume(); // may pause again (re-added to the list)
         }
         return 0;
@@ -335,8 +410,8 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
             LoopTenant t = tenants[slot];
             if (t == null) return;
             t.removed = true;
-            for (Session c : List.copyOf(connections)) {
-                if (c.tenant == t) c.close("tenant removed");
+            for (int i = sessionCount - 1; i >= 0; i--) { // backwards: a close moves the last session into slot i
+                if (i < sessionCount && sessions[i].tenant == t) sessions[i].close(CloseReason.TENANT_REMOVED, "tenant removed");
             }
             scheduler.drain(slot, (s, request) -> {
                 queued--;
@@ -382,32 +457,108 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
      * tenant later (the session then calls {@link Session#bind}).
      */
     void adopt(SocketChannel channel, int slot, SessionFactory factory) {
-        execute(() -> {
-            LoopTenant t = slot < 0 ? null : tenants[slot];
-            if (slot >= 0 && (t == null || t.removed)) {
+        Runnable task = () -> adoptNow(channel, slot, factory);
+        // Accepted by this loop's own acceptor: adopt at once. Through the control queue, an accept burst larger than
+        // the queue would wait for the queue to drain, i.e. for itself.
+        if (Thread.currentThread() == thread) task.run();
+        else execute(task);
+    }
+
+    private void adoptNow(SocketChannel channel, int slot, SessionFactory factory) {
+        LoopTenant t = slot < 0 ? null : tenants[slot];
+        if (slot >= 0 && (t == null || t.removed)) {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // gone anyway
+            }
+            return;
+        }
+        Session c = null;
+        try {
+            channel.configureBlocking(false);
+            channel.setOption(java.net.StandardSocketOptions.TCP_NODELAY, true);
+            KeepAlive.apply(channel, keepAliveSeconds);
+            c = factory.create(this, channel, t);
+            c.key = channel.register(selector, SelectionKey.OP_READ, c);
+            c.fd = SendQueue.fd(channel);
+        } catch (IOException e) {
+            if (closeLogAllowed()) log("cannot adopt connection: " + e.getMessage()); // e.g. the peer already reset it
+            if (c != null) {
+                c.tenant = null; // never counted as open
+                c.close(CloseReason.IO_ERROR, null);
+            } else {
                 try {
                     channel.close();
                 } catch (IOException ignored) {
                     // gone anyway
                 }
-                return;
             }
-            try {
-                channel.configureBlocking(false);
-                channel.setOption(java.net.StandardSocketOptions.TCP_NODELAY, true);
-                Session c = factory.create(this, channel, t);
-                c.key = channel.register(selector, SelectionKey.OP_READ, c);
-                connections.add(c);
-                if (t != null) listener.connectionOpened(index, slot);
-            } catch (IOException e) {
-                log("cannot adopt connection: " + e.getMessage());
-            }
-        });
+            return;
+        }
+        if (sessionCount == sessions.length) sessions = java.util.Arrays.copyOf(sessions, sessionCount * 2);
+        c.index = sessionCount;
+        sessions[sessionCount++] = c;
+        openSessions = sessionCount;
+        connectionStats.onOpened();
+        if (t != null) listener.connectionOpened(index, slot);
     }
 
-    void sessionClosed(Session c) {
-        connections.remove(c);
+    void sessionClosed(Session c, CloseReason reason) {
+        int i = c.index;
+        if (i >= 0 && i < sessionCount && sessions[i] == c) { // else never adopted (tests drive sessions directly)
+            Session last = sessions[--sessionCount];
+            sessions[i] = last;
+            last.index = i;
+            sessions[sessionCount] = null;
+            c.index = -1;
+            openSessions = sessionCount;
+            connectionStats.onClosed(reason);
+        }
         if (c.tenant != null) listener.connectionClosed(index, c.tenant.slot);
+    }
+
+    // ---- timeouts and housekeeping (about once a second, or a quarter of the shortest timeout) --------------------
+
+    /** Close connections past a timeout, re-arm backed-off listeners, return unused socket buffers, publish gauges. */
+    private void sweep() {
+        lastSweep = now;
+        if (!acceptBackoff.isEmpty()) {
+            for (int i = 0; i < acceptBackoff.size(); i++) {
+                SelectionKey k = acceptBackoff.get(i);
+                if (k.isValid()) k.interestOps(SelectionKey.OP_ACCEPT);
+            }
+            acceptBackoff.clear();
+        }
+        int expired = 0, blocked = 0;
+        for (int i = sessionCount - 1; i >= 0; i--) { // backwards: a close moves the last session into slot i
+            if (i >= sessionCount) continue; // a close's listener ran control tasks that closed more
+            Session s = sessions[i];
+            CloseReason r = s.expired(now, idleNanos, requestNanos, sendQueue);
+            if (r != null) {
+                if (expired++ < EXPIRY_LOGS_PER_SWEEP) log(s.label() + ": closing connection from " + s.remote() + ": " + r.label());
+                s.close(r, null);
+            } else if (s.sendBlocked) {
+                blocked++;
+            }
+        }
+        if (expired > EXPIRY_LOGS_PER_SWEEP) log("closed " + (expired - EXPIRY_LOGS_PER_SWEEP) + " more connections on timeouts (reflex_connections_closed_total)");
+        socketIn.trim();
+        socketOut.trim();
+        connectionStats.onSweep(blocked, socketIn.bytes() + socketOut.bytes(), requests.inUse(), buffers.allocatedBytes());
+        if (now - closeLogWindow >= 1_000_000_000L) {
+            if (closeLogsSuppressed > 0) log(closeLogsSuppressed + " more connection-close messages suppressed");
+            closeLogWindow = now;
+            closeLogs = 0;
+            closeLogsSuppressed = 0;
+        }
+    }
+
+    /** Whether a close message may be logged now (rate-limited per loop; asked before the message is built). */
+    boolean closeLogAllowed() {
+        if (closeLogs++ < CLOSE_LOGS_PER_SECOND) return true;
+        closeLogsSuppressed++;
+        return false;
     }
 
     void sessionBound(Session c) {
@@ -428,6 +579,17 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
 
     int maxPerConnection() { return maxPerConnection; }
 
+    int maxConnectionBytes() { return maxConnectionBytes; }
+
+    /** Request slots one tenant may hold on this loop: half, so a tenant that stops reading cannot take them all. */
+    int maxTenantRequests() { return maxTenantRequests; }
+
+    /** I/O buffer bytes one tenant may hold on this loop: half of the pool's cap, for the same reason. */
+    long maxTenantBytes() { return maxTenantBytes; }
+
+    /** This loop's connection counters (metrics). */
+    public ConnectionStats connectionStats() { return connectionStats; }
+
     public int index() { return index; }
 
     /** The loop thread's id (tests and benchmarks read its CPU time and allocations). */
@@ -435,7 +597,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
 
     public boolean isRunning() { return running && !stopped && thread.isAlive(); }
 
-    public int connectionCount() { return connections.size(); }
+    public int connectionCount() { return openSessions; }
 
     public TokenScheduler scheduler() { return scheduler; }
 
@@ -459,7 +621,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
     private void shutdown() {
         if (stopped) return;
         stopped = true;
-        for (Session c : List.copyOf(connections)) c.close(null);
+        while (sessionCount > 0) sessions[sessionCount - 1].close(CloseReason.SHUTDOWN, null);
         // Let writes already at the device finish before the queue (and its buffers) go away.
         long deadline = System.nanoTime() + 5_000_000_000L;
         while (io.inFlight() > 0 && System.nanoTime() < deadline) {
@@ -479,6 +641,8 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
         } catch (IOException ignored) {
             // best effort
         }
+        socketIn.close();
+        socketOut.close();
         io.close();
     }
 }

@@ -17,6 +17,9 @@ final class LoopTenant {
     private final MessageDigest sha = AccessToken.sha256();
     final TenantStats stats;
     boolean removed;
+    /** Requests and I/O buffer bytes this tenant's sessions hold on this loop (bounded: see {@link Session#full}). */
+    int held;
+    long heldBytes;
 
     LoopTenant(int slot, String name, long baseSector, long sectors, String token, TenantStats stats) {
         this.slot = slot;

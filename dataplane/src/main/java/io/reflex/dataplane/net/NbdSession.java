@@ -1,5 +1,6 @@
 package io.reflex.dataplane.net;
 
+import io.reflex.dataplane.metrics.CloseReason;
 import io.reflex.dataplane.nbd.ExportName;
 import io.reflex.dataplane.nbd.Nbd;
 import io.reflex.dataplane.nbd.NbdRequest;
@@ -55,7 +56,7 @@ final class NbdSession extends Session {
         this.fua = new long[words];
         this.zeroChain = new long[words];
         // Greeting: NBDMAGIC, IHAVEOPT, handshake flags.
-        out.putLong(Nbd.NBDMAGIC).putLong(Nbd.IHAVEOPT).putShort((short) (Nbd.FLAG_FIXED_NEWSTYLE | Nbd.FLAG_NO_ZEROES));
+        ensureOut().putLong(Nbd.NBDMAGIC).putLong(Nbd.IHAVEOPT).putShort((short) (Nbd.FLAG_FIXED_NEWSTYLE | Nbd.FLAG_NO_ZEROES));
         phase = CLIENT_FLAGS;
         markDirty();
     }
@@ -100,7 +101,7 @@ final class NbdSession extends Session {
 
     private boolean option() {
         if (in.remaining() < Nbd.OPTION_HEADER_LENGTH) return false;
-        if (out.remaining() < OPTION_REPLY_ROOM) return false; // the client is not reading its replies; wait for flush
+        if (ensureOut().remaining() < OPTION_REPLY_ROOM) return false; // the client is not reading its replies; wait for flush
         int p = in.position();
         long magic = in.getLong(p);
         int opt = in.getInt(p + 8);
@@ -130,6 +131,7 @@ final class NbdSession extends Session {
             case Nbd.OPT_ABORT -> {
                 optionReply(opt, Nbd.REP_ACK, 0);
                 closeAfterFlush = true;
+                afterFlush = CloseReason.PEER_CLOSED;
             }
             case Nbd.OPT_STARTTLS -> optionError(opt, Nbd.REP_ERR_UNSUP, "TLS is not supported; pass the tenant's token in the export name");
             case Nbd.OPT_STRUCTURED_REPLY -> optionError(opt, Nbd.REP_ERR_UNSUP, "structured replies are not supported");
@@ -217,6 +219,7 @@ final class NbdSession extends Session {
 
     private void enterTransmission(LoopTenant t) {
         phase = TRANSMISSION;
+        frameDone(); // the request timeout restarts for the first command
         bind(t);
     }
 
@@ -227,7 +230,7 @@ final class NbdSession extends Session {
     }
 
     private void optionReply(int opt, int type, int length) {
-        out.putLong(Nbd.REPLY_MAGIC).putInt(opt).putInt(type).putInt(length);
+        ensureOut().putLong(Nbd.REPLY_MAGIC).putInt(opt).putInt(type).putInt(length);
     }
 
     private void optionError(int opt, int type, String message) {
@@ -269,13 +272,13 @@ final class NbdSession extends Session {
         int len = (int) Math.min(length, Nbd.MAX_BLOCK);
         int buf = -1;
         if (device && type != Nbd.CMD_FLUSH) {
-            buf = pool.acquire(len);
+            buf = acquireBuffer(len);
             if (buf < 0) {
                 req.release(id);
                 return pause();
             }
         }
-        held++;
+        hold(id);
         req.connection[id] = this;
         req.handle[id] = header.handle();
         req.lba[id] = offset >>> ReflexHeader.SECTOR_SHIFT;
@@ -370,11 +373,21 @@ final class NbdSession extends Session {
     @Override
     void drained() {
         if (closeAfterFlush || disconnecting && held == 0) {
-            close(null);
+            close(closeAfterFlush ? afterFlush : CloseReason.PEER_CLOSED, null);
             return;
         }
         // Options were held back while the send buffer was full: handle them now.
-        if (phase == OPTIONS && in.position() > 0 && !paused) parseBuffered();
+        if (phase == OPTIONS && hasInput() && !paused) parseBuffered();
+    }
+
+    @Override
+    boolean acceptsInput() {
+        return !closeAfterFlush && !disconnecting;
+    }
+
+    @Override
+    boolean handshaking() {
+        return phase != TRANSMISSION;
     }
 
     @Override

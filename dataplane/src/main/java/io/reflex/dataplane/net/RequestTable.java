@@ -17,6 +17,8 @@ final class RequestTable {
     final int[] status;
     final int[] tenantSlot;
     final long[] startNanos;
+    /** Whether the request counts against its session's tenant's share of the loop ({@link LoopTenant#held}). */
+    final boolean[] tenantHeld;
     private final int[] free;
     private int freeCount;
 
@@ -31,6 +33,7 @@ final class RequestTable {
         status = new int[capacity];
         tenantSlot = new int[capacity];
         startNanos = new long[capacity];
+        tenantHeld = new boolean[capacity];
         free = new int[capacity];
         for (int i = 0; i < capacity; i++) free[i] = capacity - 1 - i;
         freeCount = capacity;
@@ -44,6 +47,7 @@ final class RequestTable {
     void release(int id) {
         connection[id] = null;
         buffer[id] = -1;
+        tenantHeld[id] = false;
         free[freeCount++] = id;
     }
 

@@ -1,8 +1,8 @@
 package io.reflex.dataplane.net;
 
+import io.reflex.dataplane.metrics.CloseReason;
 import io.reflex.protocol.Opcode;
 import io.reflex.protocol.Status;
-import io.reflex.protocol.WireBuffers;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -13,35 +13,79 @@ import java.nio.channels.SocketChannel;
 /**
  * A client connection on one loop, whatever its protocol (ReFlex {@link Connection}, NBD {@link NbdSession}). It owns
  * what every protocol needs the same way: the receive buffer parsed in place, the queue of finished requests whose
- * replies go out in device-completion order, the send buffer written many replies per syscall, backpressure, and
- * closing without leaking a request. Subclasses parse their requests and encode their reply headers. Requests go
- * through the same request table, scheduler and device queue. Owned by the loop's thread.
+ * replies go out in device-completion order, the send buffer written many replies per syscall, backpressure, the
+ * timestamps the loop's sweep checks for timeouts, and closing without leaking a request. Subclasses parse their
+ * requests and encode their reply headers. Requests go through the same request table, scheduler and device queue.
+ * Owned by the loop's thread.
+ *
+ * <p>Memory: socket buffers are borrowed from the loop ({@link SocketBuffers}) only while there is input to parse or
+ * output to send; an idle connection keeps at most a partial header in {@link #CARRY} bytes of its own.
+ * Backpressure: a connection holds at most {@code maxPerConnection} requests and {@code maxConnectionBytes} of I/O
+ * buffers; once the peer stops taking replies (socket full, replies still queued) it is not read until they are sent.
  */
 abstract class Session {
     static final int IN_BUFFER = 64 * 1024;
     static final int OUT_BUFFER = 256 * 1024;
+    /** Input left over that a session keeps itself when it gives its receive buffer back: a partial frame header
+     * (ReFlex ≤ 23 bytes, or HELLO with a token ≤ 280; NBD ≤ 27). Anything longer keeps the buffer. */
+    static final int CARRY = 512;
+    /** "Not now" for the timestamps below. */
+    static final long NONE = Long.MIN_VALUE;
+    /** Stands for "no buffer borrowed" in {@link #in} and {@link #out}: empty (position 0) and read-only, so a write
+     * to it fails loudly. */
+    static final ByteBuffer NO_BUFFER = ByteBuffer.allocate(0).asReadOnlyBuffer();
 
     final DataplaneLoop loop;
     final SocketChannel channel;
     final RequestTable req;
     final BufferPool pool;
-    final ByteBuffer in;
-    final ByteBuffer out;
+    private final ByteOrder order;
+    /** Receive buffer while one is borrowed (input being parsed or waiting), else {@link #NO_BUFFER}. Write mode
+     * between parses. */
+    ByteBuffer in = NO_BUFFER;
+    /** Send buffer while one is borrowed (output waiting), else {@link #NO_BUFFER}. */
+    ByteBuffer out = NO_BUFFER;
+    private int inId = -1, outId = -1;
+    private final byte[] carry = new byte[CARRY];
+    private int carried;
     SelectionKey key;
     /** The tenant it serves; null until a protocol handshake names it (NBD export). */
     LoopTenant tenant;
     /** Request ids owned by this session (receiving, queued, at the device, or awaiting send). */
     int held;
+    /** Bytes of I/O buffers those requests hold. */
+    int heldBytes;
     boolean closed;
     boolean paused;
     boolean dirty;
-    /** Close once every queued reply is sent (after an error reply that ends the session). */
+    /** The peer does not take replies: not read until the queued ones are sent. */
+    boolean sendBlocked;
+    /** Close once every queued reply is sent (after an error reply that ends the session), counted as {@link #afterFlush}. */
     boolean closeAfterFlush;
+    CloseReason afterFlush = CloseReason.PROTOCOL_ERROR;
     /** A request whose payload is still being received, or -1; {@link #pendingFilled} bytes of it are in. */
     int pendingRequest = -1;
     int pendingFilled;
     /** Bytes of a refused request's payload still to discard. */
     long pendingSkip;
+    /** Position in the loop's session array (-1 until adopted). */
+    int index = -1;
+
+    // Timeouts (loop time, ns), checked by the loop's sweep.
+    final long openedAt;
+    /** Last complete request or reply bytes taken by the peer. */
+    long lastActive;
+    /** When the frame now partly received started arriving, or NONE. */
+    long partialSince = NONE;
+    /** While output waits: when the peer last took some (or the wait began); else NONE. */
+    long sendWaitSince = NONE;
+    /** The socket's descriptor for {@link SendQueue} (-1: unknown), and its unacknowledged bytes at the last sweep
+     * while output waits (-1: not looked yet). */
+    int fd = -1;
+    long lastUnacked = -1;
+    /** Request frames taken so far; a change means the partial frame (if any) is a new one. */
+    private long frames;
+    private long framesSeen;
 
     private final int[] replies;
     private int replyHead;
@@ -52,11 +96,12 @@ abstract class Session {
         this.loop = loop;
         this.channel = channel;
         this.tenant = tenant;
+        this.order = order;
         this.req = loop.requests;
         this.pool = loop.buffers;
-        this.in = WireBuffers.pageAligned(IN_BUFFER, order);
-        this.out = WireBuffers.pageAligned(OUT_BUFFER, order);
         this.replies = new int[loop.maxPerConnection()];
+        this.openedAt = loop.now;
+        this.lastActive = loop.now;
     }
 
     /** Parse every complete request in {@code in} (flipped for reading); stop when more bytes or resources are needed. */
@@ -80,7 +125,17 @@ abstract class Session {
 
     /** Everything queued was sent. */
     void drained() {
-        if (closeAfterFlush) close(null);
+        if (closeAfterFlush) close(afterFlush, null);
+    }
+
+    /** Whether more requests are wanted from the peer (false once the session is winding down). */
+    boolean acceptsInput() {
+        return !closeAfterFlush;
+    }
+
+    /** Whether a protocol handshake is still in progress (it must finish within the request timeout). */
+    boolean handshaking() {
+        return false;
     }
 
     /** For log lines. */
@@ -88,16 +143,17 @@ abstract class Session {
 
     /** Socket readable: read what is there and parse every complete request. */
     final void onReadable() {
-        if (closed || paused) return;
+        if (closed || paused || sendBlocked) return;
+        takeIn();
         int n;
         try {
             n = channel.read(in);
         } catch (IOException e) {
-            close("read failed: " + e.getMessage());
+            close(CloseReason.IO_ERROR, "read failed: " + e.getMessage());
             return;
         }
         if (n < 0) {
-            close(null);
+            close(CloseReason.PEER_CLOSED, null);
             return;
         }
         parseBuffered();
@@ -105,12 +161,95 @@ abstract class Session {
 
     /** Parse what is already buffered (after a read, or when resuming from backpressure). */
     final void parseBuffered() {
+        if (closed || sendBlocked) return;
+        if (in == NO_BUFFER) {
+            if (carried == 0) {
+                notePartial();
+                return;
+            }
+            takeIn();
+        }
         in.flip();
         try {
             parse();
         } finally {
-            if (!closed) in.compact();
+            if (!closed) {
+                in.compact();
+                settleIn();
+                notePartial();
+            }
         }
+    }
+
+    /** Whether input bytes wait to be parsed. */
+    final boolean hasInput() {
+        return carried > 0 || in.position() > 0;
+    }
+
+    /** Borrow a receive buffer (restoring carried bytes) unless one is held. */
+    private void takeIn() {
+        if (in != NO_BUFFER) return;
+        inId = loop.socketIn.take();
+        in = loop.socketIn.buffer(inId, order);
+        if (carried > 0) {
+            in.put(carry, 0, carried);
+            carried = 0;
+        }
+    }
+
+    /** After a parse: give the receive buffer back unless more than a partial header is left in it. */
+    private void settleIn() {
+        int left = in.position();
+        if (left > CARRY) return; // whole requests wait (paused, send-blocked) or a long NBD option is arriving
+        if (left > 0) in.flip().get(carry, 0, left);
+        carried = left;
+        loop.socketIn.give(inId);
+        in = NO_BUFFER;
+        inId = -1;
+    }
+
+    /** The send buffer, borrowed if none is held. */
+    final ByteBuffer ensureOut() {
+        if (out == NO_BUFFER) {
+            outId = loop.socketOut.take();
+            out = loop.socketOut.buffer(outId, order);
+        }
+        return out;
+    }
+
+    /** Track the request timeout's clock: it runs while a frame is partly in and the session is taking input. */
+    private void notePartial() {
+        if (frames != framesSeen) {
+            framesSeen = frames;
+            lastActive = loop.now;
+            partialSince = NONE; // whatever is partial now is a new frame
+        }
+        boolean partial = !paused && !sendBlocked && acceptsInput() && (hasInput() || pendingRequest >= 0 || pendingSkip > 0);
+        if (!partial) partialSince = NONE;
+        else if (partialSince == NONE) partialSince = loop.now;
+    }
+
+    /** Request {@code id}'s header was taken: it is held (by this session and its tenant) until its reply is sent. */
+    final void hold(int id) {
+        held++;
+        frames++;
+        tenant.held++;
+        req.tenantHeld[id] = true;
+    }
+
+    /** A frame other than a request ended (e.g. a handshake): restart the request timeout for what follows. */
+    final void frameDone() {
+        frames++;
+    }
+
+    /** A pooled I/O buffer for a request of this session (-1: the pool is at its cap), counted against its bound. */
+    final int acquireBuffer(int bytes) {
+        int b = pool.acquire(bytes);
+        if (b >= 0) {
+            heldBytes += pool.bytes(b);
+            tenant.heldBytes += pool.bytes(b);
+        }
+        return b;
     }
 
     /** Discard buffered bytes of a refused payload; false while more are needed. */
@@ -134,10 +273,12 @@ abstract class Session {
         return true;
     }
 
-    /** Resources freed up after {@link #pause}: parse what is buffered. */
+    /** Resources freed up after {@link #pause}: read again and parse what is buffered. */
     final void resume() {
         paused = false;
-        if (!closed) parseBuffered();
+        if (closed) return;
+        if (acceptsInput() && !sendBlocked) key.interestOps(key.interestOps() | SelectionKey.OP_READ);
+        parseBuffered();
     }
 
     /** A request of this session finished (status set in the request table); queue its reply. */
@@ -147,35 +288,69 @@ abstract class Session {
         markDirty();
     }
 
-    /** Whether another request may be held (the per-session bound on queued/in-flight requests). */
+    /**
+     * Whether another request may be held: per session (requests, buffer bytes) and per tenant (at most half of the
+     * loop's request slots and I/O buffer memory, so one tenant's connections that stop reading cannot stall the
+     * others on the loop).
+     */
     final boolean full() {
-        return held >= replies.length;
+        return held >= replies.length || heldBytes >= loop.maxConnectionBytes()
+                || tenant.held >= loop.maxTenantRequests() || tenant.heldBytes >= loop.maxTenantBytes();
     }
 
     /** Encode queued replies into the send buffer and write as much as the socket takes, in as few syscalls as possible. */
     final void flush() {
         dirty = false;
         if (closed) return;
-        try {
-            while (true) {
-                encode();
-                if (closed) return;
-                if (out.position() == 0) break;
-                out.flip();
-                int written = channel.write(out);
-                out.compact();
-                if (written == 0) break;
+        boolean wrote = false;
+        if (replyCount > 0 || out != NO_BUFFER) {
+            ensureOut();
+            try {
+                while (true) {
+                    encode();
+                    if (closed) return;
+                    if (out.position() == 0) break;
+                    out.flip();
+                    int written = channel.write(out);
+                    out.compact();
+                    if (written == 0) break;
+                    wrote = true;
+                }
+            } catch (IOException e) {
+                close(CloseReason.IO_ERROR, "write failed: " + e.getMessage());
+                return;
             }
-        } catch (IOException e) {
-            close("write failed: " + e.getMessage());
+        }
+        if (wrote) lastActive = loop.now;
+        if (out.position() > 0 || replyCount > 0) {
+            if (wrote || sendWaitSince == NONE) sendWaitSince = loop.now;
+            key.interestOps(key.interestOps() | SelectionKey.OP_WRITE);
+            // Socket full and replies still queued behind the send buffer: stop taking requests from this peer.
+            if (replyCount > 0 && !sendBlocked) blockInput();
             return;
         }
-        if (out.position() > 0 || replyCount > 0) {
-            key.interestOps(key.interestOps() | SelectionKey.OP_WRITE);
-        } else {
-            if ((key.interestOps() & SelectionKey.OP_WRITE) != 0) key.interestOps(key.interestOps() & ~SelectionKey.OP_WRITE);
-            drained();
+        sendWaitSince = NONE;
+        lastUnacked = -1;
+        if (out != NO_BUFFER) {
+            loop.socketOut.give(outId);
+            out = NO_BUFFER;
+            outId = -1;
         }
+        if ((key.interestOps() & SelectionKey.OP_WRITE) != 0) key.interestOps(key.interestOps() & ~SelectionKey.OP_WRITE);
+        drained();
+        if (sendBlocked && !closed) resumeInput();
+    }
+
+    private void blockInput() {
+        sendBlocked = true;
+        partialSince = NONE; // not the peer's request that is late now, its reading: the send clock runs
+        key.interestOps(key.interestOps() & ~SelectionKey.OP_READ);
+    }
+
+    private void resumeInput() {
+        sendBlocked = false;
+        if (acceptsInput() && !paused) key.interestOps(key.interestOps() | SelectionKey.OP_READ);
+        parseBuffered();
     }
 
     private void encode() {
@@ -205,10 +380,37 @@ abstract class Session {
         }
     }
 
-    /** Close now; requests still at the device are released when they complete. */
+    /**
+     * Why this session should be closed at loop time {@code now}, or null. Called by the loop's sweep; a limit of 0
+     * is off.
+     */
+    final CloseReason expired(long now, long idleNanos, long requestNanos, SendQueue queue) {
+        if (closed) return null;
+        if (sendWaitSince != NONE && fd >= 0) {
+            long unacked = queue.unacked(fd);
+            if (unacked >= 0 && lastUnacked >= 0 && unacked < lastUnacked) sendWaitSince = now; // the peer is reading
+            lastUnacked = unacked;
+        }
+        if (requestNanos > 0) {
+            if (handshaking() && now - openedAt > requestNanos) return CloseReason.HANDSHAKE_TIMEOUT;
+            if (partialSince != NONE && now - partialSince > requestNanos) return CloseReason.REQUEST_TIMEOUT;
+            if (sendWaitSince != NONE && now - sendWaitSince > requestNanos) return CloseReason.SEND_TIMEOUT;
+        }
+        if (idleNanos > 0 && held == 0 && partialSince == NONE && sendWaitSince == NONE && now - lastActive > idleNanos) {
+            return CloseReason.IDLE;
+        }
+        return null;
+    }
+
+    /** Close after bad input (a protocol error or a refused request): the stream cannot be trusted. */
     final void close(String why) {
+        close(CloseReason.PROTOCOL_ERROR, why);
+    }
+
+    /** Close now; requests still at the device are released when they complete. */
+    final void close(CloseReason reason, String why) {
         if (closed) return;
-        if (why != null) loop.log(label() + ": " + why + " (" + remote() + ")");
+        if (why != null && loop.closeLogAllowed()) loop.log(label() + ": " + why + " (" + remote() + ")");
         closed = true;
         if (pendingRequest >= 0) {
             loop.release(pendingRequest);
@@ -219,13 +421,29 @@ abstract class Session {
             replyHead = (replyHead + 1) % replies.length;
             replyCount--;
         }
+        if (in != NO_BUFFER) {
+            loop.socketIn.give(inId);
+            in = NO_BUFFER;
+        }
+        if (out != NO_BUFFER) {
+            loop.socketOut.give(outId);
+            out = NO_BUFFER;
+        }
+        carried = 0;
         if (key != null) key.cancel();
+        try {
+            // A peer that stopped reading would never see a FIN queued behind unsent data, and the kernel would keep
+            // the data: reset instead.
+            if (reason == CloseReason.SEND_TIMEOUT) channel.setOption(java.net.StandardSocketOptions.SO_LINGER, 0);
+        } catch (IOException | RuntimeException ignored) {
+            // closing anyway
+        }
         try {
             channel.close();
         } catch (IOException ignored) {
             // closing anyway
         }
-        loop.sessionClosed(this);
+        loop.sessionClosed(this, reason);
     }
 
     /** Attach to a tenant after a handshake; the tenant's rate follows its sessions. */
@@ -241,10 +459,15 @@ abstract class Session {
         }
     }
 
-    /** Stop reading until the loop frees resources; bytes stay buffered. Returns false for use in parsers. */
+    /**
+     * Stop reading until the loop frees resources; bytes stay buffered. Off the selector too: a paused socket with
+     * unread bytes would otherwise report readable on every pass and keep an idle loop spinning. Returns false for use
+     * in parsers.
+     */
     final boolean pause() {
         if (!paused) {
             paused = true;
+            key.interestOps(key.interestOps() & ~SelectionKey.OP_READ);
             loop.paused(this);
         }
         return false;
