@@ -255,6 +255,9 @@ can $OP yes create leases.coordination.k8s.io -n $NS
 can $OP yes get leases.coordination.k8s.io/reflex-operator -n $NS
 can $OP yes update leases.coordination.k8s.io/reflex-operator -n $NS
 can $OP yes patch leases.coordination.k8s.io/reflex-operator -n $NS
+# The agents' heartbeat Leases and the leader Lease, read through a watch.
+can $OP yes list leases.coordination.k8s.io -n $NS
+can $OP yes watch leases.coordination.k8s.io -n $NS
 # Operator: what it must not.
 for v in create delete deletecollection; do can $OP no $v flashtenants.reflex.io -n $APP; done
 for v in create delete; do can $OP no $v flashdevices.reflex.io; done
@@ -266,6 +269,9 @@ can $OP no get leases.coordination.k8s.io/kube-controller-manager -n $NS
 can $OP no update leases.coordination.k8s.io/other -n $NS
 can $OP no delete leases.coordination.k8s.io/reflex-operator -n $NS
 can $OP no get leases.coordination.k8s.io -n kube-system
+can $OP no list leases.coordination.k8s.io -n kube-system
+can $OP no list leases.coordination.k8s.io --all-namespaces
+can $OP no patch leases.coordination.k8s.io/reflex-agent-node-1 -n $NS
 can $OP no create leases.coordination.k8s.io -n $APP
 can $OP no create pods -n $APP
 can $OP no create deployments.apps -n $NS
@@ -279,6 +285,9 @@ can $AG yes patch flashdevices.reflex.io --subresource=status
 for v in get list watch; do can $AG yes $v flashtenants.reflex.io -n $APP; done
 can $AG yes watch flashtenants.reflex.io --all-namespaces
 can $AG yes patch flashtenants.reflex.io --subresource=status -n $APP
+# Its heartbeat: a Lease per node in the release namespace, server-side applied (create, then patch).
+can $AG yes create leases.coordination.k8s.io -n $NS
+can $AG yes patch leases.coordination.k8s.io/reflex-agent-node-1 -n $NS
 # Agent: what it must not.
 for v in create update patch delete; do can $AG no $v flashtenants.reflex.io -n $APP; done
 for v in update delete deletecollection; do can $AG no $v flashdevices.reflex.io; done
@@ -290,7 +299,9 @@ can $AG no get secrets -n $NS
 can $AG no create services -n $APP
 can $AG no create endpointslices.discovery.k8s.io -n $APP
 for v in get list patch; do can $AG no $v nodes; done
-can $AG no create leases.coordination.k8s.io -n $NS
+for v in get list watch update delete; do can $AG no $v leases.coordination.k8s.io -n $NS; done
+can $AG no create leases.coordination.k8s.io -n $APP
+can $AG no create leases.coordination.k8s.io -n kube-node-lease
 can $AG no create pods -n $NS
 can $AG no get configmaps -n $NS
 

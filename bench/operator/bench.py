@@ -2,10 +2,15 @@
 """Helper of bench/operator/run.sh (stdlib only): generate objects, poll progress, verify, summarise.
 
   bench.py gen OUT DEVICES TENANTS NAMESPACES CHUNK SEED   devices.yaml, devices-status.yaml, tenants/NNNN.yaml
-  bench.py create OUT PAR                                  POST every tenants/*.yaml object, PAR connections
+  bench.py create OUT PAR [PACE]                           POST every tenants/*.yaml object, PAR connections
+                                                           (PACE s: spread the creates evenly over PACE seconds)
   bench.py poll OUT TENANTS T0_FILE                        until every tenant has a phase: timeline.jsonl, done.json
   bench.py scrape URL                                      one /q/metrics scrape as JSON (sums per name)
-  bench.py verify OUT                                      tenants/devices from the API server: phases, overcommit
+  bench.py verify OUT [--strict]                           tenants/devices from the API server: phases, overcommit
+                                                           (--strict: also every tenant decided with a reason, its
+                                                           Service on its port, device status agrees)
+  bench.py settled                                         exit 0 once every tenant is decided for its generation
+                                                           and every device's status counts its tenants
   bench.py summary OUT                                     summary.md + summary.json from the files above
 
 Talks to kube-apiserver directly over HTTPS with the control plane's admin certificate (REFLEX_CP_DIR/pki) so
@@ -149,9 +154,10 @@ def gen(out, devices, tenants, namespaces, chunk, seed, address_template=""):
 
 
 # ---- create -------------------------------------------------------------------------------------------------------
-def create(out, par):
+def create(out, par, pace=0.0):
     """Creates every FlashTenant of tenants/*.yaml with plain POSTs (JSON, no server-side apply) over PAR persistent
-    HTTPS connections, one thread each. Prints the count, failures and seconds; exits 1 on any failure."""
+    HTTPS connections, one thread each. Prints the count, failures and seconds; exits 1 on any failure. PACE > 0:
+    the i-th create is not sent before t0 + i * PACE / count (a steady trickle, e.g. while faults are injected)."""
     import http.client
     import threading
     docs = []
@@ -169,6 +175,8 @@ def create(out, par):
                 nxt[0] += 1
             if i >= len(docs):
                 break
+            if pace > 0:
+                time.sleep(max(0.0, t0 + i * pace / len(docs) - time.time()))
             body = docs[i].strip()
             ns = json.loads(body)["metadata"]["namespace"]
             for attempt in range(5):
@@ -274,7 +282,47 @@ def ts_epoch(s):
     return time.mktime(time.strptime(s, "%Y-%m-%dT%H:%M:%SZ")) - time.timezone if s else None
 
 
-def verify(out):
+DECIDED = ("Placed", "Serving", "Pending", "Rejected")
+
+
+def undecided(t):
+    """Why a tenant is not decided for its current spec (None when it is): a phase, an Admitted condition with a
+    reason (and a message when refused), status.observedGeneration = metadata.generation, a placement if placed."""
+    st = t.get("status") or {}
+    ph = st.get("phase")
+    if ph not in DECIDED:
+        return f"phase {ph!r}"
+    if st.get("observedGeneration") != t["metadata"].get("generation"):
+        return f"observedGeneration {st.get('observedGeneration')} != generation {t['metadata'].get('generation')}"
+    adm = [c for c in st.get("conditions") or [] if c["type"] == "Admitted"]
+    if not adm or not adm[0].get("reason"):
+        return f"{ph} without an Admitted reason"
+    if ph in ("Pending", "Rejected") and (adm[0]["status"] != "False" or not adm[0].get("message")):
+        return f"{ph} but Admitted={adm[0]['status']} ({adm[0].get('message')!r})"
+    if ph in ("Placed", "Serving") and not st.get("placement"):
+        return f"{ph} without a placement"
+    return None
+
+
+def settled():
+    """Exit 0 once every tenant is decided (see undecided) and every FlashDevice's tenantCount is the number of
+    tenants placed there; prints what is still open."""
+    ts = api("/apis/reflex.io/v1alpha1/flashtenants")["items"]
+    ds = api("/apis/reflex.io/v1alpha1/flashdevices")["items"]
+    open_ = [f'{t["metadata"]["namespace"]}/{t["metadata"]["name"]}: {undecided(t)}' for t in ts if undecided(t)]
+    on = {}
+    for t in ts:
+        p = (t.get("status") or {}).get("placement")
+        if (t.get("status") or {}).get("phase") in ("Placed", "Serving") and p:
+            on[p["device"]] = on.get(p["device"], 0) + 1
+    counts = [f'{d["metadata"]["name"]}: tenantCount {(d.get("status") or {}).get("tenantCount")} != {on.get(d["metadata"]["name"], 0)}'
+              for d in ds if ((d.get("status") or {}).get("tenantCount") or 0) != on.get(d["metadata"]["name"], 0)]
+    print(json.dumps({"tenants": len(ts), "undecided": len(open_), "device_count_mismatches": len(counts),
+                      "first": (open_ + counts)[:3]}))
+    return 0 if not open_ and not counts else 1
+
+
+def verify(out, strict=False):
     ts = api("/apis/reflex.io/v1alpha1/flashtenants")["items"]
     ds = api("/apis/reflex.io/v1alpha1/flashdevices")["items"]
     phases, reasons, per_dev, per_node_ports = {}, {}, {}, {}
@@ -330,6 +378,27 @@ def verify(out):
     for node, ports in per_node_ports.items():
         if len(ports) != len(set(ports)):
             violations.append(f"{node}: duplicate node ports")
+    if strict:
+        # Every tenant decided with a reason; every placed tenant's Service on its placement's port; every device's
+        # status counts exactly the tenants placed there (the operator reports it after the tenant's status write).
+        for t in ts:
+            why = undecided(t)
+            if why:
+                violations.append(f'{t["metadata"]["namespace"]}/{t["metadata"]["name"]}: not decided: {why}')
+        services = {}
+        for ns in sorted({t["metadata"]["namespace"] for t in ts}):
+            for s_ in api(f"/api/v1/namespaces/{ns}/services")["items"]:
+                services[(ns, s_["metadata"]["name"])] = [p["port"] for p in s_["spec"].get("ports") or []]
+        for items in per_dev.values():
+            for t, p in items:
+                got = services.get((t["metadata"]["namespace"], t["metadata"]["name"]))
+                if not got or got[0] != p["port"]:
+                    violations.append(f'{t["metadata"]["namespace"]}/{t["metadata"]["name"]}: Service ports {got} '
+                                      f'!= placement port {p["port"]}')
+        for name, d in devs.items():
+            n = len(per_dev.get(name, []))
+            if ((d.get("status") or {}).get("tenantCount") or 0) != n:
+                violations.append(f"{name}: status.tenantCount {(d.get('status') or {}).get('tenantCount')} != {n} placed")
     created = [c for c in created if c]
     decided = [c for c in decided if c]
     res = {"tenants": len(ts), "devices": len(ds), "phases": phases, "reasons": reasons,
@@ -439,7 +508,7 @@ if __name__ == "__main__":
     if cmd == "gen":
         gen(a[0], int(a[1]), int(a[2]), int(a[3]), int(a[4]), int(a[5]), a[6] if len(a) > 6 else "")
     elif cmd == "create":
-        sys.exit(create(a[0], int(a[1])))
+        sys.exit(create(a[0], int(a[1]), float(a[2]) if len(a) > 2 else 0.0))
     elif cmd == "poll":
         sys.exit(poll(a[0], int(a[1]), a[2], a[3], float(a[4]), float(a[5])))
     elif cmd == "scrape":
@@ -447,7 +516,9 @@ if __name__ == "__main__":
     elif cmd == "apireq":
         print(json.dumps(apiserver_requests()))
     elif cmd == "verify":
-        sys.exit(verify(a[0]))
+        sys.exit(verify(a[0], "--strict" in a[1:]))
+    elif cmd == "settled":
+        sys.exit(settled())
     elif cmd == "profile":
         profile(a[0])
     elif cmd == "summary":

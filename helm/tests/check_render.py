@@ -45,11 +45,11 @@ def container(pod_spec, name):
 MONITORING = {"ServiceMonitor", "PodMonitor", "PrometheusRule"}
 HOST_PATHS = {"default": [], "e2e": ["/var/lib/reflex/e2e"], "full": ["/mnt/scratch", "/var/lib/reflex/files"]}[case]
 expected = {
-    "default": {"ServiceAccount": 2, "ClusterRole": 2, "ClusterRoleBinding": 2, "Role": 1, "RoleBinding": 1,
+    "default": {"ServiceAccount": 2, "ClusterRole": 2, "ClusterRoleBinding": 2, "Role": 2, "RoleBinding": 2,
                 "Service": 1, "Deployment": 1, "PodDisruptionBudget": 1, "DaemonSet": 1},
-    "e2e": {"ServiceAccount": 2, "ClusterRole": 2, "ClusterRoleBinding": 2, "Role": 1, "RoleBinding": 1,
+    "e2e": {"ServiceAccount": 2, "ClusterRole": 2, "ClusterRoleBinding": 2, "Role": 2, "RoleBinding": 2,
             "Service": 1, "Deployment": 1, "PodDisruptionBudget": 1, "DaemonSet": 1, "ConfigMap": 1},
-    "full": {"ServiceAccount": 2, "ClusterRole": 2, "ClusterRoleBinding": 2, "Role": 1, "RoleBinding": 1,
+    "full": {"ServiceAccount": 2, "ClusterRole": 2, "ClusterRoleBinding": 2, "Role": 2, "RoleBinding": 2,
              "Service": 1, "Deployment": 1, "PodDisruptionBudget": 1, "DaemonSet": 3, "ConfigMap": 1,
              "NetworkPolicy": 2, "ServiceMonitor": 1, "PodMonitor": 1, "PrometheusRule": 1},
 }[case]
@@ -85,9 +85,14 @@ check(op["resources"].get("requests") and op["resources"].get("limits"), "operat
 check("--enable-native-access" not in e.get("JDK_JAVA_OPTIONS", ""), "operator needs no FFM flags")
 if replicas > 1:
     check("podAntiAffinity" in spec.get("affinity", {}), "replicas spread over nodes")
-role = one("Role", "leases")
+role = one("Role", "operator-leases")
 check(any(r.get("resourceNames") == ["reflex-operator"] and set(r["verbs"]) == {"get", "update", "patch"} for r in role["rules"]),
       "lease rule limited to the operator's Lease")
+check(all(r.get("resourceNames") or set(r["verbs"]) <= {"create", "list", "watch"} for r in role["rules"]),
+      "operator: writes only its own Lease (reads the agents' heartbeats)")
+agent_role = one("Role", "node-agent-leases")
+check([sorted(r["verbs"]) for r in agent_role["rules"]] == [["create", "patch"]]
+      and agent_role["rules"][0]["resources"] == ["leases"], "agent: heartbeat Leases, create and patch only")
 
 # ---- agents --------------------------------------------------------------------------------------------------------
 sets = kinds("DaemonSet")

@@ -11,6 +11,7 @@ import io.reflex.agent.config.AgentSettings;
 import io.reflex.agent.discovery.Discovery;
 import io.reflex.agent.hugepages.HugePages;
 import io.reflex.crds.status.Conditions;
+import io.reflex.agent.kube.Heartbeat;
 import io.reflex.agent.kube.Publisher;
 import io.reflex.agent.kube.TenantRows;
 import io.reflex.agent.serving.DeviceCheck;
@@ -59,6 +60,8 @@ public final class NodeAgent implements AutoCloseable {
   private final DeviceCheck check;
   private final AgentMetrics metrics;
   private final NbdPorts nbdPorts;
+  /** The node's Lease the operator watches (null: heartbeat off). */
+  private final Heartbeat heartbeat;
   private final ScheduledExecutorService control;
   private final AtomicBoolean pending = new AtomicBoolean();
   private final Map<String, DeviceServer> servers = new LinkedHashMap<>();
@@ -72,7 +75,8 @@ public final class NodeAgent implements AutoCloseable {
   public NodeAgent(KubernetesClient client, AgentSettings settings, MeterRegistry registry) {
     this.settings = settings;
     this.client = client;
-    this.publisher = new Publisher(client, settings);
+    this.heartbeat = Heartbeat.fromEnvironment(client, settings);
+    this.publisher = new Publisher(client, settings, heartbeat == null ? null : heartbeat.key());
     this.resolver = new DeviceResolver(settings);
     Discovery discovery = new Discovery(settings.roots());
     this.check = new DeviceCheck(settings, discovery, new DriverBinder(settings.roots(), settings.stateDir()),
@@ -86,8 +90,12 @@ public final class NodeAgent implements AutoCloseable {
     });
   }
 
-  /** Starts the informers, waits until they have synced, runs the first pass and schedules the periodic rescan. */
+  /**
+   * Starts the heartbeat (the Lease exists before any device names it), the informers, waits until they have synced,
+   * runs the first pass and schedules the periodic rescan.
+   */
   public NodeAgent start() {
+    if (heartbeat != null) heartbeat.start();
     ResourceEventHandler<Object> poke = new ResourceEventHandler<>() {
       @Override public void onAdd(Object o) { requestPass(); }
       @Override public void onUpdate(Object o, Object n) { requestPass(); }
@@ -164,7 +172,7 @@ public final class NodeAgent implements AutoCloseable {
     for (ManagedDevice d : List.copyOf(wanted.values())) {
       FlashDevice fd = byName.get(d.name());
       try {
-        if (fd == null || d.configured() || !addressAnnotated(fd)) byName.put(d.name(), publisher.applyDevice(d));
+        if (fd == null || d.configured() || !annotated(fd)) byName.put(d.name(), publisher.applyDevice(d));
       } catch (RuntimeException e) { // e.g. the API server refuses the spec: this device only, the others go on
         logOnce(d.name(), "cannot publish FlashDevice " + d.name() + ": " + e.getMessage());
         wanted.remove(d.name());
@@ -216,9 +224,10 @@ public final class NodeAgent implements AutoCloseable {
     }
   }
 
-  private boolean addressAnnotated(FlashDevice fd) {
+  /** Whether an admin-created device already carries the agent's annotations (address, heartbeat Lease). */
+  private boolean annotated(FlashDevice fd) {
     var a = fd.getMetadata().getAnnotations();
-    return a != null && settings.address().getHostAddress().equals(a.get(FlashDevice.NODE_ADDRESS_ANNOTATION));
+    return a != null && publisher.annotations().entrySet().stream().allMatch(e -> e.getValue().equals(a.get(e.getKey())));
   }
 
   /** Applies each device's tenant table and reports every tenant placed on this node. Returns device → listening count. */
@@ -402,6 +411,7 @@ public final class NodeAgent implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
+    if (heartbeat != null) heartbeat.close(); // the Lease stays: a restart within its duration goes unnoticed
     control.shutdown();
     try {
       control.awaitTermination(30, TimeUnit.SECONDS);

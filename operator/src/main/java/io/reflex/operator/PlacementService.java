@@ -5,7 +5,11 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.reflex.crds.v1alpha1.FlashDevice;
 import io.reflex.crds.v1alpha1.FlashTenant;
+import io.reflex.devmodels.DeviceModel;
+import io.reflex.operator.liveness.AgentHeartbeats;
+import io.reflex.operator.liveness.LeaderFence;
 import io.reflex.operator.placement.Allocation;
+import io.reflex.operator.placement.Device;
 import io.reflex.operator.placement.Ledger;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
@@ -38,21 +42,51 @@ public class PlacementService {
   private volatile Consumer<Set<ResourceID>> retry = ids -> {};
   private volatile Consumer<String> usageChanged = device -> {};
 
+  private final AgentHeartbeats heartbeats;
+  private final LeaderFence fence;
+
   @Inject
-  public PlacementService(OperatorSettings settings, OperatorMetrics metrics) {
-    this(settings, metrics, Set.of());
+  public PlacementService(OperatorSettings settings, OperatorMetrics metrics, AgentHeartbeats heartbeats,
+                          LeaderFence fence) {
+    this(settings, metrics, Set.of(), heartbeats, fence);
   }
 
-  /** {@code namespaces}: where tenants are watched (empty: all). */
+  /** {@code namespaces}: where tenants are watched (empty: all). No agent heartbeats, no leader fence. */
   public PlacementService(OperatorSettings settings, OperatorMetrics metrics, Set<String> namespaces) {
+    this(settings, metrics, namespaces, AgentHeartbeats.NONE, LeaderFence.NONE);
+  }
+
+  public PlacementService(OperatorSettings settings, OperatorMetrics metrics, Set<String> namespaces,
+                          AgentHeartbeats heartbeats, LeaderFence fence) {
     this.ledger = new Ledger(settings.policy(), settings.portMin(), settings.portMax());
     this.metrics = metrics;
     this.namespaces = Set.copyOf(namespaces);
+    this.heartbeats = heartbeats;
+    this.fence = fence;
     metrics.statsSource(this::stats);
   }
 
   public Set<String> namespaces() {
     return namespaces;
+  }
+
+  /** Whether the node agents of heartbeat-tracked devices are alive. */
+  public AgentHeartbeats heartbeats() {
+    return heartbeats;
+  }
+
+  /** Checked before every write of the operator's decisions (a deposed leader must not write). */
+  public LeaderFence fence() {
+    return fence;
+  }
+
+  /**
+   * The device as placement sees it: Ready only if its agent says so and, for a device whose agent renews a Lease,
+   * that Lease is being renewed.
+   */
+  public Device device(FlashDevice d, DeviceModel model, Node node) {
+    Device x = Translate.device(d, model, node);
+    return x.healthy() && heartbeats.problem(d) != null ? x.withHealthy(false) : x;
   }
 
   /** Runs {@code f} on the ledger under the lock (rebuilding it first if needed); the gauges read it when scraped. */
@@ -80,7 +114,7 @@ public class PlacementService {
     int devices = 0;
     for (FlashDevice d : client.resources(FlashDevice.class).list().getItems()) {
       try {
-        ledger.upsertDevice(Translate.device(d, Translate.model(d), nodes.get(d.getSpec().getNodeName())));
+        ledger.upsertDevice(device(d, Translate.model(d), nodes.get(d.getSpec().getNodeName())));
         devices++;
       } catch (RuntimeException e) {
         LOG.warnf("FlashDevice %s is not usable: %s", d.getMetadata().getName(), e.getMessage());

@@ -27,6 +27,22 @@ public interface ReflexConfig {
 
   LeaderElectionGroup leaderElection();
 
+  AgentHeartbeatGroup agentHeartbeat();
+
+  /** The node agents' Leases (see io.reflex.operator.liveness.AgentHeartbeats). */
+  interface AgentHeartbeatGroup {
+    /** Judge heartbeat-tracked devices by their agent's Lease (false: by their phase alone). */
+    @WithDefault("true")
+    boolean enabled();
+
+    /** Namespace of the agents' Leases; default: the client's namespace (the release namespace, in a Pod). */
+    java.util.Optional<String> namespace();
+
+    /** A tracked device whose agent's Lease was never seen counts as alive for this long after the operator starts. */
+    @WithDefault("40s")
+    Duration missingGrace();
+  }
+
   interface LeaderElectionGroup {
     @WithDefault("false")
     boolean enabled();
@@ -36,6 +52,28 @@ public interface ReflexConfig {
 
     /** Namespace of the Lease; default: the client's namespace (the operator's own, in a Pod). */
     java.util.Optional<String> leaseNamespace();
+
+    /** This replica's name in the Lease; default: $HOSTNAME (the Pod's name), else a random UUID. */
+    java.util.Optional<String> identity();
+
+    /** How long a Lease not renewed keeps the other replicas waiting. */
+    @WithDefault("15s")
+    Duration leaseDuration();
+
+    /** How long the leader keeps trying to renew before it gives up (and exits; also when its writes stop). */
+    @WithDefault("10s")
+    Duration renewDeadline();
+
+    /** How often the Lease is renewed, or tried by the replicas that wait. */
+    @WithDefault("2s")
+    Duration retryPeriod();
+
+    /**
+     * Refuse writes unless this replica provably still holds the Lease (LeaderFence); false only to show what a
+     * deposed leader does without it (bench/faults).
+     */
+    @WithDefault("true")
+    boolean fence();
   }
 
   interface Ports {

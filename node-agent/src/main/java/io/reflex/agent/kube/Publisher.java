@@ -25,7 +25,7 @@ import java.util.Map;
 
 /**
  * The agent's writes to the API server, all server-side applies under its own per-node field manager: FlashDevice
- * metadata (node label and address annotation) and, for configured devices, spec; the agent's part of FlashDevice
+ * metadata (node label, address and heartbeat Lease annotations) and, for configured devices, spec; the agent's part of FlashDevice
  * status (phase, capacity, observedGeneration, conditions Discovered, Claimed, HugePages, Serving); the agent's part of
  * FlashTenant status (phase Serving/Placed and the Serving condition). The operator's fields are never sent, so
  * neither side overwrites the other's.
@@ -36,17 +36,32 @@ public final class Publisher {
 
   private final KubernetesClient client;
   private final AgentSettings settings;
+  private final String agentLease;
 
   public Publisher(KubernetesClient client, AgentSettings settings) {
+    this(client, settings, null);
+  }
+
+  /** {@code agentLease}: the heartbeat Lease ({@code namespace/name}) every device names, or null (no heartbeat). */
+  public Publisher(KubernetesClient client, AgentSettings settings, String agentLease) {
     this.client = client;
     this.settings = settings;
+    this.agentLease = agentLease;
+  }
+
+  /** The annotations the agent owns on each of its devices: the node's address and its heartbeat Lease. */
+  public Map<String, String> annotations() {
+    Map<String, String> a = new java.util.HashMap<>();
+    a.put(FlashDevice.NODE_ADDRESS_ANNOTATION, settings.address().getHostAddress());
+    if (agentLease != null) a.put(Heartbeat.LEASE_ANNOTATION, agentLease);
+    return a;
   }
 
   /** Metadata (and spec, when the agent's configuration names the device) of one device. */
   public FlashDevice applyDevice(ManagedDevice d) {
     FlashDevice fd = new FlashDevice();
     fd.setMetadata(new ObjectMetaBuilder().withName(d.name()).withLabels(Map.of(NODE_LABEL, settings.node()))
-        .withAnnotations(Map.of(FlashDevice.NODE_ADDRESS_ANNOTATION, settings.address().getHostAddress())).build());
+        .withAnnotations(annotations()).build());
     if (d.configured()) {
       FlashDeviceSpec spec = new FlashDeviceSpec();
       spec.setNodeName(settings.node());

@@ -13,12 +13,19 @@ final class LocalAgent implements AutoCloseable {
   private final List<String> args;
   private final Path kubeconfig;
   private final Path log;
+  private final java.util.Map<String, String> env = new java.util.HashMap<>();
   private Process process;
 
   LocalAgent(Path kubeconfig, Path log, String... args) {
     this.kubeconfig = kubeconfig;
     this.log = log;
     this.args = List.of(args);
+  }
+
+  /** An environment variable for the agent process (e.g. REFLEX_HEARTBEAT_SECONDS); before {@link #start}. */
+  LocalAgent env(String name, String value) {
+    env.put(name, value);
+    return this;
   }
 
   LocalAgent start() throws IOException, InterruptedException {
@@ -31,6 +38,7 @@ final class LocalAgent implements AutoCloseable {
     cmd.addAll(args);
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     pb.environment().put("KUBECONFIG", kubeconfig.toString());
+    pb.environment().putAll(env);
     process = pb.start();
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (!Files.exists(ready)) {

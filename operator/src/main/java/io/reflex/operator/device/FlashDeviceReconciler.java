@@ -27,9 +27,11 @@ import io.reflex.operator.OperatorMetrics;
 import io.reflex.operator.OperatorSettings;
 import io.reflex.operator.PlacementService;
 import io.reflex.operator.Translate;
+import io.reflex.operator.liveness.AgentHeartbeats;
 import io.reflex.operator.placement.Device;
 import io.reflex.operator.placement.Ledger;
 import jakarta.inject.Inject;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -48,6 +50,8 @@ public class FlashDeviceReconciler implements Reconciler<FlashDevice>, Cleaner<F
   public static final String NAME = "flashdevice";
   public static final String FINALIZER = "reflex.io/ledger";
   public static final String BUDGETED = "Budgeted";
+  /** Operator condition on devices whose agent renews a Lease: is it still renewing (AgentHeartbeats)? */
+  public static final String AGENT_HEARTBEAT = "AgentHeartbeat";
 
   private final PlacementService placement;
   private final OperatorMetrics metrics;
@@ -71,7 +75,11 @@ public class FlashDeviceReconciler implements Reconciler<FlashDevice>, Cleaner<F
     // watch of every FlashTenant here.
     SimpleInboundEventSource<FlashDevice> usage = new SimpleInboundEventSource<>("device-usage");
     placement.onUsageChanged(device -> usage.propagateEvent(new ResourceID(device)));
-    return List.of(nodes, usage);
+    // An agent's Lease stopped (or started again) being renewed: no watch event says so, the heartbeat sweep does.
+    SimpleInboundEventSource<FlashDevice> heartbeat = new SimpleInboundEventSource<>("device-heartbeat");
+    placement.heartbeats().onChange(lease -> cache.list(d -> lease.equals(AgentHeartbeats.leaseKey(d)))
+        .forEach(d -> heartbeat.propagateEvent(ResourceID.fromResource(d))));
+    return List.of(nodes, usage, heartbeat);
   }
 
   @Override
@@ -94,12 +102,12 @@ public class FlashDeviceReconciler implements Reconciler<FlashDevice>, Cleaner<F
         if (changed) {
           placement.deviceAbsorbed(name);
         }
-        write(ctx, d, null, null, Conditions.of(conditions(d), BUDGETED, false, "InvalidModel", e.getMessage(),
-            d.getMetadata().getGeneration()));
+        write(ctx, d, null, null, List.of(Conditions.of(conditions(d), BUDGETED, false, "InvalidModel", e.getMessage(),
+            d.getMetadata().getGeneration())));
         ok = true;
         return UpdateControl.noUpdate();
       }
-      Device fresh = Translate.device(d, model, node);
+      Device fresh = placement.device(d, model, node);
       Absorbed absorbed = placement.withLedger(ctx.getClient(), l -> {
         boolean changed = !l.device(name).map(fresh::equals).orElse(false);
         l.upsertDevice(fresh);
@@ -117,8 +125,18 @@ public class FlashDeviceReconciler implements Reconciler<FlashDevice>, Cleaner<F
           io.reflex.operator.placement.Bytes.human(u.allocatedBytes()),
           io.reflex.operator.placement.Bytes.human(u.capacityBytes()));
       boolean fine = !b.overcommitted() && u.allocatedBytes() <= u.capacityBytes();
-      write(ctx, d, model, u, Conditions.of(conditions(d), BUDGETED, fine, fine ? "WithinBudget" : "Overcommitted", msg,
+      List<Condition> conds = new ArrayList<>();
+      conds.add(Conditions.of(conditions(d), BUDGETED, fine, fine ? "WithinBudget" : "Overcommitted", msg,
           d.getMetadata().getGeneration()));
+      String lease = AgentHeartbeats.leaseKey(d);
+      if (lease != null && placement.heartbeats() != AgentHeartbeats.NONE) {
+        String missed = placement.heartbeats().problem(d);
+        conds.add(Conditions.of(conditions(d), AGENT_HEARTBEAT, missed == null, missed == null ? "Renewing" : "HeartbeatMissed",
+            missed == null ? "its node agent renews Lease " + lease
+                : missed + "; not Ready for placement, its tenants are told (DeviceReady=False)",
+            d.getMetadata().getGeneration()));
+      }
+      write(ctx, d, model, u, conds);
       ok = true;
       return UpdateControl.noUpdate();
     } finally {
@@ -133,7 +151,7 @@ public class FlashDeviceReconciler implements Reconciler<FlashDevice>, Cleaner<F
     return d.getStatus() == null ? null : d.getStatus().getConditions();
   }
 
-  private void write(Context<FlashDevice> ctx, FlashDevice d, DeviceModel model, Ledger.Usage u, Condition c) {
+  private void write(Context<FlashDevice> ctx, FlashDevice d, DeviceModel model, Ledger.Usage u, List<Condition> conds) {
     FlashDeviceStatus s = new FlashDeviceStatus();
     if (model != null && u != null) {
       s.setTokenBudget(model.tokenLimits().stream().map(l -> new TokenLimit((int) l.p95Micros(),
@@ -143,16 +161,17 @@ public class FlashDeviceReconciler implements Reconciler<FlashDevice>, Cleaner<F
       s.setAllocatedBytes(u.allocatedBytes());
       s.setTenantCount(u.tenants());
     }
-    s.setConditions(List.of(c));
+    s.setConditions(conds);
     FlashDeviceStatus old = d.getStatus();
     if (old != null && Objects.equals(old.getTokenBudget(), s.getTokenBudget())
         && Objects.equals(old.getReservedTokens(), s.getReservedTokens())
         && Objects.equals(old.getReservedPercent(), s.getReservedPercent())
         && Objects.equals(old.getAllocatedBytes(), s.getAllocatedBytes())
         && Objects.equals(old.getTenantCount(), s.getTenantCount())
-        && old.getConditions() != null && old.getConditions().stream().anyMatch(x -> Conditions.sameAs(x, c))) {
+        && conds.stream().allMatch(c -> Conditions.sameAs(Conditions.find(old.getConditions(), c.getType()), c))) {
       return;
     }
+    placement.fence().check("FlashDevice " + d.getMetadata().getName() + " status");
     FlashDevice patch = new FlashDevice();
     patch.setMetadata(new ObjectMetaBuilder().withName(d.getMetadata().getName()).build());
     patch.setStatus(s);

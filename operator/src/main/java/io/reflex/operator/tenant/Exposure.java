@@ -148,6 +148,23 @@ public final class Exposure {
     return c.resource(o).fieldManager(OperatorSettings.FIELD_MANAGER).forceConflicts().serverSideApply();
   }
 
+  /**
+   * Server-side applies the Service. One created by a plain POST (earlier operator versions) keeps its first port
+   * under that create's field-manager entry, so an apply with a new port is refused (two ports named "reflex"): such
+   * a Service is deleted and applied afresh (its port is changing anyway, so clients reconnect).
+   */
+  static Service applyService(KubernetesClient c, Service s) {
+    try {
+      return ssa(c, s);
+    } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+      if (e.getCode() != 422 || e.getMessage() == null || !e.getMessage().contains("Duplicate value")) {
+        throw e;
+      }
+      c.services().inNamespace(s.getMetadata().getNamespace()).withName(s.getMetadata().getName()).delete();
+      return ssa(c, s);
+    }
+  }
+
   // ---- does an object in the cluster carry what we would write? (labels, owner and the fields we set) ----------
 
   static boolean sameMeta(HasMetadata have, HasMetadata want) {

@@ -140,6 +140,7 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
     var timer = metrics.start();
     boolean ok = false;
     try {
+      placement.fence().check("FlashTenant " + Translate.key(t)); // a deposed leader decides nothing
       KubernetesClient client = ctx.getClient();
       TenantRequest req;
       try {
@@ -147,7 +148,7 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
       } catch (IllegalArgumentException e) {
         writeStatus(ctx, t, TenantPhase.Rejected, null, null, List.of(cond(t, ADMITTED, false, "InvalidSpec", e.getMessage())));
         ok = true;
-        return UpdateControl.noUpdate();
+        return done(ctx, t, UpdateControl.noUpdate());
       }
       ResourceID id = ResourceID.fromResource(t);
       // Only planning runs under the lock; the writes (exposure, status, label) run outside it, a new allocation
@@ -216,12 +217,30 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
       }
       ok = true;
       if (d.waiting() && !settings.rejectWhenNoFit()) {
-        return UpdateControl.<FlashTenant>noUpdate().rescheduleAfter(settings.pendingRetry());
+        return done(ctx, t, UpdateControl.<FlashTenant>noUpdate().rescheduleAfter(settings.pendingRetry()));
       }
-      return UpdateControl.noUpdate();
+      return done(ctx, t, UpdateControl.noUpdate());
     } finally {
       metrics.stop(timer, NAME, ok);
     }
+  }
+
+  /**
+   * {@code control}, unless the tenant was deleted while this reconcile wrote it: then a reconcile right away, which
+   * runs the cleanup. The API server's answer to our status or label write already carries the deletion, and the
+   * operator SDK filters the events of its own writes, the deletion's among them when it arrived during the write;
+   * without this the tenant would keep its finalizer (Terminating) until some later event.
+   */
+  private UpdateControl<FlashTenant> done(Context<FlashTenant> ctx, FlashTenant t, UpdateControl<FlashTenant> control) {
+    if (t.getMetadata().getDeletionTimestamp() == null) {
+      FlashTenant latest = ctx.eventSourceRetriever().getControllerEventSource().get(ResourceID.fromResource(t)).orElse(null);
+      if (latest != null && latest.getMetadata().getDeletionTimestamp() != null) {
+        LOG.infof("FlashTenant %s was deleted while it was being reconciled: reconciling again for its cleanup",
+            Translate.key(t));
+        return UpdateControl.<FlashTenant>noUpdate().rescheduleAfter(java.time.Duration.ofMillis(10));
+      }
+    }
+    return control;
   }
 
   /** Under the ledger lock: place / re-admit / re-place (holding a new allocation), no API calls. */
@@ -301,14 +320,14 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
   private Exposed expose(KubernetesClient c, FlashTenant t, Allocation a, String address, Integer nbdPort) {
     try {
       Service svc = Exposure.service(t, a, nbdPort);
-      write(c, services, svc, cached(services, svc), Exposure::sameService, null);
+      write(c, services, svc, cached(services, svc), Exposure::sameService, o -> Exposure.applyService(c, o), null);
       EndpointSlice eps = Exposure.endpointSlice(t, a, address, nbdPort);
-      write(c, slices, eps, cached(slices, eps), Exposure::sameEndpointSlice, null);
+      write(c, slices, eps, cached(slices, eps), Exposure::sameEndpointSlice, o -> Exposure.ssa(c, o), null);
       Secret have = secrets == null ? null
           : secrets.get(new ResourceID(Exposure.secretName(t), t.getMetadata().getNamespace())).orElse(null);
       Secret sec = Exposure.secret(t, a, Exposure.token(have), nbdPort);
       String[] kept = {null};
-      write(c, secrets, sec, have, Exposure::sameSecret, () -> {
+      write(c, secrets, sec, have, Exposure::sameSecret, null, () -> {
         // Exists but not in the cache yet: keep its token.
         Secret old = c.secrets().inNamespace(t.getMetadata().getNamespace()).withName(Exposure.secretName(t)).get();
         kept[0] = Exposure.token(old);
@@ -329,16 +348,26 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
   }
 
   /**
-   * Creates {@code want} if the cache has no such object (on "already exists", server-side applies
-   * {@code onConflict}'s object, or {@code want}), server-side applies it if the cached one differs; through the
-   * informer so the result is cached at once and our own write does not come back as an event.
+   * Writes {@code want} unless the cached object ({@code have}) already carries it: with {@code apply} (server-side
+   * apply) when given, else server-side applied if cached and created if not (on "already exists", server-side
+   * applies {@code onConflict}'s object, or {@code want}: the Secret, whose token must survive); through the informer
+   * so the result is cached at once and our own write does not come back as an event.
+   *
+   * <p>Objects whose lists change later (a Service's ports, keyed by port, when the tenant gets another port) must be
+   * created by apply too: fields a plain create wrote belong to another field-manager entry, and a later apply
+   * without them does not remove them (the old port stayed next to the new one, and the Service was refused with
+   * "Duplicate value: reflex" forever).
    */
   private static <R extends HasMetadata> void write(KubernetesClient c, InformerEventSource<R, FlashTenant> cache,
-                                                    R want, R have, BiPredicate<R, R> same, Supplier<R> onConflict) {
+                                                    R want, R have, BiPredicate<R, R> same, UnaryOperator<R> apply,
+                                                    Supplier<R> onConflict) {
     if (have != null && same.test(have, want)) {
       return;
     }
     UnaryOperator<R> op = o -> {
+      if (apply != null) {
+        return apply.apply(o);
+      }
       if (have != null) {
         return Exposure.ssa(c, o);
       }
@@ -364,6 +393,14 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
           + (settings.replaceOnDeviceLoss() ? "; no other device fits yet" : "; delete and recreate the tenant to move it"));
     }
     if (!dev.healthy()) {
+      FlashDevice fd = devices == null ? null : devices.get(new ResourceID(a.device())).orElse(null);
+      String agentGone = fd == null || !Translate.ready(fd) ? null : placement.heartbeats().problem(fd);
+      String then = settings.replaceOnDeviceLoss() ? "; no other device fits yet"
+          : "; its data stays there (reflex.operator.replace-on-device-loss=true moves it to an empty extent elsewhere)";
+      if (agentGone != null) {
+        return cond(t, DEVICE_READY, false, "AgentLost", "FlashDevice " + a.device() + " on node " + a.node()
+            + " is not Ready: " + agentGone + then);
+      }
       return cond(t, DEVICE_READY, false, "DeviceNotReady", "FlashDevice " + a.device() + " is not Ready"
           + (settings.replaceOnDeviceLoss() ? "; no other device fits yet" : ""));
     }
@@ -411,9 +448,11 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
                       List<Condition> conds) {
     FlashTenantStatus s = new FlashTenantStatus();
     FlashTenantStatus old = t.getStatus();
-    // The node agent reports Serving; do not take the phase back while the placement is unchanged.
+    // The node agent reports Serving; do not take the phase back while the placement is unchanged and its device
+    // Ready (an agent that was killed cannot take it back itself).
+    boolean deviceReady = conds.stream().noneMatch(c -> DEVICE_READY.equals(c.getType()) && "False".equals(c.getStatus()));
     boolean keepServing = old != null && old.getPhase() == TenantPhase.Serving && phase == TenantPhase.Placed
-        && a != null && Translate.allocation(t).map(x -> x.offsetBytes() == a.offsetBytes()
+        && deviceReady && a != null && Translate.allocation(t).map(x -> x.offsetBytes() == a.offsetBytes()
         && x.device().equals(a.device())).orElse(false);
     s.setPhase(keepServing ? TenantPhase.Serving : phase);
     s.setObservedGeneration(t.getMetadata().getGeneration());
@@ -429,6 +468,7 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
     if (old != null && same(old, s)) {
       return false;
     }
+    placement.fence().check("FlashTenant " + Translate.key(t) + " status");
     FlashTenant patch = new FlashTenant();
     patch.setMetadata(new ObjectMetaBuilder().withName(t.getMetadata().getName())
         .withNamespace(t.getMetadata().getNamespace()).build());
@@ -482,6 +522,8 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
   @Override
   public DeleteControl cleanup(FlashTenant t, Context<FlashTenant> ctx) {
     String key = Translate.key(t);
+    // A deposed leader removing the finalizer would leave the leader's ledger holding the tenant's extent.
+    placement.fence().check("FlashTenant " + key + " cleanup");
     Optional<Allocation> freed = placement.withLedger(ctx.getClient(), ledger -> ledger.release(key));
     placement.waiting(ResourceID.fromResource(t), false);
     if (freed.isPresent()) {
