@@ -1,14 +1,10 @@
 package io.reflex.agent.state;
 
 import com.fasterxml.jackson.core.type.TypeReference;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -22,7 +18,6 @@ public final class ClaimStore {
   /** One claim: which FlashDevice, on which path, since when (epoch ms). */
   public record Claim(String device, String path, long since) {}
 
-  private static final ObjectMapper JSON = new ObjectMapper();
   private final Path file;
   private final Map<String, Claim> claims = new TreeMap<>();
 
@@ -31,7 +26,7 @@ public final class ClaimStore {
     try {
       Files.createDirectories(stateDir);
       if (Files.exists(file)) {
-        claims.putAll(JSON.readValue(file.toFile(), new TypeReference<Map<String, Claim>>() {}));
+        claims.putAll(AtomicJson.JSON.readValue(file.toFile(), new TypeReference<Map<String, Claim>>() {}));
       }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read the agent's claims " + file + ": " + e.getMessage()
@@ -59,15 +54,11 @@ public final class ClaimStore {
   }
 
   private void save() {
-    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
     try {
-      Files.write(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(claims));
-      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-        ch.force(true);
-      }
-      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      AtomicJson.write(file, claims);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write the agent's claims " + file + ": " + e.getMessage(), e);
     }
   }
+
 }

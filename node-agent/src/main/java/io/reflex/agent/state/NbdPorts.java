@@ -1,14 +1,10 @@
 package io.reflex.agent.state;
 
 import com.fasterxml.jackson.core.type.TypeReference;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
@@ -20,7 +16,6 @@ import java.util.TreeMap;
  * lowest port at or above the base that no other device of this node has ever had.
  */
 public final class NbdPorts {
-  private static final ObjectMapper JSON = new ObjectMapper();
   private final Path file;
   private final int base;
   private final Map<String, Integer> ports = new TreeMap<>();
@@ -33,7 +28,7 @@ public final class NbdPorts {
     if (base == 0) return;
     try {
       Files.createDirectories(stateDir);
-      if (Files.exists(file)) ports.putAll(JSON.readValue(file.toFile(), new TypeReference<Map<String, Integer>>() {}));
+      if (Files.exists(file)) ports.putAll(AtomicJson.JSON.readValue(file.toFile(), new TypeReference<Map<String, Integer>>() {}));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read the agent's NBD ports " + file + ": " + e.getMessage()
           + " (fix or remove it; devices then get new ports and NBD clients must follow their Secrets)", e);
@@ -59,15 +54,11 @@ public final class NbdPorts {
   }
 
   private void save() {
-    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
     try {
-      Files.write(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(ports));
-      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-        ch.force(true);
-      }
-      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      AtomicJson.write(file, ports);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write the agent's NBD ports " + file + ": " + e.getMessage(), e);
     }
   }
+
 }
