@@ -11,6 +11,7 @@ import io.reflex.agent.config.AgentSettings;
 import io.reflex.agent.discovery.Discovery;
 import io.reflex.agent.hugepages.HugePages;
 import io.reflex.crds.status.Conditions;
+import io.reflex.agent.kube.NodeScopedInformers;
 import io.reflex.agent.kube.Heartbeat;
 import io.reflex.agent.kube.Publisher;
 import io.reflex.agent.kube.TenantRows;
@@ -102,8 +103,10 @@ public final class NodeAgent implements AutoCloseable {
       @Override public void onDelete(Object o, boolean unknown) { requestPass(); }
     };
     // Created first, started after: an event may only arrive once every field is set.
-    devices = client.resources(FlashDevice.class).runnableInformer(0);
-    tenants = client.resources(FlashTenant.class).inAnyNamespace().runnableInformer(0);
+    devices = NodeScopedInformers.forNode(client.resources(FlashDevice.class), "FlashDevice", FlashDevice.NODE_FIELD,
+        settings.node());
+    tenants = NodeScopedInformers.forNode(client.resources(FlashTenant.class).inAnyNamespace(), "FlashTenant",
+        FlashTenant.NODE_FIELD, settings.node());
     devices.addEventHandler(cast(poke));
     tenants.addEventHandler(cast(poke));
     try {

@@ -181,13 +181,15 @@ public final class Translate {
     }
   }
 
+  private static final java.util.regex.Pattern IP_LITERAL = java.util.regex.Pattern.compile("[0-9.]+|[0-9a-fA-F:]+");
+
   /**
    * Why Kubernetes would refuse {@code address} as an EndpointSlice endpoint (loopback, link-local, unspecified,
    * multicast, not an IP literal), or null when it is usable or absent.
    */
   public static String endpointAddressProblem(String address) {
     if (address == null) return null;
-    if (!address.matches("[0-9.]+|[0-9a-fA-F:]+")) return "is not an IP address";
+    if (!IP_LITERAL.matcher(address).matches()) return "is not an IP address";
     java.net.InetAddress ip;
     try {
       ip = java.net.InetAddress.getByName(address); // an IP literal: no lookup

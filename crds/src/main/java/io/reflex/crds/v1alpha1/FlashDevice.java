@@ -1,6 +1,7 @@
 package io.reflex.crds.v1alpha1;
 
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
+import io.fabric8.crd.generator.annotation.AdditionalSelectableField;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.model.annotation.Group;
 import io.fabric8.kubernetes.model.annotation.Kind;
@@ -24,10 +25,14 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "Phase", jsonPath = ".status.phase", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Model", jsonPath = ".spec.deviceModel.name", type = AdditionalPrinterColumn.Type.STRING, priority = 1)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
+// Field selector (Kubernetes >= 1.31): each node agent watches only its node's devices.
+@AdditionalSelectableField(jsonPath = ".spec.nodeName")
 public class FlashDevice extends CustomResource<FlashDeviceSpec, FlashDeviceStatus> {
   public static final String GROUP = "reflex.io";
   public static final String VERSION = "v1alpha1";
   public static final String CRD_NAME = "flashdevices." + GROUP;
+  /** Field selector key (a selectable field) of the node a device is on. */
+  public static final String NODE_FIELD = "spec.nodeName";
   /** Annotation with the address clients reach the device's node on (its agent sets it; the operator reads it). */
   public static final String NODE_ADDRESS_ANNOTATION = GROUP + "/node-address";
 }

@@ -41,4 +41,17 @@ public class TenantPlacement {
   public void setLbaCount(Long lbaCount) { this.lbaCount = lbaCount; }
   public Long getTokens() { return tokens; }
   public void setTokens(Long tokens) { this.tokens = tokens; }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof TenantPlacement p && java.util.Objects.equals(device, p.device)
+        && java.util.Objects.equals(node, p.node) && java.util.Objects.equals(port, p.port)
+        && java.util.Objects.equals(lbaOffset, p.lbaOffset) && java.util.Objects.equals(lbaCount, p.lbaCount)
+        && java.util.Objects.equals(tokens, p.tokens);
+  }
+
+  @Override
+  public int hashCode() {
+    return java.util.Objects.hash(device, node, port, lbaOffset, lbaCount, tokens);
+  }
 }

@@ -3,8 +3,7 @@ package io.reflex.operator.device;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -24,8 +23,9 @@ import io.reflex.devmodels.Budget;
 import io.reflex.devmodels.DeviceModel;
 import io.reflex.crds.status.Conditions;
 import io.reflex.operator.OperatorMetrics;
-import io.reflex.operator.OperatorSettings;
 import io.reflex.operator.PlacementService;
+import io.reflex.operator.ServerSideApply;
+import io.reflex.operator.cache.LeanItemStore;
 import io.reflex.operator.Translate;
 import io.reflex.operator.liveness.AgentHeartbeats;
 import io.reflex.operator.placement.Device;
@@ -45,7 +45,7 @@ import java.util.stream.Collectors;
  */
 // Not generation-aware: the agent reports readiness and capacity in the status, which must reach the ledger.
 @ControllerConfiguration(name = FlashDeviceReconciler.NAME, finalizerName = FlashDeviceReconciler.FINALIZER,
-    generationAwareEventProcessing = false)
+    generationAwareEventProcessing = false, informer = @Informer(itemStore = LeanItemStore.class))
 public class FlashDeviceReconciler implements Reconciler<FlashDevice>, Cleaner<FlashDevice> {
   public static final String NAME = "flashdevice";
   public static final String FINALIZER = "reflex.io/ledger";
@@ -67,7 +67,7 @@ public class FlashDeviceReconciler implements Reconciler<FlashDevice>, Cleaner<F
   public List<EventSource<?, FlashDevice>> prepareEventSources(EventSourceContext<FlashDevice> context) {
     var cache = context.getPrimaryCache();
     nodes = new InformerEventSource<>(InformerEventSourceConfiguration.from(Node.class, FlashDevice.class)
-        .withName("device-nodes").withWatchAllNamespaces()
+        .withName("device-nodes").withWatchAllNamespaces().withItemStore(new LeanItemStore<>())
         .withSecondaryToPrimaryMapper(n -> cache.list(d -> n.getMetadata().getName().equals(d.getSpec().getNodeName()))
             .map(ResourceID::fromResource).collect(Collectors.toSet()))
         .build(), context);
@@ -175,9 +175,7 @@ public class FlashDeviceReconciler implements Reconciler<FlashDevice>, Cleaner<F
     FlashDevice patch = new FlashDevice();
     patch.setMetadata(new ObjectMetaBuilder().withName(d.getMetadata().getName()).build());
     patch.setStatus(s);
-    ctx.getClient().resource(patch).subresource("status").patch(new PatchContext.Builder()
-        .withPatchType(PatchType.SERVER_SIDE_APPLY).withFieldManager(OperatorSettings.FIELD_MANAGER).withForce(true)
-        .build(), patch);
+    ServerSideApply.applyStatus(ctx.getClient(), patch);
   }
 
   @Override

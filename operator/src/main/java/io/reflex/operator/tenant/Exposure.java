@@ -16,6 +16,7 @@ import io.reflex.crds.access.TenantSecret;
 import io.reflex.crds.v1alpha1.AuthMode;
 import io.reflex.crds.v1alpha1.FlashTenant;
 import io.reflex.operator.OperatorSettings;
+import io.reflex.operator.ServerSideApply;
 import io.reflex.operator.placement.Allocation;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
@@ -145,7 +146,7 @@ public final class Exposure {
 
   /** Server-side apply under the operator's field manager (conflicts forced); the object as the server has it. */
   static <R extends HasMetadata> R ssa(KubernetesClient c, R o) {
-    return c.resource(o).fieldManager(OperatorSettings.FIELD_MANAGER).forceConflicts().serverSideApply();
+    return ServerSideApply.apply(c, o);
   }
 
   /**

@@ -11,13 +11,12 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
-import io.fabric8.kubernetes.client.utils.Serialization;
+import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
-import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
-import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.PrimaryUpdateAndCacheUtils;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
@@ -33,7 +32,9 @@ import io.reflex.crds.status.Conditions;
 import io.reflex.operator.OperatorMetrics;
 import io.reflex.operator.OperatorSettings;
 import io.reflex.operator.PlacementService;
+import io.reflex.operator.ServerSideApply;
 import io.reflex.operator.Translate;
+import io.reflex.operator.cache.LeanItemStore;
 import io.reflex.operator.placement.Allocation;
 import io.reflex.operator.placement.Device;
 import io.reflex.operator.placement.Ledger;
@@ -46,6 +47,10 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.BiPredicate;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
@@ -56,17 +61,27 @@ import org.jboss.logging.Logger;
  *
  * <p>Placement runs under the ledger lock: plan, write the tenant's status (server-side apply of the operator's
  * fields), and only then commit the allocation to the ledger. Conditions: Admitted (placed, or why not), DeviceReady
- * (the device it lives on), Exposed (endpoint has the node's address). A finalizer frees the allocation on delete.
+ * (the device it lives on), Exposed (endpoint has the node's address).
+ *
+ * <p>No finalizer: the reconciler also runs for delete events ({@code triggerReconcilerOnAllEvents}) and frees the
+ * allocation then. Nothing is lost when the operator misses a delete: the ledger is only ever rebuilt from the statuses
+ * of the tenants that exist, and the exposure objects are the tenant's (owner references). A finalizer cost a write
+ * per tenant and left tenants Terminating whenever no operator ran.
  */
-@ControllerConfiguration(name = FlashTenantReconciler.NAME, finalizerName = FlashTenantReconciler.FINALIZER)
-public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<FlashTenant> {
+@ControllerConfiguration(name = FlashTenantReconciler.NAME, triggerReconcilerOnAllEvents = true,
+    informer = @Informer(itemStore = LeanItemStore.class))
+public class FlashTenantReconciler implements Reconciler<FlashTenant> {
   public static final String NAME = "flashtenant";
-  public static final String FINALIZER = "reflex.io/placement";
+  /** The finalizer older operators put on tenants: removed when such a tenant is deleted. */
+  public static final String LEGACY_FINALIZER = "reflex.io/placement";
   public static final String ADMITTED = "Admitted";
   public static final String DEVICE_READY = "DeviceReady";
   public static final String EXPOSED = "Exposed";
   private static final List<String> OURS = List.of(ADMITTED, DEVICE_READY, EXPOSED);
   private static final Logger LOG = Logger.getLogger(FlashTenantReconciler.class);
+  /** Exposure writes that run next to the reconciler thread's own (see {@link #expose}). */
+  private static final ExecutorService EXPOSURE = Executors.newThreadPerTaskExecutor(
+      Thread.ofVirtual().name("tenant-exposure-", 0).factory());
 
   private final PlacementService placement;
   private final OperatorSettings settings;
@@ -93,12 +108,12 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
     // ledger once it has absorbed the change (ledger event source below), not by this watch event, which may be
     // handled before the ledger knows.
     devices = new InformerEventSource<>(InformerEventSourceConfiguration.from(FlashDevice.class, FlashTenant.class)
-        .withName("tenant-devices").withWatchAllNamespaces()
+        .withName("tenant-devices").withWatchAllNamespaces().withItemStore(new LeanItemStore<>())
         .withOnUpdateFilter((n, o) -> !Objects.equals(Translate.nodeAddress(n, null), Translate.nodeAddress(o, null))
             || !Objects.equals(Translate.nbdPort(n), Translate.nbdPort(o)))
         .withSecondaryToPrimaryMapper(d -> placement.tenantsOn(d.getMetadata().getName())).build(), context);
     nodes = new InformerEventSource<>(InformerEventSourceConfiguration.from(Node.class, FlashTenant.class)
-        .withName("tenant-nodes").withWatchAllNamespaces()
+        .withName("tenant-nodes").withWatchAllNamespaces().withItemStore(new LeanItemStore<>())
         .withOnUpdateFilter((n, o) -> !Objects.equals(Translate.nodeAddress(null, n), Translate.nodeAddress(null, o)))
         .withSecondaryToPrimaryMapper(n -> placement.affectedByNode(n.getMetadata().getName())).build(), context);
     // The exposure objects (ours by label): written only when they differ from these caches; a change or delete by
@@ -114,6 +129,7 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
   private static <R extends HasMetadata> InformerEventSource<R, FlashTenant> exposureCache(
       Class<R> type, String name, EventSourceContext<FlashTenant> context) {
     return new InformerEventSource<>(InformerEventSourceConfiguration.from(type, FlashTenant.class).withName(name)
+        .withItemStore(new LeanItemStore<>())
         .withNamespacesInheritedFromController()
         .withLabelSelector("app.kubernetes.io/managed-by=" + OperatorSettings.MANAGED_BY)
         .withSecondaryToPrimaryMapper(o -> {
@@ -140,6 +156,11 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
     var timer = metrics.start();
     boolean ok = false;
     try {
+      if (ctx.isPrimaryResourceDeleted() || t.getMetadata().getDeletionTimestamp() != null) {
+        forget(t, ctx);
+        ok = true;
+        return UpdateControl.noUpdate();
+      }
       placement.fence().check("FlashTenant " + Translate.key(t)); // a deposed leader decides nothing
       KubernetesClient client = ctx.getClient();
       TenantRequest req;
@@ -148,7 +169,7 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
       } catch (IllegalArgumentException e) {
         writeStatus(ctx, t, TenantPhase.Rejected, null, null, List.of(cond(t, ADMITTED, false, "InvalidSpec", e.getMessage())));
         ok = true;
-        return done(ctx, t, UpdateControl.noUpdate());
+        return UpdateControl.noUpdate();
       }
       ResourceID id = ResourceID.fromResource(t);
       // Only planning runs under the lock; the writes (exposure, status, label) run outside it, a new allocation
@@ -164,7 +185,7 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
           metrics.refused("NoFit");
           LOG.infof("%s %s: %s", d.phase(), req.key(), d.conds().getFirst().getMessage());
         }
-        label(ctx, t, null);
+        dropLegacyLabel(ctx, t);
       } else {
         Allocation a = d.allocation();
         // Exposure first, so that Exposed=True is only ever written once the objects are there.
@@ -209,7 +230,7 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
         if (d.restored()) {
           placement.usageChanged(a.device());
         }
-        label(ctx, t, a.device());
+        dropLegacyLabel(ctx, t);
       }
       if (exposureError != null) {
         // Placed and reported; the exposure is retried with JOSDK's backoff.
@@ -217,30 +238,12 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
       }
       ok = true;
       if (d.waiting() && !settings.rejectWhenNoFit()) {
-        return done(ctx, t, UpdateControl.<FlashTenant>noUpdate().rescheduleAfter(settings.pendingRetry()));
+        return UpdateControl.<FlashTenant>noUpdate().rescheduleAfter(settings.pendingRetry());
       }
-      return done(ctx, t, UpdateControl.noUpdate());
+      return UpdateControl.noUpdate();
     } finally {
       metrics.stop(timer, NAME, ok);
     }
-  }
-
-  /**
-   * {@code control}, unless the tenant was deleted while this reconcile wrote it: then a reconcile right away, which
-   * runs the cleanup. The API server's answer to our status or label write already carries the deletion, and the
-   * operator SDK filters the events of its own writes, the deletion's among them when it arrived during the write;
-   * without this the tenant would keep its finalizer (Terminating) until some later event.
-   */
-  private UpdateControl<FlashTenant> done(Context<FlashTenant> ctx, FlashTenant t, UpdateControl<FlashTenant> control) {
-    if (t.getMetadata().getDeletionTimestamp() == null) {
-      FlashTenant latest = ctx.eventSourceRetriever().getControllerEventSource().get(ResourceID.fromResource(t)).orElse(null);
-      if (latest != null && latest.getMetadata().getDeletionTimestamp() != null) {
-        LOG.infof("FlashTenant %s was deleted while it was being reconciled: reconciling again for its cleanup",
-            Translate.key(t));
-        return UpdateControl.<FlashTenant>noUpdate().rescheduleAfter(java.time.Duration.ofMillis(10));
-      }
-    }
-    return control;
   }
 
   /** Under the ledger lock: place / re-admit / re-place (holding a new allocation), no API calls. */
@@ -318,26 +321,63 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
    * edits it, or deletes the Secret for a new one, rotates it).
    */
   private Exposed expose(KubernetesClient c, FlashTenant t, Allocation a, String address, Integer nbdPort) {
+    // The three writes are independent: Service and EndpointSlice go out on virtual threads while this thread writes
+    // the Secret, so a new tenant costs one API round trip here instead of three (the reconcile holds a reconciler
+    // thread throughout; with three in a row, API latency and not CPU set how fast tenants were placed).
+    Service svc = Exposure.service(t, a, nbdPort);
+    EndpointSlice eps = Exposure.endpointSlice(t, a, address, nbdPort);
+    Future<?> service = EXPOSURE.submit(
+        () -> write(c, services, svc, cached(services, svc), Exposure::sameService, o -> Exposure.applyService(c, o), null));
+    Future<?> slice = EXPOSURE.submit(
+        () -> write(c, slices, eps, cached(slices, eps), Exposure::sameEndpointSlice, o -> Exposure.ssa(c, o), null));
+    RuntimeException failed = null;
+    String[] kept = {null};
+    Secret sec = null;
     try {
-      Service svc = Exposure.service(t, a, nbdPort);
-      write(c, services, svc, cached(services, svc), Exposure::sameService, o -> Exposure.applyService(c, o), null);
-      EndpointSlice eps = Exposure.endpointSlice(t, a, address, nbdPort);
-      write(c, slices, eps, cached(slices, eps), Exposure::sameEndpointSlice, o -> Exposure.ssa(c, o), null);
       Secret have = secrets == null ? null
           : secrets.get(new ResourceID(Exposure.secretName(t), t.getMetadata().getNamespace())).orElse(null);
-      Secret sec = Exposure.secret(t, a, Exposure.token(have), nbdPort);
-      String[] kept = {null};
+      sec = Exposure.secret(t, a, Exposure.token(have), nbdPort);
       write(c, secrets, sec, have, Exposure::sameSecret, null, () -> {
         // Exists but not in the cache yet: keep its token.
         Secret old = c.secrets().inNamespace(t.getMetadata().getNamespace()).withName(Exposure.secretName(t)).get();
         kept[0] = Exposure.token(old);
         return Exposure.secret(t, a, kept[0], nbdPort);
       });
-      return new Exposed(null, kept[0] != null ? kept[0] : Exposure.token(sec));
-    } catch (KubernetesClientException e) {
-      LOG.warnf("FlashTenant %s: exposure: %s", Translate.key(t), e.getMessage());
-      return new Exposed(e.getCode() > 0 ? "HTTP " + e.getCode() + ": " + e.getStatus().getMessage() : e.getMessage(), null);
+    } catch (RuntimeException e) {
+      failed = e;
     }
+    failed = joined(service, failed); // always both: no write of this reconcile may outlive it
+    failed = joined(slice, failed);
+    if (failed instanceof KubernetesClientException e) {
+      LOG.warnf("FlashTenant %s: exposure: %s", Translate.key(t), e.getMessage());
+      return new Exposed(e.getCode() > 0 && e.getStatus() != null ? "HTTP " + e.getCode() + ": " + e.getStatus().getMessage()
+          : e.getMessage(), null);
+    }
+    if (failed != null) {
+      throw failed;
+    }
+    return new Exposed(null, kept[0] != null ? kept[0] : Exposure.token(sec));
+  }
+
+  /** Waits for {@code f}; returns the first failure of {@code first} and {@code f}'s. */
+  private static RuntimeException joined(Future<?> f, RuntimeException first) {
+    RuntimeException e = null;
+    boolean interrupted = false;
+    while (true) {
+      try {
+        f.get();
+        break;
+      } catch (InterruptedException ie) {
+        interrupted = true; // finish waiting: the write is in flight either way
+      } catch (ExecutionException ee) {
+        e = ee.getCause() instanceof RuntimeException r ? r : new IllegalStateException(ee.getCause());
+        break;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+    return first != null ? first : e;
   }
 
   /** What {@link #expose} did: why it failed (null: it did not), and the token the Secret holds (null: none). */
@@ -475,9 +515,7 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
     patch.setStatus(s);
     // Through the primary cache: the response is what the next reconcile sees, and its event is not one.
     ctx.eventSourceRetriever().getControllerEventSource().eventFilteringUpdateAndCacheResource(patch,
-        p -> ctx.getClient().resource(p).subresource("status").patch(new PatchContext.Builder()
-            .withPatchType(PatchType.SERVER_SIDE_APPLY).withFieldManager(OperatorSettings.FIELD_MANAGER).withForce(true)
-            .build(), p));
+        p -> ServerSideApply.applyStatus(ctx.getClient(), p));
     return true;
   }
 
@@ -485,8 +523,7 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
     if (old.getPhase() != s.getPhase() || !Objects.equals(old.getObservedGeneration(), s.getObservedGeneration())
         || !Objects.equals(old.getEndpoint(), s.getEndpoint()) || !Objects.equals(old.getSecretName(), s.getSecretName())
         || !Objects.equals(old.getTokenHash(), s.getTokenHash())
-        || !Serialization.asJson(old.getPlacement() == null ? "" : old.getPlacement())
-            .equals(Serialization.asJson(s.getPlacement() == null ? "" : s.getPlacement()))) {
+        || !Objects.equals(old.getPlacement(), s.getPlacement())) {
       return false;
     }
     List<Condition> oldOurs = old.getConditions() == null ? List.of()
@@ -503,42 +540,56 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant>, Cleaner<F
     return true;
   }
 
-  /**
-   * Label reflex.io/device: one JSON merge patch of the label only (no read first; null removes it), through the
-   * primary cache like the status.
-   */
-  private static void label(Context<FlashTenant> ctx, FlashTenant t, String device) {
-    String cur = t.getMetadata().getLabels() == null ? null : t.getMetadata().getLabels().get(FlashTenant.DEVICE_LABEL);
-    if (Objects.equals(cur, device)) {
+  /** Removes the device label older operators put on placed tenants (it would go stale): once per such tenant. */
+  private static void dropLegacyLabel(Context<FlashTenant> ctx, FlashTenant t) {
+    if (t.getMetadata().getLabels() == null || !t.getMetadata().getLabels().containsKey(FlashTenant.LEGACY_DEVICE_LABEL)) {
       return;
     }
-    String value = device == null ? "null" : "\"" + device + "\"";
-    String body = "{\"metadata\":{\"labels\":{\"" + FlashTenant.DEVICE_LABEL + "\":" + value + "}}}";
+    String body = "{\"metadata\":{\"labels\":{\"" + FlashTenant.LEGACY_DEVICE_LABEL + "\":null}}}";
     ctx.eventSourceRetriever().getControllerEventSource().eventFilteringUpdateAndCacheResource(t,
         // resource(x), not withName(): the latter reads the object first.
         x -> ctx.getClient().resource(x).patch(PatchContext.of(PatchType.JSON_MERGE), body));
   }
 
-  @Override
-  public DeleteControl cleanup(FlashTenant t, Context<FlashTenant> ctx) {
+  /**
+   * A deleted tenant (or one being deleted behind someone else's finalizer): frees its allocation, deletes its
+   * exposure objects (those the caches show are this tenant's, by owner UID: a tenant re-created under the same name
+   * keeps its new ones; owner references remove them too where a garbage collector runs), and removes an older
+   * operator's finalizer. Idempotent.
+   */
+  private void forget(FlashTenant t, Context<FlashTenant> ctx) {
     String key = Translate.key(t);
-    // A deposed leader removing the finalizer would leave the leader's ledger holding the tenant's extent.
-    placement.fence().check("FlashTenant " + key + " cleanup");
     Optional<Allocation> freed = placement.withLedger(ctx.getClient(), ledger -> ledger.release(key));
     placement.waiting(ResourceID.fromResource(t), false);
     if (freed.isPresent()) {
       placement.capacityFreed(); // after the release: the waiting tenants' retry sees the freed extent and tokens
+      placement.usageChanged(freed.get().device());
+      LOG.debugf("freed %s on %s", key, freed.get().device());
     }
+    String ns = t.getMetadata().getNamespace();
+    String uid = t.getMetadata().getUid();
     try {
-      Exposure.delete(ctx.getClient(), t.getMetadata().getNamespace(), t);
+      deleteOwned(ctx.getClient(), services, new ResourceID(Exposure.serviceName(t), ns), uid);
+      deleteOwned(ctx.getClient(), slices, new ResourceID(Exposure.endpointSliceName(t), ns), uid);
+      deleteOwned(ctx.getClient(), secrets, new ResourceID(Exposure.secretName(t), ns), uid);
     } catch (KubernetesClientException e) {
       LOG.warnf("FlashTenant %s: deleting its Service/EndpointSlice/Secret: %s (owner references clean up)", key,
           e.getMessage());
     }
-    freed.ifPresent(a -> {
-      placement.usageChanged(a.device());
-      LOG.debugf("freed %s on %s", key, a.device());
-    });
-    return DeleteControl.defaultDelete();
+    if (!ctx.isPrimaryResourceDeleted() && t.getMetadata().getFinalizers() != null
+        && t.getMetadata().getFinalizers().contains(LEGACY_FINALIZER)) {
+      PrimaryUpdateAndCacheUtils.removeFinalizer(ctx, LEGACY_FINALIZER);
+    }
+  }
+
+  /** Deletes the cached object {@code id} if {@code ownerUid} owns it, with that object's UID as precondition. */
+  private static <R extends HasMetadata> void deleteOwned(KubernetesClient c, InformerEventSource<R, FlashTenant> cache,
+                                                          ResourceID id, String ownerUid) {
+    R o = cache == null ? null : cache.get(id).orElse(null);
+    if (o == null || ownerUid == null || o.getMetadata().getOwnerReferences() == null
+        || o.getMetadata().getOwnerReferences().stream().noneMatch(r -> ownerUid.equals(r.getUid()))) {
+      return;
+    }
+    c.resource(o).withPropagationPolicy(io.fabric8.kubernetes.api.model.DeletionPropagation.BACKGROUND).delete();
   }
 }

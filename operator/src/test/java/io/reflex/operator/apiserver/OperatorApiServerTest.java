@@ -64,7 +64,6 @@ class OperatorApiServerTest {
   @AfterAll
   static void stop() {
     if (operator != null) {
-      // Tenants carry our finalizer: remove them while the operator still runs, so the namespace can go.
       client.resources(FlashTenant.class).inNamespace(api.namespace()).delete();
       await().atMost(WAIT).until(() -> client.resources(FlashTenant.class).inNamespace(api.namespace()).list().getItems().isEmpty());
       client.resources(FlashDevice.class).withLabel(Fixtures.GROUP_LABEL).delete();
@@ -107,8 +106,10 @@ class OperatorApiServerTest {
     assertThat(admitted.getStatus()).isEqualTo("True");
     assertThat(admitted.getObservedGeneration()).isEqualTo(t.getMetadata().getGeneration());
     assertThat(condition(t, FlashTenantReconciler.DEVICE_READY).getStatus()).isEqualTo("True");
-    await().atMost(WAIT).until(() -> tenant("db").getMetadata().getLabels(),
-        l -> l != null && "op-a-1".equals(l.get(FlashTenant.DEVICE_LABEL)));
+    assertThat(t.getMetadata().getFinalizers()).as("no finalizer: deletes are seen as events").isNullOrEmpty();
+    assertThat(client.resources(FlashTenant.class).inNamespace(api.namespace())
+        .withField(FlashTenant.DEVICE_FIELD, "op-a-1").list().getItems()).extracting(x -> x.getMetadata().getName())
+        .as("selectable field status.placement.device").containsExactly("db");
 
     Service svc = await().atMost(WAIT).until(() -> client.services().inNamespace(api.namespace()).withName("db").get(),
         s -> s != null);
@@ -291,6 +292,23 @@ class OperatorApiServerTest {
     client.resources(FlashTenant.class).inNamespace(api.namespace()).withName("waiter").delete();
     await().atMost(WAIT).until(() -> client.resources(FlashDevice.class).withName("op-d-1").get().getStatus(),
         s -> s.getTenantCount() == 0 && s.getAllocatedBytes() == 0 && s.getReservedTokens() == 0);
+  }
+
+  @Test
+  void aTenantFromAnOlderOperatorLosesItsFinalizerAndLabelAndCanBeDeleted() {
+    device(client, "op-l-1", "op-node-a", "10Gi", "legacy", Map.of());
+    FlashTenant old = lc("old", 10_000, 50, 1000, "1Gi", "legacy");
+    old.getMetadata().setFinalizers(List.of(FlashTenantReconciler.LEGACY_FINALIZER));
+    old.getMetadata().setLabels(Map.of(FlashTenant.LEGACY_DEVICE_LABEL, "somewhere-else"));
+    apply(old);
+    awaitPhase("old", TenantPhase.Placed);
+    await().atMost(WAIT).until(() -> tenant("old").getMetadata().getLabels(),
+        l -> l == null || !l.containsKey(FlashTenant.LEGACY_DEVICE_LABEL));
+    client.resources(FlashTenant.class).inNamespace(api.namespace()).withName("old").delete();
+    await().atMost(WAIT).until(() -> tenant("old") == null
+        && client.services().inNamespace(api.namespace()).withName("old").get() == null);
+    await().atMost(WAIT).until(() -> client.resources(FlashDevice.class).withName("op-l-1").get().getStatus(),
+        s -> s.getTenantCount() == 0 && s.getAllocatedBytes() == 0);
   }
 
   // ---- helpers ------------------------------------------------------------------------------------------------

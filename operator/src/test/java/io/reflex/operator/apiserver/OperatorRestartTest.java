@@ -137,7 +137,7 @@ class OperatorRestartTest {
     }
   }
 
-  /** Tenants and devices carry our finalizers: removed while an operator still runs. */
+  /** Devices carry our finalizer: removed while an operator still runs. */
   static void cleanUp(KubernetesClient client, String ns, List<String> devices) {
     client.resources(FlashTenant.class).inNamespace(ns).delete();
     try {
