@@ -305,6 +305,59 @@ can $AG no create leases.coordination.k8s.io -n kube-node-lease
 can $AG no create pods -n $NS
 can $AG no get configmaps -n $NS
 
+step "node restriction (ValidatingAdmissionPolicy): an agent writes only its own node's objects"
+# The agent's ServiceAccount impersonated with the user extra a pod-bound token carries (its node), server-side
+# dry runs: admission runs, nothing is stored.
+as_agent() { # NODE ('' : a token without a node) -> kubeconfig path
+  local f="$work/as-agent-${1:-none}.kubeconfig"
+  K config view --raw --minify -o json | python3 -c '
+import json, sys
+c = json.load(sys.stdin); u = c["users"][0]["user"]
+u["as"] = sys.argv[1]
+if sys.argv[2]: u["as-user-extra"] = {"authentication.kubernetes.io/node-name": [sys.argv[2]]}
+json.dump(c, open(sys.argv[3], "w"))' "system:serviceaccount:$NS:$AG" "$1" "$f"
+  echo "$f"
+}
+# admitted AS-NODE WANT(yes|no) WHAT OBJECT -- kubectl args ('-' in them: OBJECT on stdin)
+admitted() {
+  local node=$1 want=$2 what=$3 obj=$4; shift 5
+  local out got
+  for _ in $(seq 1 20); do   # the policy takes effect a moment after it is created
+    if out=$(kubectl --kubeconfig "$(as_agent "$node")" "$@" --dry-run=server 2>&1 <<<"$obj"); then got=yes
+    else got=no; fi
+    { [ "$got" = "$want" ] || [ "$want" = yes ]; } && break
+    sleep 1
+  done
+  if [ "$got" = no ] && ! grep -q 'ValidatingAdmissionPolicy' <<<"$out"; then
+    bad "agent on '${node:-no node}': $what refused, but not by the node-restriction policy"; sed 's/^/       /' <<<"$out" | head -3
+  elif [ "$got" = "$want" ]; then ok "agent on '${node:-no node}': $want, $what"
+  else bad "agent on '${node:-no node}': expected $want, got $got for $what"; sed 's/^/       /' <<<"$out" | head -3; fi
+}
+lease() { printf '{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"%s","namespace":"%s"},"spec":{"holderIdentity":"x","leaseDurationSeconds":40}}' "$1" "$NS"; }
+device() { printf '{"apiVersion":"reflex.io/v1alpha1","kind":"FlashDevice","metadata":{"name":"%s"},"spec":{"nodeName":"%s","engine":"memory","capacity":"1Gi","deviceModel":{"inline":{"readCost4k":100,"writeCost4k":1000,"tokenLimits":[{"p95Micros":500,"mixedTokensPerSec":1000000,"readOnlyTokensPerSec":2000000}]}}}}' "$1" "$2"; }
+if K get validatingadmissionpolicy reflex-node-agent-node-restriction >/dev/null 2>&1; then
+  ok "ValidatingAdmissionPolicy reflex-node-agent-node-restriction installed"
+  APPLY=(apply --server-side --field-manager=reflex-agent -f -)
+  admitted node-1 yes "its own Lease" "$(lease reflex-agent-node-1)" -- "${APPLY[@]}"
+  admitted node-1 no "another node's Lease" "$(lease reflex-agent-node-2)" -- "${APPLY[@]}"
+  admitted "" no "a token that names no node" "$(lease reflex-agent-node-1)" -- "${APPLY[@]}"
+  admitted node-1 yes "a FlashDevice of its node" "$(device nr-dev-1 node-1)" -- "${APPLY[@]}"
+  admitted node-1 no "a FlashDevice of another node" "$(device nr-dev-2 node-2)" -- "${APPLY[@]}"
+  # Tenants placed on node-2 (status written by the admin, as the operator would).
+  K -n "$APP" apply -f - >/dev/null <<<'{"apiVersion":"reflex.io/v1alpha1","kind":"FlashTenant","metadata":{"name":"nr-t"},"spec":{"class":"BE","capacity":"1Gi"}}'
+  K -n "$APP" patch flashtenant nr-t --subresource=status --type=merge \
+    -p '{"status":{"phase":"Placed","placement":{"device":"d2","node":"node-2","port":20001,"lbaOffset":0,"lbaCount":2097152}}}' >/dev/null
+  # What the agent sends: a server-side apply of the status (no read first: it may not get the status).
+  status() { printf '{"apiVersion":"reflex.io/v1alpha1","kind":"FlashTenant","metadata":{"name":"nr-t","namespace":"%s"},"status":%s}' "$APP" "$1"; }
+  STATUS=(apply --server-side --force-conflicts --subresource=status --field-manager=reflex-agent -f -)
+  admitted node-2 yes "Serving on a tenant placed on its node" "$(status '{"phase":"Serving"}')" -- "${STATUS[@]}"
+  admitted node-1 no "Serving on a tenant placed on another node" "$(status '{"phase":"Serving"}')" -- "${STATUS[@]}"
+  admitted node-2 no "moving a tenant (its placement)" "$(status '{"placement":{"device":"d2","node":"node-1","port":20001,"lbaOffset":0,"lbaCount":2097152}}')" -- "${STATUS[@]}"
+  K -n "$APP" delete flashtenant nr-t --wait=false >/dev/null
+else
+  bad "ValidatingAdmissionPolicy reflex-node-agent-node-restriction missing (agent.nodeRestriction=true)"
+fi
+
 step "helm upgrade and uninstall"
 expect_ok "helm upgrade (2 replicas: leader election on, RollingUpdate)" \
   "$HELM" upgrade "$RELEASE" "$chart" -n "$NS" -f "$chart/ci/e2e-values.yaml" --set operator.replicas=2
