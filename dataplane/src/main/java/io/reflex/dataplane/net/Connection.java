@@ -78,7 +78,9 @@ final class Connection extends Session {
             buf = acquireBuffer(length);
             if (buf < 0) {
                 req.release(id);
-                return pause();
+                if (buf != BufferPool.TOO_LARGE) return pause(); // buffers in use are released: ask again then
+                protocolError("request of " + length + " bytes is larger than the largest I/O buffer (" + BufferPool.CHUNK + " bytes)");
+                return false;
             }
         }
         hold(id);

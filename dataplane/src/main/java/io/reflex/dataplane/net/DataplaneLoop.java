@@ -42,6 +42,12 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
                          int schedulerQueue, PollMode pollMode, int cpu, int submitBatch, ConnectionLimits limits) {
         public Config {
             if (submitBatch < 1) throw new IllegalArgumentException("submitBatch must be at least 1, got " + submitBatch);
+            if (bufferBytes < ReflexHeader.MAX_BYTES) {
+                // A request waits for I/O buffer space only while buffers are in use; one the pool can never hold would
+                // wait for ever.
+                throw new IllegalArgumentException("bufferBytes must hold the largest request (" + ReflexHeader.MAX_BYTES
+                        + " bytes), got " + bufferBytes);
+            }
             if (limits == null) limits = ConnectionLimits.DEFAULTS;
         }
 
@@ -59,6 +65,9 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
     private static final int CLOSE_LOGS_PER_SECOND = 10;
     /** Connections closed on timeouts that a sweep names in the log; the rest are summarised. */
     private static final int EXPIRY_LOGS_PER_SWEEP = 3;
+
+    /** Sessions of one loop that may linger after a close at once ({@link Session#close}); past it a close is immediate. */
+    static final int MAX_LINGERING = 1024;
 
     /** Best of 1, 2, 4, 8, 16 and unbounded at QD32 on this VM's virtio disk (bench/README.md). */
     public static final int DEFAULT_SUBMIT_BATCH = 4;
@@ -112,6 +121,9 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
     private int dirtyCount;
     private Session[] pausedList = new Session[64];
     private int pausedCount;
+    /** Sessions lingering after a close, and the buffer their input is read into and discarded (one for all). */
+    private int lingering;
+    private final java.nio.ByteBuffer lingerSink = java.nio.ByteBuffer.allocateDirect(64 * 1024);
     private final Consumer<SelectionKey> onKey = this::onKey;
     private final Thread thread;
     private volatile boolean running = true;
@@ -232,6 +244,10 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
         Object a = key.attachment();
         if (!key.isValid()) return;
         if (a instanceof Session c) {
+            if (c.lingering) {
+                if (key.isReadable()) c.drainLinger(lingerSink);
+                return;
+            }
             if (key.isWritable()) c.flush();
             if (key.isValid() && key.isReadable()) c.onReadable();
         } else if (a instanceof Acceptor acc) {
@@ -505,6 +521,32 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
     }
 
     void sessionClosed(Session c, CloseReason reason) {
+        sessionRemoved(c, reason);
+        sessionEnded(c);
+    }
+
+    /** Whether another closed session may linger now. */
+    boolean mayLinger() { return lingering < MAX_LINGERING; }
+
+    /** A session closed and lingers: it no longer serves its tenant, but its socket stays open (and counted). */
+    void lingerStarted(Session c) {
+        lingering++;
+        sessionEnded(c);
+    }
+
+    /** A lingering session closed its socket. */
+    void lingerEnded(Session c, CloseReason reason) {
+        lingering--;
+        sessionRemoved(c, reason);
+    }
+
+    /** Its tenant lets the session go (rate shares follow connections). */
+    private void sessionEnded(Session c) {
+        if (c.tenant != null) listener.connectionClosed(index, c.tenant.slot);
+    }
+
+    /** The session's socket is closed: out of the loop's set, counted closed. */
+    private void sessionRemoved(Session c, CloseReason reason) {
         int i = c.index;
         if (i >= 0 && i < sessionCount && sessions[i] == c) { // else never adopted (tests drive sessions directly)
             Session last = sessions[--sessionCount];
@@ -515,12 +557,11 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
             openSessions = sessionCount;
             connectionStats.onClosed(reason);
         }
-        if (c.tenant != null) listener.connectionClosed(index, c.tenant.slot);
     }
 
     // ---- timeouts and housekeeping (about once a second, or a quarter of the shortest timeout) --------------------
 
-    /** Close connections past a timeout, re-arm backed-off listeners, return unused socket buffers, publish gauges. */
+    /** Close connections past a timeout, end lingers past theirs, re-arm backed-off listeners, return unused socket buffers, publish gauges. */
     private void sweep() {
         lastSweep = now;
         if (!acceptBackoff.isEmpty()) {
@@ -534,6 +575,10 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
         for (int i = sessionCount - 1; i >= 0; i--) { // backwards: a close moves the last session into slot i
             if (i >= sessionCount) continue; // a close's listener ran control tasks that closed more
             Session s = sessions[i];
+            if (s.lingering) {
+                if (now - s.lingerSince >= Session.LINGER_NANOS) s.endLinger();
+                continue;
+            }
             CloseReason r = s.expired(now, idleNanos, requestNanos, sendQueue);
             if (r != null) {
                 if (expired++ < EXPIRY_LOGS_PER_SWEEP) log(s.label() + ": closing connection from " + s.remote() + ": " + r.label());

@@ -273,9 +273,13 @@ final class NbdSession extends Session {
         int buf = -1;
         if (device && type != Nbd.CMD_FLUSH) {
             buf = acquireBuffer(len);
-            if (buf < 0) {
+            if (buf == BufferPool.TOO_LARGE) { // no wait could ever give it a buffer: refuse it
+                buf = -1;
+                device = false;
+                verdict = Nbd.EINVAL;
+            } else if (buf < 0) {
                 req.release(id);
-                return pause();
+                return pause(); // buffers in use are released: ask again then
             }
         }
         hold(id);

@@ -31,6 +31,13 @@ abstract class Session {
     static final int CARRY = 512;
     /** "Not now" for the timestamps below. */
     static final long NONE = Long.MIN_VALUE;
+    /**
+     * Lingering close: how long, and how many bytes, a session closed after its last reply keeps reading and discarding
+     * what its peer still sends (see {@link #close}). Checked by the loop's sweep, so the linger ends up to one sweep
+     * period (≤ 1 s) after this.
+     */
+    static final long LINGER_NANOS = 2_000_000_000L;
+    static final long LINGER_MAX_BYTES = 1 << 20;
     /** Stands for "no buffer borrowed" in {@link #in} and {@link #out}: empty (position 0) and read-only, so a write
      * to it fails loudly. */
     static final ByteBuffer NO_BUFFER = ByteBuffer.allocate(0).asReadOnlyBuffer();
@@ -70,6 +77,14 @@ abstract class Session {
     long pendingSkip;
     /** Position in the loop's session array (-1 until adopted). */
     int index = -1;
+    /** Closed, output shut down, input still drained (see {@link #close}); the socket is closed by {@link #endLinger}. */
+    boolean lingering;
+    /** Loop time the linger began, bytes discarded since, and the close's reason (counted when the socket closes). */
+    long lingerSince;
+    long lingerDrained;
+    private CloseReason lingerReason;
+    /** The peer's FIN was read: nothing can follow it, so a close need not linger. */
+    private boolean eof;
 
     // Timeouts (loop time, ns), checked by the loop's sweep.
     final long openedAt;
@@ -153,6 +168,7 @@ abstract class Session {
             return;
         }
         if (n < 0) {
+            eof = true;
             close(CloseReason.PEER_CLOSED, null);
             return;
         }
@@ -242,7 +258,10 @@ abstract class Session {
         frames++;
     }
 
-    /** A pooled I/O buffer for a request of this session (-1: the pool is at its cap), counted against its bound. */
+    /**
+     * A pooled I/O buffer for a request of this session, counted against its bound; -1 when the pool has none free now
+     * (pause: released buffers free it up), {@link BufferPool#TOO_LARGE} when none can ever be (refuse the request).
+     */
     final int acquireBuffer(int bytes) {
         int b = pool.acquire(bytes);
         if (b >= 0) {
@@ -264,7 +283,8 @@ abstract class Session {
     final boolean fillPayload() {
         int id = pendingRequest;
         int k = Math.min(req.length[id] - pendingFilled, in.remaining());
-        pool.view(req.buffer[id], req.length[id]).put(pendingFilled, in, in.position(), k);
+        int b = req.buffer[id];
+        pool.chunkView(b).put(pool.offset(b) + pendingFilled, in, in.position(), k);
         in.position(in.position() + k);
         pendingFilled += k;
         if (pendingFilled < req.length[id]) return false;
@@ -368,7 +388,8 @@ abstract class Session {
             if (headSent < total) {
                 int k = Math.min(total - headSent, out.remaining());
                 if (k == 0) return;
-                out.put(out.position(), pool.view(req.buffer[id], data), headSent - headerLength, k);
+                int b = req.buffer[id];
+                out.put(out.position(), pool.chunkView(b), pool.offset(b) + headSent - headerLength, k);
                 out.position(out.position() + k);
                 headSent += k;
                 if (headSent < total) return;
@@ -407,8 +428,25 @@ abstract class Session {
         close(CloseReason.PROTOCOL_ERROR, why);
     }
 
-    /** Close now; requests still at the device are released when they complete. */
+    /**
+     * Close now; requests still at the device are released when they complete. A session that lingers (below) has its
+     * linger ended by this.
+     *
+     * <p>Lingering close, for a close the server chooses after telling the peer why (an error reply, a refused
+     * handshake, NBD's abort and disconnect acknowledged, a legacy client's last replies before a failed request): had
+     * the socket been closed while the peer's next bytes sat unread in it, the kernel would send a reset, and a reset
+     * discards whatever the socket has not delivered yet — the very reply saying why. So instead the session gives back
+     * every request, buffer and socket buffer at once, writes what its send buffer still holds (one non-blocking
+     * write), shuts down its output (a FIN after the last reply) and keeps reading, discarding everything, until the
+     * peer closes too, {@link #LINGER_MAX_BYTES} arrive, or {@link #LINGER_NANOS} pass (the loop's sweep); then it
+     * closes the socket. Meanwhile it counts as an open connection of the loop (its tenant has already let it go). At
+     * most {@link DataplaneLoop#MAX_LINGERING} sessions of a loop linger at once; past that a close is immediate.
+     */
     final void close(CloseReason reason, String why) {
+        if (lingering) {
+            endLinger();
+            return;
+        }
         if (closed) return;
         if (why != null && loop.closeLogAllowed()) loop.log(label() + ": " + why + " (" + remote() + ")");
         closed = true;
@@ -421,15 +459,24 @@ abstract class Session {
             replyHead = (replyHead + 1) % replies.length;
             replyCount--;
         }
+        boolean linger = lingers(reason) && key != null && key.isValid() && index >= 0 && loop.mayLinger();
         if (in != NO_BUFFER) {
             loop.socketIn.give(inId);
             in = NO_BUFFER;
         }
         if (out != NO_BUFFER) {
+            if (linger && out.position() > 0) {
+                try {
+                    channel.write(out.flip()); // replies already encoded go out before the FIN, as far as the socket takes them
+                } catch (IOException e) {
+                    linger = false; // the connection is broken: nothing would reach the peer
+                }
+            }
             loop.socketOut.give(outId);
             out = NO_BUFFER;
         }
         carried = 0;
+        if (linger && startLinger(reason)) return;
         if (key != null) key.cancel();
         try {
             // A peer that stopped reading would never see a FIN queued behind unsent data, and the kernel would keep
@@ -444,6 +491,64 @@ abstract class Session {
             // closing anyway
         }
         loop.sessionClosed(this, reason);
+    }
+
+    /** Whether a close for {@code reason} lingers: the server ends the session after a last word to its peer. */
+    private boolean lingers(CloseReason reason) {
+        return switch (reason) {
+            case PROTOCOL_ERROR, DEVICE_ERROR, BUSY -> true;
+            case PEER_CLOSED -> !eof; // asked to (NBD DISC, OPT_ABORT): the acknowledgement must arrive
+            default -> false; // timeouts, I/O errors, tenant removal, shutdown; a send timeout resets on purpose
+        };
+    }
+
+    /** Shut down output and keep the socket for draining; false when that fails (the caller closes it at once). */
+    private boolean startLinger(CloseReason reason) {
+        try {
+            channel.shutdownOutput();
+            key.interestOps(SelectionKey.OP_READ);
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+        lingering = true;
+        lingerReason = reason;
+        lingerSince = loop.now;
+        lingerDrained = 0;
+        paused = false;
+        sendBlocked = false;
+        loop.lingerStarted(this);
+        return true;
+    }
+
+    /** Socket readable while lingering: read and discard; the peer's FIN or the byte bound ends the linger. */
+    final void drainLinger(ByteBuffer sink) {
+        try {
+            while (lingering) {
+                int n = channel.read(sink.clear());
+                if (n < 0) {
+                    endLinger(); // the peer closed too: nothing unread is left to cause a reset
+                } else if (n == 0) {
+                    return;
+                } else if ((lingerDrained += n) >= LINGER_MAX_BYTES) {
+                    endLinger();
+                }
+            }
+        } catch (IOException e) {
+            endLinger();
+        }
+    }
+
+    /** End a linger: close the socket (counted now, under the close's reason). */
+    final void endLinger() {
+        if (!lingering) return;
+        lingering = false;
+        key.cancel();
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // closing anyway
+        }
+        loop.lingerEnded(this, lingerReason);
     }
 
     /** Attach to a tenant after a handshake; the tenant's rate follows its sessions. */
