@@ -65,7 +65,7 @@ while read -r name module class extra; do
   # test-compile (up to date: quick) keeps the reactor's own classes on the class path instead of ~/.m2 snapshots;
   # only the fuzz execution runs. The harness classes are left out of the coverage Jazzer steers by.
   JAZZER_FUZZ=1 ./mvnw -B -ntp -q -pl "$module" -am test-compile surefire:test@fuzz \
-    -Dtest="$class" -Dsurefire.failIfNoSpecifiedTests=false \
+    -Dfuzz.test="$class" -Dsurefire.failIfNoSpecifiedTests=false \
     -Djazzer.max_executions="$EXECS" -Djazzer.max_duration="${TIME}s" -Djazzer.keep_going="$KEEP_GOING" "${instrument[@]}" \
     '-Djazzer.instrumentation_excludes=io.reflex.dataplane.fuzz.**:io.reflex.agent.fuzz.**:io.reflex.operator.fuzz.**' >"$log" 2>&1
   rc=$?
