@@ -37,6 +37,34 @@ final class AgentMetrics {
         .description("Tenants placed on this node that are not listening (see their Serving condition)").register(this.registry);
   }
 
+  private Counter fences;
+  private Counter unfences;
+  /** Held here for the same reason as {@link #health}. */
+  private java.util.function.BooleanSupplier fencedNow;
+  private java.util.function.DoubleSupplier heartbeatAge;
+
+  /** The self-fencing meters (only with the heartbeat on). */
+  void fencing(java.util.function.BooleanSupplier fenced, java.util.function.DoubleSupplier secondsSinceRenewal) {
+    this.fencedNow = fenced;
+    this.heartbeatAge = secondsSinceRenewal;
+    Gauge.builder("reflex_agent_fenced", this, m -> m.fencedNow.getAsBoolean() ? 1 : 0)
+        .description("1 while the agent serves nothing because its heartbeat Lease was not renewed in time").register(registry);
+    Gauge.builder("reflex_agent_heartbeat_age_seconds", this, m -> m.heartbeatAge.getAsDouble())
+        .description("Since the last successful heartbeat renewal was sent (NaN: none yet)").register(registry);
+    fences = Counter.builder("reflex_agent_fence").description("Times the agent fenced itself (stopped serving every tenant)")
+        .register(registry);
+    unfences = Counter.builder("reflex_agent_unfence")
+        .description("Times the agent served again after a fence (renewed, tenants re-read)").register(registry);
+  }
+
+  void fenced() {
+    if (fences != null) fences.increment();
+  }
+
+  void unfenced() {
+    if (unfences != null) unfences.increment();
+  }
+
   Timer.Sample startPass() {
     return Timer.start(registry);
   }

@@ -2,6 +2,7 @@ package io.reflex.agent;
 
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -26,6 +27,7 @@ import io.reflex.crds.v1alpha1.FlashDevice;
 import io.reflex.crds.v1alpha1.FlashTenant;
 import io.reflex.crds.v1alpha1.TenantPhase;
 import io.reflex.dataplane.tenant.TenantSpec;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -47,6 +49,15 @@ import java.util.logging.Logger;
  * and serves exactly the FlashTenants the operator placed on them. Everything it decides runs on one control thread
  * (informer events and a periodic rescan only request a pass), so device state never races; the dataplane loops run on
  * their own threads and never wait for it.
+ *
+ * <p>Self-fencing (with the heartbeat on, see {@link Heartbeat}): when the Lease has not been renewed for the fence
+ * interval, the heartbeat's watchdog calls {@link #fence} directly (the control thread may be stuck in a request to an
+ * API server it cannot reach): every device's tenant table is emptied, which closes every tenant listener and every
+ * ReFlex and NBD connection the way a deleted tenant's are (requests already at the device complete; nothing whose
+ * reply was not sent was acknowledged). Devices stay open, claimed and published; no data is touched. Passes do
+ * nothing while fenced. A successful renewal asks the control thread to unfence: it re-reads this node's devices and
+ * tenants from the API server through new informers (a fresh list, not the cache from before the partition), and only
+ * then lets the next pass serve the tenants still placed here. A tenant moved away meanwhile is never served again.
  */
 public final class NodeAgent implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(NodeAgent.class.getName());
@@ -72,6 +83,16 @@ public final class NodeAgent implements AutoCloseable {
   private SharedIndexInformer<FlashTenant> tenants;
   private volatile Health health = new Health(false, true, List.of(), 0, 0);
   private volatile boolean closed;
+  /**
+   * Guards {@link #fenced} and every change of {@link #servers} and of what they serve: the fence runs on the
+   * heartbeat's watchdog thread, never interleaved with a pass applying tables.
+   */
+  private final Object fenceLock = new Object();
+  /** Serving nothing until a renewal and a fresh read of the API server (see the class comment). */
+  private volatile boolean fenced;
+  private final AtomicBoolean unfencePending = new AtomicBoolean();
+  /** Informers installed by {@link #start}: only then may an unfence replace them. */
+  private volatile boolean started;
 
   public NodeAgent(KubernetesClient client, AgentSettings settings, MeterRegistry registry) {
     this.settings = settings;
@@ -83,6 +104,16 @@ public final class NodeAgent implements AutoCloseable {
     this.check = new DeviceCheck(settings, discovery, new DriverBinder(settings.roots(), settings.stateDir()),
         new HugePages(settings.roots()), new ClaimStore(settings.stateDir()));
     this.metrics = new AgentMetrics(registry, () -> health);
+    if (heartbeat != null) {
+      metrics.fencing(() -> fenced, () -> {
+        var since = heartbeat.sinceRenewal();
+        return since == null ? Double.NaN : since.toNanos() / 1e9;
+      });
+      heartbeat.listener(new Heartbeat.Listener() {
+        @Override public void lapsed(String why) { fence(why); }
+        @Override public void renewed() { onRenewed(); }
+      });
+    }
     this.nbdPorts = new NbdPorts(settings.stateDir(), settings.nbdPort());
     this.control = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "reflex-agent-" + settings.node());
@@ -97,27 +128,55 @@ public final class NodeAgent implements AutoCloseable {
    */
   public NodeAgent start() {
     if (heartbeat != null) heartbeat.start();
+    try {
+      startInformers(Duration.ofSeconds(60));
+    } catch (Exception e) {
+      throw new IllegalStateException("node agent " + settings.node() + ": informers did not sync: " + e.getMessage(), e);
+    }
+    started = true;
+    onRenewed(); // fenced already (no renewal at startup yet)? unfences once the Lease is held
+    requestPass();
+    long every = settings.rescan().toMillis();
+    control.scheduleWithFixedDelay(this::requestPass, every, every, TimeUnit.MILLISECONDS);
+    return this;
+  }
+
+  /**
+   * New informers for this node's devices and tenants, started and synced from a fresh list (see
+   * {@link NodeScopedInformers#forNode}), then installed in place of the old ones (stopped). On failure the old ones
+   * stay and the new ones are stopped.
+   */
+  private void startInformers(Duration timeout) throws Exception {
     ResourceEventHandler<Object> poke = new ResourceEventHandler<>() {
       @Override public void onAdd(Object o) { requestPass(); }
       @Override public void onUpdate(Object o, Object n) { requestPass(); }
       @Override public void onDelete(Object o, boolean unknown) { requestPass(); }
     };
-    // Created first, started after: an event may only arrive once every field is set.
-    devices = NodeScopedInformers.forNode(client.resources(FlashDevice.class), "FlashDevice", FlashDevice.NODE_FIELD,
-        settings.node());
-    tenants = NodeScopedInformers.forNode(client.resources(FlashTenant.class).inAnyNamespace(), "FlashTenant",
-        FlashTenant.NODE_FIELD, settings.node());
-    devices.addEventHandler(cast(poke));
-    tenants.addEventHandler(cast(poke));
+    SharedIndexInformer<FlashDevice> d = null;
+    SharedIndexInformer<FlashTenant> t = null;
     try {
-      for (SharedIndexInformer<?> i : List.of(devices, tenants)) i.start().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      d = NodeScopedInformers.forNode(client.resources(FlashDevice.class), "FlashDevice", FlashDevice.NODE_FIELD,
+          settings.node());
+      t = NodeScopedInformers.forNode(client.resources(FlashTenant.class).inAnyNamespace(), "FlashTenant",
+          FlashTenant.NODE_FIELD, settings.node());
+      // Handlers before start; the fields are set before the first pass can run (requested only after this returns).
+      d.addEventHandler(cast(poke));
+      t.addEventHandler(cast(poke));
+      long deadline = System.nanoTime() + timeout.toNanos();
+      for (SharedIndexInformer<?> i : List.of(d, t)) {
+        i.start().toCompletableFuture().get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+      }
     } catch (Exception e) {
-      throw new IllegalStateException("node agent " + settings.node() + ": informers did not sync: " + e.getMessage(), e);
+      if (d != null) d.stop();
+      if (t != null) t.stop();
+      throw e;
     }
-    requestPass();
-    long every = settings.rescan().toMillis();
-    control.scheduleWithFixedDelay(this::requestPass, every, every, TimeUnit.MILLISECONDS);
-    return this;
+    SharedIndexInformer<FlashDevice> oldD = devices;
+    SharedIndexInformer<FlashTenant> oldT = tenants;
+    devices = d;
+    tenants = t;
+    if (oldD != null) oldD.stop();
+    if (oldT != null) oldT.stop();
   }
 
   @SuppressWarnings("unchecked")
@@ -146,6 +205,7 @@ public final class NodeAgent implements AutoCloseable {
   // ---- one pass: devices, then tenants ------------------------------------------------------------------------
 
   private void pass() {
+    if (fenced) return; // nothing is served until a renewal and a fresh read (unfence); no requests to the API server
     List<FlashDevice> ours = devices.getStore().list().stream()
         .filter(d -> d.getSpec() != null && settings.node().equals(d.getSpec().getNodeName())).toList();
     Map<String, FlashDevice> byName = new HashMap<>();
@@ -176,18 +236,27 @@ public final class NodeAgent implements AutoCloseable {
       FlashDevice fd = byName.get(d.name());
       try {
         if (fd == null || d.configured() || !annotated(fd)) byName.put(d.name(), publisher.applyDevice(d));
-      } catch (RuntimeException e) { // e.g. the API server refuses the spec: this device only, the others go on
-        logOnce(d.name(), "cannot publish FlashDevice " + d.name() + ": " + e.getMessage());
-        wanted.remove(d.name());
-        if (servers.containsKey(d.name())) stop(d.name(), "its FlashDevice cannot be published");
-        continue;
+      } catch (RuntimeException e) {
+        if (!refusedByApiServer(e)) {
+          // Unreachable or overloaded: go on as before. Whether to stop serving is the heartbeat's call (self-fencing),
+          // not that of one failed request (an API server restart must not drop every tenant's connections).
+          logOnce(d.name(), "cannot publish FlashDevice " + d.name() + " (retried next pass): " + e.getMessage());
+        } else { // e.g. the API server refuses the spec: this device only, the others go on
+          logOnce(d.name(), "cannot publish FlashDevice " + d.name() + ": " + e.getMessage());
+          wanted.remove(d.name());
+          if (servers.containsKey(d.name())) stop(d.name(), "its FlashDevice cannot be published");
+          continue;
+        }
       }
       DeviceCheck.Outcome o = check.check(d, servers.containsKey(d.name()));
       if (!o.usable()) {
         if (servers.containsKey(d.name())) stop(d.name(), o.summary());
       } else if (!servers.containsKey(d.name())) {
         try {
-          servers.put(d.name(), new DeviceServer(d, settings, nbdPorts.portFor(d.name())));
+          DeviceServer srv = new DeviceServer(d, settings, nbdPorts.portFor(d.name()));
+          synchronized (fenceLock) {
+            servers.put(d.name(), srv); // serves nothing until its table is applied below
+          }
           LOG.info("serving device " + d.name() + " (" + o.summary() + ")");
         } catch (RuntimeException e) {
           o = o.openFailed("cannot open " + (d.path() == null ? d.name() : d.path()) + ": " + e.getMessage());
@@ -197,6 +266,7 @@ public final class NodeAgent implements AutoCloseable {
     }
 
     Map<String, Integer> served = serveTenants(wanted.keySet());
+    if (served == null) return; // fenced meanwhile: nothing is written
 
     for (ManagedDevice d : wanted.values()) {
       FlashDevice fd = byName.get(d.name());
@@ -227,13 +297,22 @@ public final class NodeAgent implements AutoCloseable {
     }
   }
 
+  /** The API server answered and said no (invalid, forbidden, conflict...), as opposed to not answering or being overloaded. */
+  static boolean refusedByApiServer(RuntimeException e) {
+    return e instanceof KubernetesClientException k && k.getCode() >= 400 && k.getCode() < 500 && k.getCode() != 408
+        && k.getCode() != 429;
+  }
+
   /** Whether an admin-created device already carries the agent's annotations (address, heartbeat Lease). */
   private boolean annotated(FlashDevice fd) {
     var a = fd.getMetadata().getAnnotations();
     return a != null && publisher.annotations().entrySet().stream().allMatch(e -> e.getValue().equals(a.get(e.getKey())));
   }
 
-  /** Applies each device's tenant table and reports every tenant placed on this node. Returns device → listening count. */
+  /**
+   * Applies each device's tenant table and reports every tenant placed on this node. Returns device → listening count,
+   * or null when the agent is fenced (then every table is empty and nothing is reported).
+   */
   private Map<String, Integer> serveTenants(Set<String> ourDevices) {
     Map<String, List<FlashTenant>> byDevice = new LinkedHashMap<>();
     List<FlashTenant> placedHere = new ArrayList<>();
@@ -246,22 +325,29 @@ public final class NodeAgent implements AutoCloseable {
     }
     Map<String, String> why = new HashMap<>(); // tenant key -> why it is not served (absent: listening)
     Map<String, Integer> listening = new HashMap<>();
-    for (var e : servers.entrySet()) {
-      List<FlashTenant> list = byDevice.getOrDefault(e.getKey(), List.of());
-      List<TenantSpec> rows = new ArrayList<>();
-      Map<String, String> keyOf = new HashMap<>();
-      for (FlashTenant t : list) {
-        try {
-          TenantSpec row = TenantRows.row(t);
-          rows.add(row);
-          keyOf.put(row.name(), TenantRows.key(t));
-        } catch (RuntimeException ex) {
-          why.put(TenantRows.key(t), ex.getMessage());
-        }
+    synchronized (fenceLock) { // a fence cannot slip in between deciding to serve and serving
+      if (!fenced && heartbeat != null && !heartbeat.held()) {
+        fenceLocked("the heartbeat Lease is not held (no successful renewal within "
+            + heartbeat.fenceInterval().toMillis() + " ms)");
       }
-      Map<String, String> refused = e.getValue().apply(rows);
-      refused.forEach((name, reason) -> why.put(keyOf.get(name), reason));
-      listening.put(e.getKey(), rows.size() - refused.size());
+      if (fenced) return null;
+      for (var e : servers.entrySet()) {
+        List<FlashTenant> list = byDevice.getOrDefault(e.getKey(), List.of());
+        List<TenantSpec> rows = new ArrayList<>();
+        Map<String, String> keyOf = new HashMap<>();
+        for (FlashTenant t : list) {
+          try {
+            TenantSpec row = TenantRows.row(t);
+            rows.add(row);
+            keyOf.put(row.name(), TenantRows.key(t));
+          } catch (RuntimeException ex) {
+            why.put(TenantRows.key(t), ex.getMessage());
+          }
+        }
+        Map<String, String> refused = e.getValue().apply(rows);
+        refused.forEach((name, reason) -> why.put(keyOf.get(name), reason));
+        listening.put(e.getKey(), rows.size() - refused.size());
+      }
     }
     List<String> notListening = new ArrayList<>();
     List<Runnable> writes = new ArrayList<>();
@@ -365,7 +451,7 @@ public final class NodeAgent implements AutoCloseable {
 
   /** On SIGTERM: every tenant this agent reported Serving goes back to Placed with the reason (best effort). */
   private void withdrawServing() {
-    if (tenants == null) return;
+    if (tenants == null || fenced) return; // fenced: the cache may be stale (a tenant moved away must not be written)
     for (String key : List.copyOf(reported)) {
       FlashTenant t = tenants.getStore().getByKey(key);
       if (t == null || t.getStatus() == null || t.getStatus().getPhase() != TenantPhase.Serving) continue;
@@ -379,8 +465,88 @@ public final class NodeAgent implements AutoCloseable {
     }
   }
 
+  // ---- self-fencing ---------------------------------------------------------------------------------------------
+
+  /**
+   * The Lease lapsed (heartbeat watchdog thread): stop serving every tenant now. Never waits for the control thread
+   * or the API server.
+   */
+  private void fence(String why) {
+    synchronized (fenceLock) {
+      fenceLocked(why);
+    }
+  }
+
+  private void fenceLocked(String why) {
+    if (fenced || closed) return;
+    fenced = true;
+    int tenantsClosed = 0;
+    for (DeviceServer s : servers.values()) {
+      tenantsClosed += s.listening().size();
+      try {
+        s.apply(List.of()); // every listener closes, every ReFlex and NBD connection of those tenants ends
+      } catch (RuntimeException e) {
+        LOG.log(Level.SEVERE, "fence: device " + s.device().name() + " did not take the empty table: " + e.getMessage(), e);
+      }
+    }
+    metrics.fenced();
+    Health h = health;
+    health = new Health(h.synced(), h.live(), List.of("agent fenced: " + why), h.devices(), 0);
+    String then = "this agent serves again only after a successful renewal and a fresh read of the tenants placed on "
+        + "node " + settings.node() + ".";
+    if (tenantsClosed == 0) {
+      LOG.warning("FENCED: " + why + "; nothing was being served; " + then);
+    } else {
+      LOG.severe("FENCED: " + why + ". Stopped serving " + tenantsClosed + " tenant(s) on " + servers.size()
+          + " device(s): listeners and connections closed (ReFlex and NBD); devices and data untouched. The operator may "
+          + "move them elsewhere; " + then);
+    }
+  }
+
+  /** A renewal succeeded (heartbeat thread): if fenced, the control thread unfences. */
+  private void onRenewed() {
+    if (!started || !fenced || closed || !unfencePending.compareAndSet(false, true)) return;
+    try {
+      control.execute(this::unfence);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      unfencePending.set(false); // closing
+    }
+  }
+
+  /**
+   * On the control thread: re-reads this node's devices and tenants through new informers, then lets passes run
+   * again. Stays fenced when the read fails or the Lease lapsed again meanwhile (the next renewal retries).
+   */
+  private void unfence() {
+    unfencePending.set(false);
+    if (closed || !fenced || heartbeat == null || !heartbeat.held()) return;
+    try {
+      startInformers(Duration.ofSeconds(30));
+    } catch (Exception e) {
+      LOG.warning("still fenced: the Lease was renewed, but this node's tenants cannot be re-read from the API server: "
+          + e.getMessage());
+      return;
+    }
+    synchronized (fenceLock) {
+      if (!heartbeat.held()) return; // lapsed again while re-reading
+      fenced = false;
+    }
+    metrics.unfenced();
+    LOG.warning("UNFENCED: Lease " + heartbeat.key() + " renewed and " + tenants.getStore().list().size()
+        + " tenant(s) placed on node " + settings.node() + " re-read from the API server; serving those still placed here");
+    requestPass();
+  }
+
+  /** Whether the agent is fenced (serving nothing because its heartbeat Lease lapsed). */
+  public boolean fenced() {
+    return fenced;
+  }
+
   private void stop(String name, String why) {
-    DeviceServer s = servers.remove(name);
+    DeviceServer s;
+    synchronized (fenceLock) {
+      s = servers.remove(name);
+    }
     if (s == null) return;
     LOG.warning("stopped serving device " + name + ": " + why);
     s.close();
@@ -424,14 +590,18 @@ public final class NodeAgent implements AutoCloseable {
     withdrawServing();
     for (SharedIndexInformer<?> i : new SharedIndexInformer<?>[] {devices, tenants}) if (i != null) i.stop();
     ExecutorService closer = Executors.newVirtualThreadPerTaskExecutor(); // devices drain in parallel
-    servers.values().forEach(s -> closer.submit(s::close));
+    List<DeviceServer> all;
+    synchronized (fenceLock) {
+      all = List.copyOf(servers.values());
+      servers.clear();
+    }
+    all.forEach(s -> closer.submit(s::close));
     closer.shutdown();
     try {
       closer.awaitTermination(30, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    servers.clear();
   }
 
 }

@@ -15,9 +15,15 @@ import java.util.logging.Logger;
  * otherwise reach every agent. A tenant re-placed elsewhere leaves the selection, which the watch reports as a delete.
  * API servers without custom-resource field selectors (Kubernetes before 1.31, or CRDs from an older chart) refuse
  * the selector with 400: then everything is watched and filtered here, as before, and the log says so.
+ *
+ * <p>The informers' lists are consistent reads, in pages of {@value #LIST_PAGE}: without a page limit, fabric8 lists
+ * with {@code resourceVersion=0}, which an API server may answer from a watch cache that lags (an HA control plane:
+ * arbitrarily). An agent starting, or unfencing after a partition, must see where its tenants are placed now.
  */
 public final class NodeScopedInformers {
   private static final Logger LOG = Logger.getLogger(NodeScopedInformers.class.getName());
+
+  static final long LIST_PAGE = 500;
 
   private NodeScopedInformers() {}
 
@@ -27,14 +33,14 @@ public final class NodeScopedInformers {
     var scoped = op.withField(field, node);
     try {
       scoped.list(new ListOptionsBuilder().withLimit(1L).build());
-      return scoped.runnableInformer(0);
+      return scoped.withLimit(LIST_PAGE).runnableInformer(0);
     } catch (KubernetesClientException e) {
       if (e.getCode() != 400) {
         throw e; // not a refusal of the selector: the caller's startup reports it
       }
       LOG.warning(kind + ": the API server refuses the field selector " + field + "=" + node + " (" + e.getMessage()
           + "); watching every " + kind + " and keeping this node's (Kubernetes >= 1.31 and the current CRDs avoid this)");
-      return op.runnableInformer(0);
+      return op.withLimit(LIST_PAGE).runnableInformer(0);
     }
   }
 }

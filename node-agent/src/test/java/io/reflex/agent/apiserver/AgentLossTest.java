@@ -112,7 +112,7 @@ class AgentLossTest {
   }
 
   static LocalAgent agent(Path kubeconfig, String log, String... args) throws Exception {
-    return new LocalAgent(kubeconfig, dir.resolve(log), args).env("REFLEX_HEARTBEAT_SECONDS", "3")
+    return new LocalAgent(kubeconfig, dir.resolve(log), args).env("REFLEX_HEARTBEAT_SECONDS", "6")
         .env("REFLEX_HEARTBEAT_NAMESPACE", api.namespace()).start();
   }
 
