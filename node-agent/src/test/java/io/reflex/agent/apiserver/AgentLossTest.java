@@ -56,7 +56,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * An agent (or its node) disappears (issue 15): two stand-in nodes, each with an agent process that renews its
- * heartbeat Lease every 0.75 s (3 s duration), and the operator with replace-on-device-loss. Agent A is killed -9:
+ * heartbeat Lease every 1.5 s (6 s duration), and the operator with replace-on-device-loss. Agent A is killed -9:
  * after the Lease's duration its device is not Ready (AgentHeartbeat=False) although its phase still says Ready (the
  * agent could not write anything), a tenant that may only live on node A is told (DeviceReady=False, AgentLost; phase
  * back to Placed), a tenant that may live on either node is re-placed on node B's device and served there. Agent A
@@ -151,7 +151,7 @@ class AgentLossTest {
         api.namespace() + "/" + Heartbeat.NAME_PREFIX + node + "-a");
     Lease lease = client.resources(Lease.class).inNamespace(api.namespace()).withName(Heartbeat.NAME_PREFIX + node + "-a").get();
     assertThat(lease.getSpec().getHolderIdentity()).isEqualTo(node + "-a");
-    assertThat(lease.getSpec().getLeaseDurationSeconds()).isEqualTo(3);
+    assertThat(lease.getSpec().getLeaseDurationSeconds()).isEqualTo(6);
     await().atMost(WAIT).until(() -> device(devB), d -> d != null && heartbeat(d) != null && "True".equals(heartbeat(d).getStatus()));
 
     // "pinned" may only live on node A; "mobile" on either, and best-fit puts it next to "pinned".
