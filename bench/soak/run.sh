@@ -7,7 +7,7 @@
 # and heap, RSS, open files and threads flat (slopes reported). See bench/soak/README.md.
 #
 #   bench/soak/run.sh                    # 30 min (DURATION=1800), operator restarted every 300 s, reload every 10 s
-#   bench/soak/run.sh --short            # CI: DURATION=90, OPERATOR_RESTART=30 (slopes reported, not judged)
+#   bench/soak/run.sh --short            # CI: DURATION=90, OPERATOR_RESTART=30 (LC share, slopes: reported, not judged)
 #   DURATION=120 OPERATOR_RESTART=40 bench/soak/run.sh
 #
 # Env: DURATION (1800; 90 with --short) OPERATOR_RESTART (300; 30 with --short) RELOAD (10) SLO (LC p95 µs, 1000)
@@ -16,8 +16,9 @@
 #      report shows what native memory changed over the second half)
 #      AGENT_JAVA_OPTS / OPERATOR_JAVA_OPTS (extra JVM flags, e.g. AGENT_JAVA_OPTS=-XX:TrimNativeHeapInterval=60000)
 #      MODEL (virtio-vm-dataplane) CHURN_IOPS (100) MAX_LOAD / WAIT_MAX (wait up to WAIT_MAX=600 s for the 1-min
-#      load average to drop below MAX_LOAD before the load starts; unset: no wait) REFLEX_HOME (checkout whose built jars run; default this one,
-#      built if stale) NO_BUILD (1: never build) KEEP_DEVICE (1: keep the 1 GiB device file) WORK (/var/tmp/reflex-soak)
+#      load average to drop below MAX_LOAD before the load starts; unset: no wait)
+#      REFLEX_HOME (checkout whose built jars run; default this one, built if stale) NO_BUILD (1: never build)
+#      KEEP_DEVICE (1: keep the 1 GiB device file) WORK (/var/tmp/reflex-soak: lock, copies of the jars)
 #      BENCH_API_PORT (16843) BENCH_ETCD_PORT (12779) BENCH_ETCD_PEER_PORT (12780) BENCH_HTTP_PORT (operator, 18880)
 # Own resources: network namespace rfx-soak + veth rfxsk with the stand-in node address 10.213.221.1 (EndpointSlices
 # refuse loopback), agent HTTP 10.213.221.1:9500, control plane state under the results dir; a lock on
