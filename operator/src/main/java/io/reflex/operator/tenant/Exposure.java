@@ -30,7 +30,8 @@ import java.util.Objects;
  * How clients reach a placed tenant: a headless, selector-less Service named like the tenant whose one
  * EndpointSlice points at the node's address and the tenant's port (and, when the device has an NBD front-end, its
  * NBD port), and a Secret with endpoint, port, LBA size, an access token and the NBD export. All owned by the
- * FlashTenant (garbage-collected where a controller manager runs) and deleted explicitly by the tenant's finalizer too.
+ * FlashTenant (garbage-collected where a controller manager runs) and deleted by the operator when it sees the
+ * tenant's delete (FlashTenantReconciler, by owner UID).
  */
 public final class Exposure {
   public static final String TENANT_LABEL = "reflex.io/tenant";
@@ -144,11 +145,6 @@ public final class Exposure {
     return TenantSecret.token(s);
   }
 
-  /** Server-side apply under the operator's field manager (conflicts forced); the object as the server has it. */
-  static <R extends HasMetadata> R ssa(KubernetesClient c, R o) {
-    return ServerSideApply.apply(c, o);
-  }
-
   /**
    * Server-side applies the Service. One created by a plain POST (earlier operator versions) keeps its first port
    * under that create's field-manager entry, so an apply with a new port is refused (two ports named "reflex"): such
@@ -156,13 +152,13 @@ public final class Exposure {
    */
   static Service applyService(KubernetesClient c, Service s) {
     try {
-      return ssa(c, s);
+      return ServerSideApply.apply(c, s);
     } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
       if (e.getCode() != 422 || e.getMessage() == null || !e.getMessage().contains("Duplicate value")) {
         throw e;
       }
       c.services().inNamespace(s.getMetadata().getNamespace()).withName(s.getMetadata().getName()).delete();
-      return ssa(c, s);
+      return ServerSideApply.apply(c, s);
     }
   }
 
@@ -217,11 +213,5 @@ public final class Exposure {
   public static boolean sameSecret(Secret have, Secret want) {
     return sameMeta(have, want) && Objects.equals(have.getType(), want.getType())
         && Objects.equals(have.getData(), want.getData());
-  }
-
-  public static void delete(KubernetesClient c, String namespace, FlashTenant t) {
-    c.secrets().inNamespace(namespace).withName(secretName(t)).delete();
-    c.resources(EndpointSlice.class).inNamespace(namespace).withName(endpointSliceName(t)).delete();
-    c.services().inNamespace(namespace).withName(serviceName(t)).delete();
   }
 }

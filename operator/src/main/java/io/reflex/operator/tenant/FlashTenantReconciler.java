@@ -329,7 +329,7 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant> {
     Future<?> service = EXPOSURE.submit(
         () -> write(c, services, svc, cached(services, svc), Exposure::sameService, o -> Exposure.applyService(c, o), null));
     Future<?> slice = EXPOSURE.submit(
-        () -> write(c, slices, eps, cached(slices, eps), Exposure::sameEndpointSlice, o -> Exposure.ssa(c, o), null));
+        () -> write(c, slices, eps, cached(slices, eps), Exposure::sameEndpointSlice, o -> ServerSideApply.apply(c, o), null));
     RuntimeException failed = null;
     String[] kept = {null};
     Secret sec = null;
@@ -409,7 +409,7 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant> {
         return apply.apply(o);
       }
       if (have != null) {
-        return Exposure.ssa(c, o);
+        return ServerSideApply.apply(c, o);
       }
       try {
         return c.resource(o).create();
@@ -417,7 +417,7 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant> {
         if (e.getCode() != 409) {
           throw e;
         }
-        return Exposure.ssa(c, onConflict == null ? o : onConflict.get());
+        return ServerSideApply.apply(c, onConflict == null ? o : onConflict.get());
       }
     };
     if (cache == null) {
