@@ -138,10 +138,20 @@ public final class Translate {
     p.setLbaOffset(a.lbaOffset());
     p.setLbaCount(a.sizeBytes() / Allocation.SECTOR_BYTES);
     p.setTokens(a.tokens());
+    TenantDemand d = a.demand();
+    p.setServiceClass(d.latencyCritical() ? TenantClass.LC : TenantClass.BE);
+    if (d.latencyCritical()) {
+      p.setIops(d.iops());
+      p.setReadPercent(d.readPercent());
+      p.setP95LatencyMicros(Math.toIntExact(d.p95Micros()));
+    }
     return p;
   }
 
-  /** The allocation a tenant's status records, if complete. The demand is the spec's (what it was admitted for). */
+  /**
+   * The allocation a tenant's status records, if complete. The demand is the one the placement records as admitted;
+   * a status written before that was recorded is priced from the current spec.
+   */
   public static Optional<Allocation> allocation(FlashTenant t) {
     if (t.getStatus() == null || t.getStatus().getPlacement() == null) {
       return Optional.empty();
@@ -151,8 +161,16 @@ public final class Translate {
         || p.getLbaCount() == null) {
       return Optional.empty();
     }
-    // Priced from the current spec: a spec change that was refused in place (only increases are) is counted
-    // at its new, larger demand after a restart -- conservative, never an overcommit.
+    // Without a recorded demand, priced from the current spec: a spec change that was refused in place (only
+    // increases are) is counted at its new, larger demand after a restart -- conservative, never an overcommit.
+    TenantDemand demand = demand(t);
+    if (p.hasAdmittedSlo()) {
+      try {
+        demand = admitted(key(t), p);
+      } catch (IllegalArgumentException e) {
+        // an unusable record (edited by hand): the spec's demand, as for a status without one
+      }
+    }
     long tokens = p.getTokens() == null ? 0 : p.getTokens();
     long offsetBytes, sizeBytes;
     try {
@@ -163,7 +181,14 @@ public final class Translate {
       return Optional.empty(); // a window beyond 2^63 bytes is on no device: not a usable record (the tenant is re-placed)
     }
     return Optional.of(new Allocation(key(t), p.getDevice(), p.getNode(), offsetBytes, sizeBytes, p.getPort(), tokens,
-        demand(t)));
+        demand));
+  }
+
+  /** The demand a placement records as admitted (its SLO fields must be present). */
+  public static TenantDemand admitted(String key, TenantPlacement p) {
+    return p.getServiceClass() == TenantClass.LC
+        ? TenantDemand.lc(key, p.getIops(), p.getReadPercent(), p.getP95LatencyMicros())
+        : TenantDemand.be(key);
   }
 
   /** Whole bytes of a quantity (fractions dropped); IllegalArgumentException if it is unusable or beyond 2^63 - 1. */

@@ -23,7 +23,6 @@ public final class TenantRows {
       throw new IllegalStateException("placement is incomplete (port, lbaOffset and lbaCount are needed)");
     }
     var spec = t.getSpec();
-    boolean lc = spec.getServiceClass() == io.reflex.crds.v1alpha1.TenantClass.LC;
     String token = null;
     boolean needsToken = spec.getAuth() == null || spec.getAuth().getMode() != AuthMode.None;
     if (needsToken) {
@@ -33,9 +32,21 @@ public final class TenantRows {
             + "Secret " + t.getMetadata().getNamespace() + "/" + TenantSecret.name(t));
       }
     }
-    return new TenantSpec(dataplaneName(t), p.getPort(), lc ? TenantClass.LC : TenantClass.BE,
-        lc && spec.getIops() != null ? spec.getIops() : 0, spec.getReadPercent() == null ? 100 : spec.getReadPercent(),
-        lc && spec.getP95LatencyMicros() != null ? spec.getP95LatencyMicros() : 0, p.getLbaOffset(), p.getLbaCount(), token);
+    // The SLO the operator admitted, not the spec's: a raised spec the operator refused (ReadmitRefused) keeps the
+    // previous reservation. A placement an older operator wrote records none; it is served from the spec, as it was
+    // then, until the operator rewrites it (its first reconcile does).
+    boolean admittedSlo = p.hasAdmittedSlo();
+    var cls = admittedSlo ? p.getServiceClass() : spec.getServiceClass();
+    boolean lc = cls == io.reflex.crds.v1alpha1.TenantClass.LC;
+    long iops = !lc ? 0 : admittedSlo ? p.getIops() : orZero(spec.getIops());
+    int readPercent = lc && admittedSlo ? p.getReadPercent() : spec.getReadPercent() == null ? 100 : spec.getReadPercent();
+    long p95 = !lc ? 0 : admittedSlo ? p.getP95LatencyMicros() : orZero(spec.getP95LatencyMicros());
+    return new TenantSpec(dataplaneName(t), p.getPort(), lc ? TenantClass.LC : TenantClass.BE, iops, readPercent, p95,
+        p.getLbaOffset(), p.getLbaCount(), token);
+  }
+
+  private static long orZero(Number n) {
+    return n == null ? 0 : n.longValue();
   }
 
   /** The tenant's name in the dataplane (metrics label, NBD export); see {@link TenantNames#dataplane}. */

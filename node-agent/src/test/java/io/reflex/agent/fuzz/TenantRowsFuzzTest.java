@@ -85,6 +85,17 @@ class TenantRowsFuzzTest {
     p.setLbaOffset(data.consumeLong(0, DEVICE_SECTORS + 16));
     p.setLbaCount(data.consumeLong(1, DEVICE_SECTORS + 16));
     p.setTokens(data.consumeLong(0, Long.MAX_VALUE));
+    // The SLO the operator admitted (absent in statuses older operators wrote): the spec's, or an earlier one the
+    // spec has since moved away from (a refused re-admission), possibly of the other class.
+    if (data.consumeBoolean()) {
+      boolean admittedLc = data.consumeBoolean() ? lc : !lc;
+      p.setServiceClass(admittedLc ? TenantClass.LC : TenantClass.BE);
+      if (admittedLc) {
+        p.setIops(data.consumeLong(1, 100_000_000));
+        p.setReadPercent(data.consumeInt(0, 100));
+        p.setP95LatencyMicros(data.consumeInt(50, 1_000_000));
+      }
+    }
     FlashTenantStatus st = new FlashTenantStatus();
     st.setPlacement(p);
     // The operator publishes the token's hash with the placement; a tokenless tenant may keep an old one.
@@ -113,6 +124,10 @@ class TenantRowsFuzzTest {
     if (data.consumeBoolean()) p.setLbaOffset(data.consumeLong());
     if (data.consumeBoolean()) p.setLbaCount(data.consumeLong());
     if (data.consumeBoolean()) p.setTokens(data.consumeLong());
+    if (data.consumeBoolean()) p.setServiceClass(data.pickValue(TenantClass.values()));
+    if (data.consumeBoolean()) p.setIops(data.consumeLong());
+    if (data.consumeBoolean()) p.setReadPercent(data.consumeInt());
+    if (data.consumeBoolean()) p.setP95LatencyMicros(data.consumeInt());
     FlashTenantStatus st = new FlashTenantStatus();
     st.setPlacement(p);
     int hash = data.consumeInt(0, 3);

@@ -57,6 +57,35 @@ class TenantRowsTest {
   }
 
   @Test
+  void theAdmittedSloIsServedNotARaisedSpecTheOperatorRefused() {
+    FlashTenant t = withTokenHash(placed("shop", "db", TenantClass.LC), "s3cret");
+    TenantPlacement p = t.getStatus().getPlacement();
+    p.setServiceClass(TenantClass.LC);
+    p.setIops(5000L);
+    p.setReadPercent(80);
+    p.setP95LatencyMicros(500);
+    // The user raised the reservation and tightened the SLO; the operator refused (ReadmitRefused) and kept the
+    // placement's admitted values.
+    t.getSpec().setIops(500_000L);
+    t.getSpec().setReadPercent(50);
+    t.getSpec().setP95LatencyMicros(100);
+    TenantSpec row = TenantRows.row(t);
+    assertThat(row.iops()).isEqualTo(5000);
+    assertThat(row.readPercent()).isEqualTo(80);
+    assertThat(row.p95Micros()).isEqualTo(500);
+  }
+
+  @Test
+  void aTenantAdmittedAsBeIsServedAsBeEvenIfItsSpecNowSaysLc() {
+    FlashTenant t = withTokenHash(placed("shop", "db", TenantClass.LC), "s3cret");
+    t.getStatus().getPlacement().setServiceClass(TenantClass.BE);
+    TenantSpec row = TenantRows.row(t);
+    assertThat(row.tenantClass()).isEqualTo(io.reflex.dataplane.tenant.TenantClass.BE);
+    assertThat(row.iops()).isZero();
+    assertThat(row.p95Micros()).isZero();
+  }
+
+  @Test
   void aTenantWhoseTokenHashIsNotPublishedYetWaits() {
     assertThatThrownBy(() -> TenantRows.row(placed("shop", "db", TenantClass.BE)))
         .hasMessageContaining("waiting for the operator to publish the token's hash");

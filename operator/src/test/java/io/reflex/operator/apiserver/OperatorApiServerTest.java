@@ -227,6 +227,18 @@ class OperatorApiServerTest {
     assertThat(condition(refused, FlashTenantReconciler.ADMITTED).getMessage()).contains("cannot grow in place on op-s-1");
     assertThat(refused.getStatus().getPhase()).isEqualTo(TenantPhase.Placed);
     assertThat(refused.getStatus().getPlacement().getLbaCount()).isEqualTo(before.getLbaCount());
+    // The placement records the SLO it was admitted for; that is what the node agent serves.
+    assertThat(refused.getStatus().getPlacement().getIops()).isEqualTo(100_000L);
+    assertThat(refused.getStatus().getPlacement().getP95LatencyMicros()).isEqualTo(1000);
+
+    // A raised reservation the device cannot hold is refused, and the placement keeps the admitted SLO and tokens.
+    apply(lc("grow", 50_000_000, 100, 1000, "6Gi", "spec"));
+    FlashTenant tooMuch = await().atMost(WAIT).until(() -> tenant("grow"),
+        t -> t.getStatus().getObservedGeneration().equals(t.getMetadata().getGeneration())
+            && "False".equals(condition(t, FlashTenantReconciler.ADMITTED).getStatus()));
+    assertThat(condition(tooMuch, FlashTenantReconciler.ADMITTED).getReason()).isEqualTo("ReadmitRefused");
+    assertThat(tooMuch.getStatus().getPlacement().getIops()).isEqualTo(100_000L);
+    assertThat(tooMuch.getStatus().getPlacement().getTokens()).isEqualTo(10_000_000L);
   }
 
   @Test
