@@ -380,6 +380,7 @@ wait "${pids[sampler]}" 2>/dev/null || true; unset "pids[sampler]"
 $PY gcpoint "$OUT" end agent "${pids[agent]}" >&2 || true
 $PY gcpoint "$OUT" "life-$op_life-end" operator "${pids[operator]}" >&2 || true
 placements_end=$($PY placements "$NS")
+ledger_end=$($PY ledger "$NS" 20 || echo '{}')
 k get ft,fd -A -o wide >"$OUT/objects-end.txt" 2>&1 || true
 curl -fs "http://$AGENT_HTTP/metrics" >"$OUT/agent-metrics-end.txt" || true
 python3 - "$OUT/meta.json" "$(loadavg)" <<EOF
@@ -387,6 +388,7 @@ import json, sys
 m = json.load(open(sys.argv[1]))
 m["load_end"] = sys.argv[2]
 m["placements_end"] = json.loads('''$placements_end''')
+m["ledger_end"] = json.loads('''$ledger_end''')
 json.dump(m, open(sys.argv[1], "w"), indent=1)
 EOF
 grep -hE " (WARN|WARNING|ERROR|SEVERE) " "$OUT"/operator-*.log "$OUT/agent.log" 2>/dev/null | sed -E 's/^[0-9-]+ [0-9:,.]+ //' \

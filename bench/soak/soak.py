@@ -171,6 +171,28 @@ def placements(ns):
     print(json.dumps(out, sort_keys=True))
 
 
+def ledger(ns, wait_s="20"):
+    """Whether each FlashDevice's status (the operator's ledger: tenantCount, allocatedBytes) matches the tenants
+    placed on it; waits up to wait_s for in-flight changes to settle. A deleted tenant the operator never freed
+    shows here (the device counts it, no tenant is there)."""
+    end = time.time() + float(wait_s)
+    while True:
+        tenants = api(tenant_path(ns))["items"]
+        out, match = {}, True
+        for d in api("/apis/reflex.io/v1alpha1/flashdevices")["items"]:
+            name, st = d["metadata"]["name"], d.get("status") or {}
+            on = [((t.get("status") or {}).get("placement") or {}) for t in tenants
+                  if ((t.get("status") or {}).get("placement") or {}).get("device") == name]
+            row = {"tenantCount": st.get("tenantCount"), "placed": len(on),
+                   "allocatedBytes": st.get("allocatedBytes"), "bytesPlaced": sum(512 * (p.get("lbaCount") or 0) for p in on)}
+            out[name] = row
+            match = match and row["tenantCount"] == row["placed"] and row["allocatedBytes"] == row["bytesPlaced"]
+        if match or time.time() > end:
+            print(json.dumps({"match": match, "devices": out}, sort_keys=True))
+            return
+        time.sleep(1)
+
+
 # ---- Prometheus text ----------------------------------------------------------------------------------------------
 LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})?\s+(\S+)')
 LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
@@ -735,6 +757,13 @@ def report(out):
     S["placements"] = {"start": pl0, "end": pl1, "unchanged": same, "all_serving_at_end": serving_end}
     verdict("the loaded tenants kept their placement (device, port, extent) and are Serving at the end",
             same and serving_end, f"unchanged={same}, serving={serving_end}", "both")
+    led = meta.get("ledger_end") or {}
+    S["ledger_end"] = led
+    verdict("the device's reservations at the end are exactly its tenants' (every deleted churn tenant freed)",
+            bool(led.get("match")), "; ".join(f"{d}: {r['tenantCount']} tenants / {r['placed']} placed, "
+                                               f"{r['allocatedBytes']} / {r['bytesPlaced']} bytes"
+                                               for d, r in (led.get("devices") or {}).items()) or "not measured",
+            "tenantCount and allocatedBytes = the placed tenants'")
 
     # -- resources: slopes -------------------------------------------------------------------------------------------
     half = T0 + dur / 2
@@ -957,5 +986,5 @@ def render(S):
 
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
-    {"plan": plan, "tenants": tenants_yaml, "serving": serving, "placements": placements, "reload": reload_driver,
+    {"plan": plan, "tenants": tenants_yaml, "serving": serving, "placements": placements, "ledger": ledger, "reload": reload_driver,
      "sample": sampler, "gcpoint": gcpoint, "report": report}[cmd](*args)

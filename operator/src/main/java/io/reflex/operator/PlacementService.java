@@ -89,6 +89,32 @@ public class PlacementService {
     return x.healthy() && heartbeats.problem(d) != null ? x.withHealthy(false) : x;
   }
 
+  /** Deleted tenants (by UID) whose delete the ledger has absorbed; bounded, oldest forgotten first. Under the lock. */
+  private final Map<String, Boolean> deleted = new java.util.LinkedHashMap<>(64, 0.75f, false) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+      return size() > DELETED_REMEMBERED;
+    }
+  };
+  /** More than the deletes a reconcile that read a tenant just before its delete can overlap with. */
+  static final int DELETED_REMEMBERED = 4096;
+
+  /**
+   * Records, with the ledger lock held (inside {@link #withLedger}), that the tenant with this UID is deleted: a
+   * reconcile that read it before its delete and plans after must not place it or restore its allocation from
+   * its stale status (that allocation would never be freed).
+   */
+  public void markDeleted(String uid) {
+    if (!lock.isHeldByCurrentThread()) throw new IllegalStateException("markDeleted outside withLedger");
+    if (uid != null) deleted.put(uid, Boolean.TRUE);
+  }
+
+  /** Whether {@link #markDeleted} was called for this UID (call inside {@link #withLedger}). */
+  public boolean isDeleted(String uid) {
+    if (!lock.isHeldByCurrentThread()) throw new IllegalStateException("isDeleted outside withLedger");
+    return uid != null && deleted.containsKey(uid);
+  }
+
   /** Runs {@code f} on the ledger under the lock (rebuilding it first if needed); the gauges read it when scraped. */
   public <T> T withLedger(KubernetesClient client, Function<Ledger, T> f) {
     lock.lock();

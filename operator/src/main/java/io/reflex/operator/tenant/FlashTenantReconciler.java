@@ -16,7 +16,6 @@ import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfig
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
-import io.javaoperatorsdk.operator.api.reconciler.PrimaryUpdateAndCacheUtils;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
@@ -63,13 +62,12 @@ import org.jboss.logging.Logger;
  * fields), and only then commit the allocation to the ledger. Conditions: Admitted (placed, or why not), DeviceReady
  * (the device it lives on), Exposed (endpoint has the node's address).
  *
- * <p>No finalizer: the reconciler also runs for delete events ({@code triggerReconcilerOnAllEvents}) and frees the
- * allocation then. Nothing is lost when the operator misses a delete: the ledger is only ever rebuilt from the statuses
- * of the tenants that exist, and the exposure objects are the tenant's (owner references). A finalizer cost a write
- * per tenant and left tenants Terminating whenever no operator ran.
+ * <p>No finalizer: a delete event frees the allocation ({@link TenantDeletions}; a tenant being deleted behind someone
+ * else's finalizer is freed by its reconcile). Nothing is lost when the operator misses a delete: the ledger is only
+ * ever rebuilt from the statuses of the tenants that exist, and the exposure objects are the tenant's (owner
+ * references). A finalizer cost a write per tenant and left tenants Terminating whenever no operator ran.
  */
-@ControllerConfiguration(name = FlashTenantReconciler.NAME, triggerReconcilerOnAllEvents = true,
-    informer = @Informer(itemStore = LeanItemStore.class))
+@ControllerConfiguration(name = FlashTenantReconciler.NAME, informer = @Informer(itemStore = LeanItemStore.class))
 public class FlashTenantReconciler implements Reconciler<FlashTenant> {
   public static final String NAME = "flashtenant";
   /** The finalizer older operators put on tenants: removed when such a tenant is deleted. */
@@ -123,7 +121,16 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant> {
     secrets = exposureCache(Secret.class, "tenant-secrets", context);
     SimpleInboundEventSource<FlashTenant> ledger = new SimpleInboundEventSource<>("tenant-ledger");
     placement.onRetry(ids -> ids.forEach(ledger::propagateEvent));
-    return List.of(devices, nodes, services, slices, secrets, ledger);
+    KubernetesClient client = context.getClient();
+    TenantDeletions deletions = new TenantDeletions(t -> EXPOSURE.execute(() -> {
+      try {
+        forget(t, client);
+        dropLegacyFinalizer(client, t);
+      } catch (RuntimeException e) { // the ledger is freed first; a failed delete of an exposure object is left to GC
+        LOG.warnf("FlashTenant %s deleted: %s", Translate.key(t), e.getMessage());
+      }
+    }));
+    return List.of(devices, nodes, services, slices, secrets, ledger, deletions);
   }
 
   private static <R extends HasMetadata> InformerEventSource<R, FlashTenant> exposureCache(
@@ -157,7 +164,8 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant> {
     boolean ok = false;
     try {
       if (ctx.isPrimaryResourceDeleted() || t.getMetadata().getDeletionTimestamp() != null) {
-        forget(t, ctx);
+        forget(t, ctx.getClient()); // TenantDeletions does this too; whichever comes second finds nothing to do
+        dropLegacyFinalizer(ctx.getClient(), t);
         ok = true;
         return UpdateControl.noUpdate();
       }
@@ -175,10 +183,17 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant> {
       // Only planning runs under the lock; the writes (exposure, status, label) run outside it, a new allocation
       // held in the ledger meanwhile so nobody else is planned onto it.
       Decision d = placement.withLedger(client, ledger -> {
+        if (placement.isDeleted(t.getMetadata().getUid())) {
+          return null; // read before its delete, which has been handled: nothing to place or restore
+        }
         Decision x = decide(ledger, t, req);
         placement.waiting(id, x.waiting()); // under the lock: a device change after it sees this tenant waiting
         return x;
       });
+      if (d == null) {
+        ok = true;
+        return UpdateControl.noUpdate();
+      }
       String exposureError = null;
       if (d.allocation() == null) {
         if (d.phase() != null && writeStatus(ctx, t, d.phase(), null, null, d.conds())) {
@@ -554,12 +569,14 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant> {
   /**
    * A deleted tenant (or one being deleted behind someone else's finalizer): frees its allocation, deletes its
    * exposure objects (those the caches show are this tenant's, by owner UID: a tenant re-created under the same name
-   * keeps its new ones; owner references remove them too where a garbage collector runs), and removes an older
-   * operator's finalizer. Idempotent.
+   * keeps its new ones; owner references remove them too where a garbage collector runs). Idempotent.
    */
-  private void forget(FlashTenant t, Context<FlashTenant> ctx) {
+  private void forget(FlashTenant t, KubernetesClient client) {
     String key = Translate.key(t);
-    Optional<Allocation> freed = placement.withLedger(ctx.getClient(), ledger -> ledger.release(key));
+    Optional<Allocation> freed = placement.withLedger(client, ledger -> {
+      placement.markDeleted(t.getMetadata().getUid()); // a delete is final, even behind someone else's finalizer
+      return ledger.release(key);
+    });
     placement.waiting(ResourceID.fromResource(t), false);
     if (freed.isPresent()) {
       placement.capacityFreed(); // after the release: the waiting tenants' retry sees the freed extent and tokens
@@ -569,16 +586,33 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant> {
     String ns = t.getMetadata().getNamespace();
     String uid = t.getMetadata().getUid();
     try {
-      deleteOwned(ctx.getClient(), services, new ResourceID(Exposure.serviceName(t), ns), uid);
-      deleteOwned(ctx.getClient(), slices, new ResourceID(Exposure.endpointSliceName(t), ns), uid);
-      deleteOwned(ctx.getClient(), secrets, new ResourceID(Exposure.secretName(t), ns), uid);
+      deleteOwned(client, services, new ResourceID(Exposure.serviceName(t), ns), uid);
+      deleteOwned(client, slices, new ResourceID(Exposure.endpointSliceName(t), ns), uid);
+      deleteOwned(client, secrets, new ResourceID(Exposure.secretName(t), ns), uid);
     } catch (KubernetesClientException e) {
       LOG.warnf("FlashTenant %s: deleting its Service/EndpointSlice/Secret: %s (owner references clean up)", key,
           e.getMessage());
     }
-    if (!ctx.isPrimaryResourceDeleted() && t.getMetadata().getFinalizers() != null
-        && t.getMetadata().getFinalizers().contains(LEGACY_FINALIZER)) {
-      PrimaryUpdateAndCacheUtils.removeFinalizer(ctx, LEGACY_FINALIZER);
+  }
+
+  /** Removes an older operator's finalizer from a tenant marked for deletion (that operator's cleanup is done). */
+  private static void dropLegacyFinalizer(KubernetesClient c, FlashTenant t) {
+    if (t.getMetadata().getDeletionTimestamp() == null || t.getMetadata().getFinalizers() == null
+        || !t.getMetadata().getFinalizers().contains(LEGACY_FINALIZER)) {
+      return;
+    }
+    int i = t.getMetadata().getFinalizers().indexOf(LEGACY_FINALIZER);
+    // A JSON patch that tests the entry first: another controller's finalizer list edit in between fails it (422)
+    // instead of removing the wrong entry; the next update event retries.
+    String patch = "[{\"op\":\"test\",\"path\":\"/metadata/finalizers/" + i + "\",\"value\":\"" + LEGACY_FINALIZER
+        + "\"},{\"op\":\"remove\",\"path\":\"/metadata/finalizers/" + i + "\"}]";
+    try {
+      c.resources(FlashTenant.class).inNamespace(t.getMetadata().getNamespace()).withName(t.getMetadata().getName())
+          .patch(new PatchContext.Builder().withPatchType(PatchType.JSON).build(), patch);
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != 404 && e.getCode() != 422) {
+        throw e;
+      }
     }
   }
 
