@@ -83,6 +83,20 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+threads_cpu() { # the operator's CPU seconds by thread group (JIT, GC, event loops, reconcilers, ...), as JSON
+  [ -n "${1:-}" ] && [ -d "/proc/$1/task" ] || { echo '{}'; return; }
+  for t in /proc/$1/task/*; do
+    printf '%s\t%s\n' "$(cat "$t/comm" 2>/dev/null)" "$(cut -d')' -f2- "$t/stat" 2>/dev/null | awk '{print $12 + $13}')"
+  done | python3 -c '
+import json, re, sys, os
+hz = os.sysconf("SC_CLK_TCK"); out = {}
+for line in sys.stdin:
+    name, _, ticks = line.rstrip("\n").partition("\t")
+    if not ticks: continue
+    g = re.sub(r"[-#]?[0-9]+$", "", name.strip()) or name
+    out[g] = round(out.get(g, 0) + int(ticks) / hz, 2)
+print(json.dumps(out, sort_keys=True))'
+}
 cpu_of() { # utime+stime (s) of a PID
   [ -n "${1:-}" ] && [ -r "/proc/$1/stat" ] || { echo 0; return; }
   awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"
@@ -103,7 +117,8 @@ cpu_sample() { # JSON of the CPU seconds so far of the processes we measure
 # Clients other than the operator get identities of their own, so that kube-apiserver counts their requests apart:
 # API Priority and Fairness counts dispatched requests per FlowSchema (apiserver_flowcontrol_dispatched_requests_total).
 # kwok (group reflex-bench:kwok) and the benchmark's client (reflex-bench:clients) are cluster-admins with FlowSchemas
-# on the exempt priority level, as the operator (system:masters, FlowSchema "exempt") is: nobody is queued or limited.
+# on the exempt priority level, as the operator (its ServiceAccount, FlowSchema reflex-bench-operator) is: nobody is
+# queued or limited.
 identities() {
   local pki=$REFLEX_CP_DIR/pki who group
   for who in kwok bench; do
@@ -125,6 +140,31 @@ identities() {
 EOF
   done | kubectl apply --server-side -f - >/dev/null
   rm -f "$pki"/*.srl
+  # The operator runs as a ServiceAccount with a bound token, as in its pod: with a client certificate and no token,
+  # fabric8 7.5's TokenRefreshInterceptor re-reads and parses the kubeconfig before every request (it refreshes until
+  # it gets a token), 14% of the operator's CPU in a 3,000-tenant profile. Same rights and APF level as before
+  # (cluster-admin, exempt), its own FlowSchema so its requests are counted apart.
+  cat <<EOF | kubectl apply --server-side -f - >/dev/null
+{"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"reflex-operator","namespace":"default"}}
+{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding","metadata":{"name":"reflex-bench-operator"},
+ "roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"cluster-admin"},
+ "subjects":[{"kind":"ServiceAccount","name":"reflex-operator","namespace":"default"}]}
+{"apiVersion":"flowcontrol.apiserver.k8s.io/v1","kind":"FlowSchema","metadata":{"name":"reflex-bench-operator"},
+ "spec":{"matchingPrecedence":100,"priorityLevelConfiguration":{"name":"exempt"},
+  "rules":[{"subjects":[{"kind":"ServiceAccount","serviceAccount":{"name":"reflex-operator","namespace":"default"}}],
+   "resourceRules":[{"verbs":["*"],"apiGroups":["*"],"resources":["*"],"clusterScope":true,"namespaces":["*"]}],
+   "nonResourceRules":[{"verbs":["*"],"nonResourceURLs":["*"]}]}]}}
+EOF
+  local token
+  token=$(kubectl create token reflex-operator -n default --duration=48h)
+  cat >"$REFLEX_CP_DIR/operator.kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters: [{name: bench, cluster: {server: "https://127.0.0.1:$REFLEX_APISERVER_PORT", certificate-authority: "$pki/ca.crt"}}]
+users: [{name: reflex-operator, user: {token: "$token"}}]
+contexts: [{name: bench, context: {cluster: bench, user: reflex-operator}}]
+current-context: bench
+EOF
 }
 
 start_kwok() {
@@ -220,7 +260,7 @@ if [ "$FLOOR" != only ]; then
   [ -n "${PROFILE:-}" ] && OPERATOR_OPTS="$OPERATOR_OPTS -XX:StartFlightRecording=filename=$OUT/operator.jfr,settings=profile,dumponexit=true"
   op_cmd="$JAVA_HOME/bin/java -Xmx$XMX -Dquarkus.http.port=$HTTP_PORT $OPERATOR_OPTS -jar operator-app/quarkus-run.jar"
   say "operator: $op_cmd"
-  (cd "$OUT" && exec $op_cmd >"$OUT/operator.log" 2>&1) &
+  (cd "$OUT" && KUBECONFIG=$REFLEX_CP_DIR/operator.kubeconfig exec $op_cmd >"$OUT/operator.log" 2>&1) &
   op_pid=$!
   for _ in $(seq 1 120); do
     curl -sf "http://127.0.0.1:$HTTP_PORT/q/health/ready" >/dev/null && break
@@ -244,6 +284,7 @@ if [ "$FLOOR" != only ]; then
   $PY scrape "$METRICS" >"$OUT/metrics-before.json"
   $PY apireq >"$OUT/apiserver-before.json"
   cpu_sample >"$OUT/cpu-before.json"
+  threads_cpu "$op_pid" >"$OUT/operator-threads-before.json"
   load_start=$(cut -d' ' -f1-3 /proc/loadavg)
   start_probe_watch "$OUT"
   $PY poll "$OUT" "$EXPECT" "$OUT/t0" "$METRICS" "$POLL" "$TIMEOUT" &
@@ -255,6 +296,7 @@ if [ "$FLOOR" != only ]; then
   say "created in $(python3 -c "print(round($t1 - $t0, 1))") s; waiting for every tenant to have a phase"
   wait "$poll_pid" || poll_rc=$?; poll_pid=""
   cpu_sample >"$OUT/cpu-after.json"
+  threads_cpu "$op_pid" >"$OUT/operator-threads-after.json"
   load_end=$(cut -d' ' -f1-3 /proc/loadavg)
   finish_probe_watch
   # Let trailing reconciles (device status, re-reconciles) drain before the after-snapshot and the check: until the

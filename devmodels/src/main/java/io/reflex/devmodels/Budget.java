@@ -26,32 +26,38 @@ public final class Budget {
     public record Decision(boolean admitted, Evaluation after, String reason) {}
 
     public static Evaluation evaluate(DeviceModel model, List<TenantDemand> tenants) {
-        long strictest = Long.MAX_VALUE;
-        boolean allRead = true;
-        double reserved = 0;
-        int lc = 0, be = 0;
-        for (TenantDemand t : tenants) {
-            if (t.latencyCritical()) {
-                lc++;
-                strictest = Math.min(strictest, t.p95Micros());
-                allRead &= t.readPercent() == 100;
-                reserved += model.reservation(t.iops(), t.readPercent());
+        Tally t = Tally.EMPTY;
+        for (TenantDemand d : tenants) t = t.plus(model, d);
+        return t.evaluation(model);
+    }
+
+    /**
+     * What {@link #evaluate} needs of a tenant set, added up one tenant at a time: the operator keeps one per device
+     * and evaluates a candidate as {@code tally.plus(model, candidate).evaluation(model)} without walking the device's
+     * tenants again (same sums in the same order, so the same result as {@link #evaluate} over the list).
+     */
+    public record Tally(long strictestP95Micros, boolean allRead, double lcReserved, int lcCount, int beCount) {
+        public static final Tally EMPTY = new Tally(Long.MAX_VALUE, true, 0, 0, 0);
+
+        public Tally plus(DeviceModel model, TenantDemand t) {
+            if (!t.latencyCritical()) return new Tally(strictestP95Micros, allRead, lcReserved, lcCount, beCount + 1);
+            return new Tally(Math.min(strictestP95Micros, t.p95Micros()), allRead && t.readPercent() == 100,
+                    lcReserved + model.reservation(t.iops(), t.readPercent()), lcCount + 1, beCount);
+        }
+
+        public Evaluation evaluation(DeviceModel model) {
+            boolean readOnly = lcCount > 0 && allRead && beCount == 0;
+            double rate;
+            if (model.unlimited()) {
+                rate = Double.POSITIVE_INFINITY;
+            } else if (lcCount == 0) {
+                // No SLO to protect: BE tenants may use the loosest calibrated rate.
+                rate = model.tokenRateAt(Long.MAX_VALUE, false);
             } else {
-                be++;
+                rate = model.tokenRateAt(strictestP95Micros, readOnly);
             }
+            return new Evaluation(rate, lcCount == 0 ? 0 : strictestP95Micros, readOnly, lcReserved, lcCount, beCount);
         }
-        boolean readOnly = lc > 0 && allRead && be == 0;
-        double rate;
-        if (model.unlimited()) {
-            rate = Double.POSITIVE_INFINITY;
-        } else if (lc == 0) {
-            // No SLO to protect: BE tenants may use the loosest calibrated rate.
-            rate = model.tokenRateAt(Long.MAX_VALUE, false);
-            strictest = 0;
-        } else {
-            rate = model.tokenRateAt(strictest, readOnly);
-        }
-        return new Evaluation(rate, lc == 0 ? 0 : strictest, readOnly, reserved, lc, be);
     }
 
     /** Would the device still honour every LC reservation with {@code candidate} added? */

@@ -4,6 +4,7 @@ import io.reflex.devmodels.Budget;
 import io.reflex.devmodels.DeviceModel;
 import io.reflex.devmodels.TenantDemand;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -46,6 +47,11 @@ public final class Ledger {
   private final Map<String, TreeSet<Integer>> portsByNode = new HashMap<>();
   /** Held allocations not yet confirmed (their status write is in flight), with the allocation to roll back to. */
   private final Map<String, Pending> pending = new HashMap<>();
+  /**
+   * Budget tally of each device's tenants, computed when first needed and dropped when they or the device change:
+   * placing a tenant evaluates every device, and re-adding every device's tenants for each was most of its cost.
+   */
+  private final Map<String, Budget.Tally> tallies = new HashMap<>();
 
   public Ledger(PlacementPolicy policy, int portMin, int portMax) {
     if (portMin < 1 || portMax > 65535 || portMin > portMax) {
@@ -64,11 +70,13 @@ public final class Ledger {
 
   public void upsertDevice(Device d) {
     devices.put(d.name(), d);
+    tallies.remove(d.name()); // the model may have changed
   }
 
   /** The device is gone: forgotten, but the extents and ports of tenants still on it stay held until released. */
   public List<Allocation> removeDevice(String name) {
     devices.remove(name);
+    tallies.remove(name);
     return allocationsOn(name);
   }
 
@@ -147,7 +155,7 @@ public final class Ledger {
     }
     Evaluated ev = evaluate(r);
     if (ev.candidates.isEmpty()) {
-      return Outcome.noFit(ev.reason(r));
+      return Outcome.noFit(reason(ev, r));
     }
     Candidate c = choose(ev.candidates);
     return Outcome.placed(new Allocation(r.key(), c.device().name(), c.device().node(), c.offsetBytes(),
@@ -287,6 +295,7 @@ public final class Ledger {
       return Optional.empty();
     }
     TreeMap<Long, Allocation> m = extents.get(a.device());
+    tallies.remove(a.device());
     m.remove(a.offsetBytes());
     if (m.isEmpty()) {
       extents.remove(a.device());
@@ -305,6 +314,7 @@ public final class Ledger {
       release(a.tenant());
     }
     byTenant.put(a.tenant(), a);
+    tallies.remove(a.device());
     extents.computeIfAbsent(a.device(), k -> new TreeMap<>()).put(a.offsetBytes(), a);
     portsByNode.computeIfAbsent(a.node(), k -> new TreeSet<>()).add(a.port());
   }
@@ -334,116 +344,130 @@ public final class Ledger {
 
   // ---- evaluation ----------------------------------------------------------------------------------------------
 
-  private record Rejection(String device, Kind kind, String detail, double spareForCandidate, long largestGap,
+  /** A device the tenant does not fit on; the words for it are made only for the few a message names. */
+  private record Rejection(Device device, Kind kind, String constraint, double spareForCandidate, long largestGap,
                            double needed) {}
 
   private enum Kind { NOT_READY, CONSTRAINTS, TENANTS, TOKENS, CAPACITY, PORTS }
 
-  private record Evaluated(List<Candidate> candidates, List<Rejection> rejections, int deviceCount) {
-    String reason(TenantRequest r) {
-      if (deviceCount == 0) {
-        return "no FlashDevices are known";
+  private record Evaluated(List<Candidate> candidates, List<Rejection> rejections, int deviceCount) {}
+
+  private String reason(Evaluated ev, TenantRequest r) {
+    if (ev.deviceCount() == 0) {
+      return "no FlashDevices are known";
+    }
+    List<Rejection> rejections = ev.rejections();
+    Map<Kind, Integer> counts = new LinkedHashMap<>();
+    for (Kind k : Kind.values()) {
+      counts.put(k, 0);
+    }
+    for (Rejection j : rejections) {
+      counts.merge(j.kind(), 1, Integer::sum);
+    }
+    StringBuilder sb = new StringBuilder("no device fits");
+    List<String> parts = new ArrayList<>();
+    add(parts, counts.get(Kind.NOT_READY), "not Ready");
+    add(parts, counts.get(Kind.CONSTRAINTS), "outside the placement constraints" + rejections.stream()
+        .filter(j -> j.kind() == Kind.CONSTRAINTS).findFirst()
+        .map(j -> " [" + j.device().name() + ": " + j.constraint() + "]").orElse(""));
+    add(parts, counts.get(Kind.TENANTS), "at their limit of " + MAX_TENANTS_PER_DEVICE + " tenants");
+    add(parts, counts.get(Kind.TOKENS), "short of tokens");
+    add(parts, counts.get(Kind.CAPACITY), "short of contiguous capacity");
+    add(parts, counts.get(Kind.PORTS), "on nodes with no free port");
+    sb.append(" (").append(ev.deviceCount()).append(ev.deviceCount() == 1 ? " device: " : " devices: ")
+        .append(String.join(", ", parts)).append(")");
+    TenantDemand t = r.demand();
+    if (counts.get(Kind.TOKENS) > 0) {
+      if (t.latencyCritical()) {
+        Rejection best = rejections.stream().filter(j -> j.kind() == Kind.TOKENS)
+            .max(Comparator.comparingDouble(Rejection::spareForCandidate)).orElseThrow();
+        sb.append(String.format("; needs %s tokens/s (%d IOPS, %d%% read) at p95 %dµs; best device %s has %s spare",
+            Budget.human(Math.ceil(best.needed())), t.iops(), t.readPercent(), t.p95Micros(), best.device().name(),
+            Budget.human(Math.max(0, best.spareForCandidate()))));
+      } else {
+        rejections.stream().filter(j -> j.kind() == Kind.TOKENS).findFirst().ifPresent(j -> sb.append("; ")
+            .append(j.device().name()).append(": ")
+            .append(Budget.admit(j.device().model(), demands(allocationsOn(j.device().name()), null), t).reason()));
       }
-      Map<Kind, Integer> counts = new LinkedHashMap<>();
-      for (Kind k : Kind.values()) {
-        counts.put(k, 0);
-      }
-      for (Rejection j : rejections) {
-        counts.merge(j.kind(), 1, Integer::sum);
-      }
-      StringBuilder sb = new StringBuilder("no device fits");
-      List<String> parts = new ArrayList<>();
-      add(parts, counts.get(Kind.NOT_READY), "not Ready");
-      add(parts, counts.get(Kind.CONSTRAINTS), "outside the placement constraints" + firstDetail(Kind.CONSTRAINTS));
-      add(parts, counts.get(Kind.TENANTS), "at their limit of " + MAX_TENANTS_PER_DEVICE + " tenants");
-      add(parts, counts.get(Kind.TOKENS), "short of tokens");
-      add(parts, counts.get(Kind.CAPACITY), "short of contiguous capacity");
-      add(parts, counts.get(Kind.PORTS), "on nodes with no free port");
-      sb.append(" (").append(deviceCount).append(deviceCount == 1 ? " device: " : " devices: ")
-          .append(String.join(", ", parts)).append(")");
-      TenantDemand t = r.demand();
-      if (counts.get(Kind.TOKENS) > 0) {
-        if (t.latencyCritical()) {
-          Rejection best = rejections.stream().filter(j -> j.kind() == Kind.TOKENS)
-              .max(Comparator.comparingDouble(Rejection::spareForCandidate)).orElseThrow();
-          sb.append(String.format("; needs %s tokens/s (%d IOPS, %d%% read) at p95 %dµs; best device %s has %s spare",
-              Budget.human(Math.ceil(best.needed())), t.iops(), t.readPercent(), t.p95Micros(), best.device(),
-              Budget.human(Math.max(0, best.spareForCandidate()))));
-        } else {
-          rejections.stream().filter(j -> j.kind() == Kind.TOKENS).findFirst()
-              .ifPresent(j -> sb.append("; ").append(j.device()).append(": ").append(j.detail()));
+    }
+    if (counts.get(Kind.CAPACITY) > 0) {
+      Rejection best = rejections.stream().filter(j -> j.kind() == Kind.CAPACITY)
+          .max(Comparator.comparingLong(Rejection::largestGap)).orElseThrow();
+      sb.append("; needs ").append(Bytes.human(aligned(r.capacityBytes()))).append(" contiguous; largest free extent is ")
+          .append(Bytes.human(best.largestGap())).append(" on ").append(best.device().name());
+    }
+    return sb.toString();
+  }
+
+  private static void add(List<String> parts, int n, String what) {
+    if (n > 0) {
+      parts.add(n + " " + what);
+    }
+  }
+
+  private Budget.Tally tally(Device d) {
+    Budget.Tally t = tallies.get(d.name());
+    if (t == null) {
+      t = Budget.Tally.EMPTY;
+      TreeMap<Long, Allocation> m = extents.get(d.name());
+      if (m != null) {
+        for (Allocation a : m.values()) { // offset order, as Budget.evaluate over allocationsOn: the same sums
+          t = t.plus(d.model(), a.demand());
         }
       }
-      if (counts.get(Kind.CAPACITY) > 0) {
-        Rejection best = rejections.stream().filter(j -> j.kind() == Kind.CAPACITY)
-            .max(Comparator.comparingLong(Rejection::largestGap)).orElseThrow();
-        sb.append("; needs ").append(Bytes.human(aligned(r.capacityBytes()))).append(" contiguous; largest free extent is ")
-            .append(Bytes.human(best.largestGap())).append(" on ").append(best.device());
-      }
-      return sb.toString();
+      tallies.put(d.name(), t);
     }
-
-    private String firstDetail(Kind k) {
-      return rejections.stream().filter(j -> j.kind() == k).findFirst()
-          .map(j -> " [" + j.device() + ": " + j.detail() + "]").orElse("");
-    }
-
-    private static void add(List<String> parts, int n, String what) {
-      if (n > 0) {
-        parts.add(n + " " + what);
-      }
-    }
+    return t;
   }
 
   private Evaluated evaluate(TenantRequest r) {
     List<Candidate> cs = new ArrayList<>();
     List<Rejection> rs = new ArrayList<>();
     long size = aligned(r.capacityBytes());
+    TenantDemand demand = r.demand();
     for (Device d : devices.values()) {
       if (!d.healthy()) {
-        rs.add(new Rejection(d.name(), Kind.NOT_READY, "not Ready", 0, 0, 0));
+        rs.add(new Rejection(d, Kind.NOT_READY, null, 0, 0, 0));
         continue;
       }
       String v = r.constraints().violation(d);
       if (v != null) {
-        rs.add(new Rejection(d.name(), Kind.CONSTRAINTS, v, 0, 0, 0));
+        rs.add(new Rejection(d, Kind.CONSTRAINTS, v, 0, 0, 0));
         continue;
       }
-      List<Allocation> on = allocationsOn(d.name());
+      TreeMap<Long, Allocation> m = extents.get(d.name());
+      Collection<Allocation> on = m == null ? List.of() : m.values();
       if (on.size() >= MAX_TENANTS_PER_DEVICE) {
-        rs.add(new Rejection(d.name(), Kind.TENANTS, "serves its maximum of " + MAX_TENANTS_PER_DEVICE + " tenants", 0,
-            0, 0));
+        rs.add(new Rejection(d, Kind.TENANTS, null, 0, 0, 0));
         continue;
       }
-      List<TenantDemand> existing = demands(on, null);
-      Budget.Decision dec = Budget.admit(d.model(), existing, r.demand());
-      double needed = d.model().reservation(r.demand().iops(), r.demand().readPercent());
-      double spareForCandidate = dec.after().tokenRate() - (dec.after().lcReserved()
-          - (r.demand().latencyCritical() ? needed : 0));
-      long gap = largestGap(d, on);
-      if (!dec.admitted()) {
-        rs.add(new Rejection(d.name(), Kind.TOKENS, dec.reason(), spareForCandidate, gap, needed));
+      Budget.Evaluation after = tally(d).plus(d.model(), demand).evaluation(d.model());
+      double needed = demand.latencyCritical() ? d.model().reservation(demand.iops(), demand.readPercent()) : 0;
+      double spareForCandidate = after.tokenRate() - (after.lcReserved() - needed);
+      if (after.overcommitted()) {
+        rs.add(new Rejection(d, Kind.TOKENS, null, spareForCandidate, 0, needed));
         continue;
       }
       long offset = firstFit(d, on, size);
       if (offset < 0) {
-        rs.add(new Rejection(d.name(), Kind.CAPACITY, "largest free extent " + Bytes.human(gap), spareForCandidate, gap,
-            needed));
+        rs.add(new Rejection(d, Kind.CAPACITY, null, spareForCandidate, largestGap(d, on), needed));
         continue;
       }
       int port = freePort(d.node());
       if (port < 0) {
-        rs.add(new Rejection(d.name(), Kind.PORTS, "no free port in " + portMin + "-" + portMax, spareForCandidate,
-            gap, needed));
+        rs.add(new Rejection(d, Kind.PORTS, null, spareForCandidate, 0, needed));
         continue;
       }
-      long used = on.stream().mapToLong(Allocation::sizeBytes).sum();
-      cs.add(new Candidate(d, offset, port, dec.after(), alignedDown(d.capacityBytes()) - used - size, on.size() + 1));
+      long used = 0;
+      for (Allocation a : on) {
+        used += a.sizeBytes();
+      }
+      cs.add(new Candidate(d, offset, port, after, alignedDown(d.capacityBytes()) - used - size, on.size() + 1));
     }
     return new Evaluated(cs, rs, devices.size());
   }
 
-  private long firstFit(Device d, List<Allocation> on, long size) {
+  private long firstFit(Device d, Collection<Allocation> on, long size) {
     long cursor = 0;
     long end = alignedDown(d.capacityBytes());
     for (Allocation a : on) { // sorted by offset
@@ -455,7 +479,7 @@ public final class Ledger {
     return end - cursor >= size ? cursor : -1;
   }
 
-  private long largestGap(Device d, List<Allocation> on) {
+  private long largestGap(Device d, Collection<Allocation> on) {
     long cursor = 0;
     long best = 0;
     for (Allocation a : on) {
