@@ -3,11 +3,9 @@ package io.reflex.operator;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.javaoperatorsdk.operator.api.config.ConfigurationServiceOverrider;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
-import io.quarkiverse.operatorsdk.runtime.api.ConfigurationServiceCustomizer;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 import java.util.UUID;
-import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
 /**
@@ -17,7 +15,7 @@ import org.jboss.logging.Logger;
  * until it has, {@link io.reflex.operator.liveness.LeaderFence} keeps its writes out.
  */
 @Singleton
-public class LeaderElection implements ConfigurationServiceCustomizer {
+public class LeaderElection {
   private static final Logger LOG = Logger.getLogger(LeaderElection.class);
   private final ReflexConfig.LeaderElectionGroup config;
   private final String identity;
@@ -46,15 +44,12 @@ public class LeaderElection implements ConfigurationServiceCustomizer {
    * (seen in bench/faults). Here the exit runs on a thread of its own, so the elector's thread returns and lets go of
    * the monitor; a halt after {@link #EXIT_GRACE} makes sure the process ends even if some other hook hangs.
    */
-  @Override
-  public Consumer<ConfigurationServiceOverrider> overrider() {
-    return o -> {
-      if (config.enabled()) {
-        o.withLeaderElectionConfiguration(new LeaderElectionConfiguration(config.leaseName(),
-            config.leaseNamespace().orElse(null), config.leaseDuration(), config.renewDeadline(), config.retryPeriod(),
-            identity, new LeaderCallbacks(() -> {}, () -> exitAfterLosingTheLease(identity), leader -> {}), false));
-      }
-    };
+  void apply(ConfigurationServiceOverrider o) {
+    if (config.enabled()) {
+      o.withLeaderElectionConfiguration(new LeaderElectionConfiguration(config.leaseName(),
+          config.leaseNamespace().orElse(null), config.leaseDuration(), config.renewDeadline(), config.retryPeriod(),
+          identity, new LeaderCallbacks(() -> {}, () -> exitAfterLosingTheLease(identity), leader -> {}), false));
+    }
   }
 
   static final java.time.Duration EXIT_GRACE = java.time.Duration.ofSeconds(30);
