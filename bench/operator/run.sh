@@ -258,7 +258,8 @@ if [ "$FLOOR" != only ]; then
   jar_mtime=$(find "$root/operator/target/quarkus-app" -type f -printf '%T@ %TY-%Tm-%Td %TH:%TM\n' | sort -n | tail -1 | cut -d' ' -f2-)
   cp -r "$root/operator/target/quarkus-app" "$OUT/operator-app"
   [ -n "${PROFILE:-}" ] && OPERATOR_OPTS="$OPERATOR_OPTS -XX:StartFlightRecording=filename=$OUT/operator.jfr,settings=profile,dumponexit=true"
-  op_cmd="$JAVA_HOME/bin/java -Xmx$XMX -Dquarkus.http.port=$HTTP_PORT $OPERATOR_OPTS -jar operator-app/quarkus-run.jar"
+  # GC as the operator's image runs it (operator/pom.xml; OPERATOR_OPTS can override).
+  op_cmd="$JAVA_HOME/bin/java -XX:+UseParallelGC -Xmx$XMX -Dquarkus.http.port=$HTTP_PORT $OPERATOR_OPTS -jar operator-app/quarkus-run.jar"
   say "operator: $op_cmd"
   (cd "$OUT" && KUBECONFIG=$REFLEX_CP_DIR/operator.kubeconfig exec $op_cmd >"$OUT/operator.log" 2>&1) &
   op_pid=$!
