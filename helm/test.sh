@@ -358,6 +358,21 @@ else
   bad "ValidatingAdmissionPolicy reflex-node-agent-node-restriction missing (agent.nodeRestriction=true)"
 fi
 
+step "API Priority and Fairness: the agents' heartbeat Leases on the leader-election priority level"
+if fs_uid=$(K get flowschema "$RELEASE-leases" -o jsonpath='{.metadata.uid}' 2>/dev/null) && [ -n "$fs_uid" ]; then
+  dangling=$(K get flowschema "$RELEASE-leases" -o jsonpath='{.status.conditions[?(@.type=="Dangling")].status}')
+  [ "$dangling" = False ] && ok "FlowSchema $RELEASE-leases points at an existing priority level (leader-election)" \
+    || bad "FlowSchema $RELEASE-leases: Dangling=$dangling"
+  # Which FlowSchema the API server classified a request into: its response header (kubectl -v=8 prints it).
+  classified() { kubectl --kubeconfig "$(as_agent node-1)" -v=8 "$@" --dry-run=server 2>&1 <<<"$(lease reflex-agent-node-1)" \
+    | sed -n 's/.*X-Kubernetes-Pf-Flowschema-Uid: *\([^ ]*\).*/\1/Ip' | tail -1; }
+  got=$(classified apply --server-side --field-manager=reflex-agent -f -)
+  [ "$got" = "$fs_uid" ] && ok "an agent's Lease renewal is classified into $RELEASE-leases" \
+    || bad "an agent's Lease renewal went to FlowSchema UID '${got:-none}', not $RELEASE-leases ($fs_uid)"
+else
+  bad "FlowSchema $RELEASE-leases missing (leasePriority=true)"
+fi
+
 step "helm upgrade and uninstall"
 expect_ok "helm upgrade (2 replicas: leader election on, RollingUpdate)" \
   "$HELM" upgrade "$RELEASE" "$chart" -n "$NS" -f "$chart/ci/e2e-values.yaml" --set operator.replicas=2
