@@ -18,7 +18,9 @@
 #                         shared: server vCPU 1 --poll busy, both clients on vCPU 0; split: the LC client alone on
 #                         vCPU 0, server --poll adaptive and the BE client on vCPU 1; block: as shared but nothing
 #                         spins (server and both clients --poll block)
-#   SETUPS="split-busy split-srv one-vcpu vcpu1-yield"   pinning/polling setups of our QD1/QD32 runs (see below)
+#   SETUPS="split-busy split-srv one-vcpu vcpu1-yield"   pinning/polling setups of our QD1/QD32 runs (see below; also
+#                     unflagged and unflagged-epoll: no taskset/--poll, the server's own layout)
+#   MSETUPS="t1-busy t1-block t2-adaptive"   memory-engine setups (also t1-block-epoll, unflagged)
 #   FLOOR=1           also run bench/floor's C reference (the least a kernel-TCP server and client can do) in each
 #                     QD1/QD32 setup's pinning: what this VM allows any TCP server, next to fio's local number
 #   REFLEX_HOME=<this checkout>   whose bin/reflex-dataplane and bin/reflex-bench to run
@@ -79,8 +81,16 @@ log "results -> $OUT; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 #               client waits in the kernel, and its halted vCPU leaves the host's virtio emulation more CPU)
 #   one-vcpu:   server and client both on vCPU 0, both --poll block (no spinning: they alternate on one vCPU)
 #   vcpu1-yield: server and client both on vCPU 1, both --poll yield (vCPU 0, next to the host's disk emulation, idle)
-declare -A SRV_CPU=([split-busy]=1 [split-srv]=1 [one-vcpu]=0 [vcpu1-yield]=1) SRV_POLL=([split-busy]=busy [split-srv]=busy [one-vcpu]=block [vcpu1-yield]=yield)
-declare -A CLI_CPU=([split-busy]=0 [split-srv]=0 [one-vcpu]=0 [vcpu1-yield]=1) CLI_POLL=([split-busy]=busy [split-srv]=block [one-vcpu]=block [vcpu1-yield]=yield)
+#   unflagged:  no taskset, no --poll, no --net on either side: what a user gets (the server picks its own layout and
+#               network path and prints them in its log); unflagged-epoll: the same with the server --net epoll (the
+#               fallback path, for a before/after in the same run). The floor runs unpinned, server and client
+#               blocking (FLOOR_POLL=block), as an unflagged C server would.
+declare -A SRV_CPU=([split-busy]=1 [split-srv]=1 [one-vcpu]=0 [vcpu1-yield]=1 [unflagged]="" [unflagged-epoll]="")
+declare -A SRV_POLL=([split-busy]=busy [split-srv]=busy [one-vcpu]=block [vcpu1-yield]=yield [unflagged]="" [unflagged-epoll]="")
+declare -A SRV_NET=([unflagged-epoll]=epoll)
+declare -A CLI_CPU=([split-busy]=0 [split-srv]=0 [one-vcpu]=0 [vcpu1-yield]=1 [unflagged]="" [unflagged-epoll]="")
+declare -A CLI_POLL=([split-busy]=busy [split-srv]=block [one-vcpu]=block [vcpu1-yield]=yield [unflagged]="" [unflagged-epoll]="")
+FLOOR_POLL=${FLOOR_POLL:-block}
 SETUPS=(${SETUPS:-split-busy split-srv one-vcpu vcpu1-yield})
 
 fio_ref() { # bench qd variant rep
@@ -96,20 +106,24 @@ fio_ref() { # bench qd variant rep
 
 ours_qd() { # setup rep benches...
   local s=$1 rep=$2; shift 2
-  start_dataplane "$OUT/server-$s-$rep.log" "${SRV_CPU[$s]}" $PORT $ADMIN --device "$DEV" --engine uring --poll "${SRV_POLL[$s]}"
+  local spoll="${SRV_POLL[$s]:+--poll ${SRV_POLL[$s]}}" cpoll="${CLI_POLL[$s]:+--poll ${CLI_POLL[$s]}}" snet="${SRV_NET[$s]:+--net ${SRV_NET[$s]}}"
+  # shellcheck disable=SC2086
+  start_dataplane "$OUT/server-$s-$rep.log" "${SRV_CPU[$s]}" $PORT $ADMIN --device "$DEV" --engine uring $spoll $snet
   local scmd; scmd=$(cat "$OUT/server-$s-$rep.log.cmd")
   # short unmeasured run so the JITs of both sides are warm before the measured runs
+  # shellcheck disable=SC2086
   $(pin "${CLI_CPU[$s]}") "$BENCH" --server 127.0.0.1:$PORT --mode closed --qd 8 --duration 2 --warmup 0 \
-    --lba-range $DEV_SECTORS --poll "${CLI_POLL[$s]}" > /dev/null 2>&1
+    --lba-range $DEV_SECTORS $cpoll > /dev/null 2>&1
   local b qd
   for b in "$@"; do
     qd=${b#qd}
     local f=$OUT/$b-$s-$rep.json
-    local cmd="$(pin "${CLI_CPU[$s]}") $BENCH --server 127.0.0.1:$PORT --mode closed --qd $qd --duration $DURATION --warmup 1 --lba-range $DEV_SECTORS --poll ${CLI_POLL[$s]} --json $f"
+    local cmd="$(pin "${CLI_CPU[$s]}") $BENCH --server 127.0.0.1:$PORT --mode closed --qd $qd --duration $DURATION --warmup 1 --lba-range $DEV_SECTORS $cpoll --json $f"
     # shellcheck disable=SC2086
     $cmd > "$OUT/$b-$s-$rep.txt" 2>&1
     $RES record "$RUNS" --bench "$b" --setup "$s" --tool reflex --rep "$rep" --json "$f" --cmd "$cmd" --server-cmd "$scmd" \
-      --extra "pinning=server vCPU ${SRV_CPU[$s]} --poll ${SRV_POLL[$s]}, client vCPU ${CLI_CPU[$s]} --poll ${CLI_POLL[$s]}"
+      --extra "pinning=server vCPU ${SRV_CPU[$s]:-any} --poll ${SRV_POLL[$s]:-auto} --net ${SRV_NET[$s]:-auto}, client vCPU ${CLI_CPU[$s]:-any} --poll ${CLI_POLL[$s]:-default}" \
+        "server_layout=$(grep -m1 'layout:' "$OUT/server-$s-$rep.log" | sed 's/^ *//') / $(grep -m1 'network:' "$OUT/server-$s-$rep.log" | sed 's/^ *//')"
   done
   stop_dataplane "$SERVER_PID"
 }
@@ -117,7 +131,7 @@ ours_qd() { # setup rep benches...
 # The floor in the same setup: C server pinned and polling like ours, C client like reflex-bench.
 floor_qd() { # setup rep benches...
   local s=$1 rep=$2; shift 2
-  local scmd="$(pin "${SRV_CPU[$s]}") $FLOOR_SERVER $DEV $PORT ${SRV_POLL[$s]}"
+  local scmd="$(pin "${SRV_CPU[$s]}") $FLOOR_SERVER $DEV $PORT ${SRV_POLL[$s]:-$FLOOR_POLL}"
   # shellcheck disable=SC2086
   $scmd > "$OUT/floor-server-$s-$rep.log" 2>&1 &
   local spid=$!
@@ -133,11 +147,11 @@ floor_qd() { # setup rep benches...
   local b
   for b in "$@"; do
     local f=$OUT/$b-$s-floor-$rep.json
-    local cmd="$(pin "${CLI_CPU[$s]}") $FLOOR_CLIENT $PORT ${b#qd} $DURATION ${CLI_POLL[$s]} $DEV_SECTORS $f"
+    local cmd="$(pin "${CLI_CPU[$s]}") $FLOOR_CLIENT $PORT ${b#qd} $DURATION ${CLI_POLL[$s]:-$FLOOR_POLL} $DEV_SECTORS $f"
     # shellcheck disable=SC2086
     $cmd > "$OUT/$b-$s-floor-$rep.txt" 2>&1 || { cat "$OUT/$b-$s-floor-$rep.txt" >&2; die "floor client failed: $cmd"; }
     $RES record "$RUNS" --bench "$b" --setup "$s" --tool floor --rep "$rep" --json "$f" --cmd "$cmd" --server-cmd "$scmd" \
-      --extra "pinning=server vCPU ${SRV_CPU[$s]} --poll ${SRV_POLL[$s]}, client vCPU ${CLI_CPU[$s]} --poll ${CLI_POLL[$s]}"
+      --extra "pinning=server vCPU ${SRV_CPU[$s]:-any} ${SRV_POLL[$s]:-$FLOOR_POLL}, client vCPU ${CLI_CPU[$s]:-any} ${CLI_POLL[$s]:-$FLOOR_POLL}"
   done
   stop_dataplane "$spid"
 }
@@ -166,22 +180,30 @@ fi
 #   t1-busy:     --threads 1 on vCPU 1 --poll busy   (its CPU is 100% by construction: µs/req = 1/IOPS)
 #   t1-block:    --threads 1 on vCPU 1 --poll block  (CPU only while working: the cost per request)
 #   t2-adaptive: --threads 2 unpinned --poll adaptive, client 2 threads unpinned (4 busy threads on 2 vCPUs)
-declare -A M_SRV_CPU=([t1-busy]=1 [t1-block]=1 [t2-adaptive]="") M_SRV_POLL=([t1-busy]=busy [t1-block]=block [t2-adaptive]=adaptive)
-declare -A M_THREADS=([t1-busy]=1 [t1-block]=1 [t2-adaptive]=2)
-declare -A M_CLI_CPU=([t1-busy]=0 [t1-block]=0 [t2-adaptive]="") M_CLI_POLL=([t1-busy]=busy [t1-block]=busy [t2-adaptive]=adaptive)
-declare -A M_CLI_ARGS=([t1-busy]="--threads 1 --connections 2 --qd 32" [t1-block]="--threads 1 --connections 2 --qd 32" [t2-adaptive]="--threads 2 --connections 4 --qd 32")
-MSETUPS=(t1-busy t1-block t2-adaptive)
+#   t1-block-epoll: t1-block with --net epoll (the fallback network path, for a before/after in the same run)
+#   unflagged:   server and client without taskset/--threads/--poll/--net (the server's own layout), client 2 connections
+declare -A M_SRV_CPU=([t1-busy]=1 [t1-block]=1 [t1-block-epoll]=1 [t2-adaptive]="" [unflagged]="")
+declare -A M_SRV_POLL=([t1-busy]=busy [t1-block]=block [t1-block-epoll]=block [t2-adaptive]=adaptive [unflagged]="")
+declare -A M_THREADS=([t1-busy]=1 [t1-block]=1 [t1-block-epoll]=1 [t2-adaptive]=2 [unflagged]="")
+declare -A M_NET=([t1-block-epoll]=epoll)
+declare -A M_CLI_CPU=([t1-busy]=0 [t1-block]=0 [t1-block-epoll]=0 [t2-adaptive]="" [unflagged]="")
+declare -A M_CLI_POLL=([t1-busy]=busy [t1-block]=busy [t1-block-epoll]=busy [t2-adaptive]=adaptive [unflagged]="")
+declare -A M_CLI_ARGS=([t1-busy]="--threads 1 --connections 2 --qd 32" [t1-block]="--threads 1 --connections 2 --qd 32"
+  [t1-block-epoll]="--threads 1 --connections 2 --qd 32" [t2-adaptive]="--threads 2 --connections 4 --qd 32" [unflagged]="--connections 2 --qd 32")
+MSETUPS=(${MSETUPS:-t1-busy t1-block t2-adaptive})
 
 ours_memory() { # setup rep
   local s=$1 rep=$2
-  start_dataplane "$OUT/server-mem-$s-$rep.log" "${M_SRV_CPU[$s]}" $PORT $ADMIN --engine memory --size 4Gi \
-    --threads "${M_THREADS[$s]}" --poll "${M_SRV_POLL[$s]}"
+  local sflags="${M_THREADS[$s]:+--threads ${M_THREADS[$s]}} ${M_SRV_POLL[$s]:+--poll ${M_SRV_POLL[$s]}} ${M_NET[$s]:+--net ${M_NET[$s]}}"
+  local cpoll="${M_CLI_POLL[$s]:+--poll ${M_CLI_POLL[$s]}}"
+  # shellcheck disable=SC2086
+  start_dataplane "$OUT/server-mem-$s-$rep.log" "${M_SRV_CPU[$s]}" $PORT $ADMIN --engine memory --size 4Gi $sflags
   local pid=$SERVER_PID scmd; scmd=$(cat "$OUT/server-mem-$s-$rep.log.cmd")
   # shellcheck disable=SC2086
   $(pin "${M_CLI_CPU[$s]}") "$BENCH" --server 127.0.0.1:$PORT --mode closed ${M_CLI_ARGS[$s]} --duration 3 --warmup 0 \
-    --lba-range $DEV_SECTORS --poll "${M_CLI_POLL[$s]}" > /dev/null 2>&1   # JIT warm-up, unmeasured
+    --lba-range $DEV_SECTORS $cpoll > /dev/null 2>&1   # JIT warm-up, unmeasured
   local f=$OUT/memory-$s-$rep.json
-  local cmd="$(pin "${M_CLI_CPU[$s]}") $BENCH --server 127.0.0.1:$PORT --mode closed ${M_CLI_ARGS[$s]} --duration $DURATION --warmup 1 --lba-range $DEV_SECTORS --poll ${M_CLI_POLL[$s]} --json $f"
+  local cmd="$(pin "${M_CLI_CPU[$s]}") $BENCH --server 127.0.0.1:$PORT --mode closed ${M_CLI_ARGS[$s]} --duration $DURATION --warmup 1 --lba-range $DEV_SECTORS $cpoll --json $f"
   local r0 c0 t0 r1 c1 t1
   r0=$(server_requests $ADMIN); read -r -a c0 < <(cpu_ticks "$pid"); t0=$(date +%s.%N)
   # shellcheck disable=SC2086
@@ -195,7 +217,8 @@ ours_memory() { # setup rep
   loop_pct=$(python3 -c "print(100 * ($((c1[1] - c0[1])) / $hz) / ($t1 - $t0))")
   $RES record "$RUNS" --bench memory --setup "$s" --tool reflex --rep "$rep" --json "$f" --cmd "$cmd" --server-cmd "$scmd" \
     --extra "cpu_us_per_req=$cpu_us" "loop_cpu_us_per_req=$loop_us" "loop_cpu_pct=$loop_pct" "server_requests=$n" \
-      "pinning=server --threads ${M_THREADS[$s]} ${M_SRV_CPU[$s]:+vCPU ${M_SRV_CPU[$s]} }--poll ${M_SRV_POLL[$s]}; client ${M_CLI_ARGS[$s]} ${M_CLI_CPU[$s]:+vCPU ${M_CLI_CPU[$s]} }--poll ${M_CLI_POLL[$s]}"
+      "pinning=server $sflags ${M_SRV_CPU[$s]:+vCPU ${M_SRV_CPU[$s]} }; client ${M_CLI_ARGS[$s]} ${M_CLI_CPU[$s]:+vCPU ${M_CLI_CPU[$s]} }$cpoll" \
+      "server_layout=$(grep -m1 'layout:' "$OUT/server-mem-$s-$rep.log" | sed 's/^ *//') / $(grep -m1 'network:' "$OUT/server-mem-$s-$rep.log" | sed 's/^ *//')"
   stop_dataplane "$pid"
 }
 

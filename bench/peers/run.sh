@@ -16,7 +16,8 @@
 # completed requests (fio-local: fio's own usr+sys CPU).
 #
 # Environment (defaults): REPS=3 DURATION=10 WARMUP=2 SERVER_CPU=1 CLIENT_CPU=0 POLL=block (our loops' idle mode;
-#   block = no spinning, comparable CPU with the blocking peers) SYNC_WRITES=false (peers acknowledge writes once the
+#   block = no spinning, comparable CPU with the blocking peers; POLL=auto: the server picks) NET= (our
+#   --net: empty = auto, i.e. io_uring networking where available; NET=epoll for the fallback) SYNC_WRITES=false (peers acknowledge writes once the
 #   device completed them, without forcing them out of its volatile cache; ours with --sync-writes true adds RWF_DSYNC)
 #   DEV=/var/tmp/reflex-bench/dev4g.img MAX_LOAD= (wait for the load average to drop below it first)
 #   TARGETS="reflex-uring nbdkit-file qemu-nbd fio-local reflex-memory nbdkit-memory" WORKLOADS="randread-qd1 randread-qd32 randwrite-qd32"
@@ -84,8 +85,10 @@ start_server() {
   case $name in
     reflex-uring|reflex-memory)
       local engine=(--device "$DEV" --engine uring); [ "$name" = reflex-memory ] && engine=(--engine memory --size 4Gi)
-      start_dataplane "$logf" "$SERVER_CPU" $REFLEX_PORT $ADMIN "${engine[@]}" --poll "$POLL" --sync-writes "$SYNC_WRITES" \
-        --nbd 127.0.0.1:$NBD_PORT
+      # POLL=auto: the server picks its own (its log's "layout:" line says what and why)
+      # shellcheck disable=SC2086
+      start_dataplane "$logf" "$SERVER_CPU" $REFLEX_PORT $ADMIN "${engine[@]}" ${POLL:+--poll $POLL} --sync-writes "$SYNC_WRITES" \
+        --nbd 127.0.0.1:$NBD_PORT ${NET:+--net $NET}
       URI=nbd://127.0.0.1:$NBD_PORT/default ;;
     nbdkit-file|nbdkit-memory)
       local plugin=(file "file=$DEV" cache=none fadvise=random); [ "$name" = nbdkit-memory ] && plugin=(memory 4G)

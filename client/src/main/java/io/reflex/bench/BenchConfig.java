@@ -2,6 +2,7 @@ package io.reflex.bench;
 
 import io.reflex.client.ClientOptions;
 import io.reflex.client.PollMode;
+import io.reflex.client.UdpOptions;
 import io.reflex.protocol.ReflexHeader;
 
 import java.time.Duration;
@@ -10,7 +11,8 @@ import java.util.List;
 /** Validated settings of one reflex-bench run. */
 record BenchConfig(List<ServerAddress> servers, Mode mode, List<Double> rates, int qd, double durationSeconds,
                    double warmupSeconds, int readPct, int sizeBytes, boolean sequential, int connections, int threads,
-                   long lbaRange, String token, boolean extended, PollMode poll, long seed, double drainSeconds) {
+                   long lbaRange, String token, boolean extended, PollMode poll, long seed, double drainSeconds,
+                   boolean udp, UdpOptions udpOptions) {
 
     enum Mode { OPEN, CLOSED }
 

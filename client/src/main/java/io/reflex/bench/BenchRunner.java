@@ -1,6 +1,8 @@
 package io.reflex.bench;
 
+import io.reflex.client.BlockTransport;
 import io.reflex.client.ReflexConnection;
+import io.reflex.client.UdpConnection;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -15,7 +17,7 @@ final class BenchRunner implements AutoCloseable {
     private static final long START_DELAY_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 
     private final BenchConfig config;
-    private final List<ReflexConnection> connections = new ArrayList<>();
+    private final List<BlockTransport> connections = new ArrayList<>();
     private final List<LoadWorker> workers = new ArrayList<>();
 
     private BenchRunner(BenchConfig config) {
@@ -28,10 +30,11 @@ final class BenchRunner implements AutoCloseable {
         try {
             for (int i = 0; i < config.connections(); i++) {
                 ServerAddress s = config.servers().get(i % config.servers().size());
-                r.connections.add(ReflexConnection.open(s.host(), s.port(), config.clientOptions()));
+                r.connections.add(config.udp() ? UdpConnection.open(s.host(), s.port(), config.clientOptions(), config.udpOptions())
+                        : ReflexConnection.open(s.host(), s.port(), config.clientOptions()));
             }
             for (int t = 0; t < config.threads(); t++) {
-                List<ReflexConnection> mine = new ArrayList<>();
+                List<BlockTransport> mine = new ArrayList<>();
                 for (int i = t; i < r.connections.size(); i += config.threads()) mine.add(r.connections.get(i));
                 r.workers.add(new LoadWorker(config, mine, t, err));
             }
@@ -50,7 +53,7 @@ final class BenchRunner implements AutoCloseable {
             RowResult row = runRow(i, rates.get(i));
             rows.add(row);
             onRow.accept(row);
-            if (connections.stream().noneMatch(ReflexConnection::isOpen)) break; // nothing left to measure with
+            if (connections.stream().noneMatch(BlockTransport::isOpen)) break; // nothing left to measure with
         }
         return rows;
     }
@@ -75,6 +78,20 @@ final class BenchRunner implements AutoCloseable {
                 LatencySummary.of(total.corrected), LatencySummary.of(total.uncorrected));
     }
 
+    /** UDP: requests resent after a timeout, duplicate replies ignored, requests out of retries (null for TCP). */
+    String udpStats() {
+        if (!config.udp()) return null;
+        long retransmits = 0, stale = 0, timeouts = 0;
+        for (BlockTransport c : connections) {
+            if (c instanceof UdpConnection u) {
+                retransmits += u.retransmits();
+                stale += u.staleReplies();
+                timeouts += u.timeouts();
+            }
+        }
+        return "udp retransmits=" + retransmits + " duplicate_replies=" + stale + " timeouts=" + timeouts;
+    }
+
     private static long seconds(double s) {
         return (long) (s * 1e9);
     }
@@ -82,6 +99,6 @@ final class BenchRunner implements AutoCloseable {
     @Override
     public void close() {
         workers.forEach(LoadWorker::close);
-        connections.forEach(ReflexConnection::close);
+        connections.forEach(BlockTransport::close);
     }
 }

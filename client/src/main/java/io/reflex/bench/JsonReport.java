@@ -34,6 +34,7 @@ final class JsonReport {
         config.put("poll", c.poll().name().toLowerCase());
         config.put("protocol", c.clientOptions().extended() ? "extended" : "legacy");
         config.put("seed", c.seed());
+        config.put("transport", c.udp() ? "udp" : "tcp");
 
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("tool", "reflex-bench");

@@ -2,7 +2,7 @@ package io.reflex.bench;
 
 import io.reflex.client.CompletionListener;
 import io.reflex.client.IdleStrategy;
-import io.reflex.client.ReflexConnection;
+import io.reflex.client.BlockTransport;
 import io.reflex.protocol.Status;
 
 import java.io.PrintStream;
@@ -16,7 +16,7 @@ import java.util.List;
  */
 final class LoadWorker implements CompletionListener, AutoCloseable {
     private final BenchConfig config;
-    private final ReflexConnection[] connections;
+    private final BlockTransport[] connections;
     private final boolean[] reportedClosed;
     private final int[] outstandingOn;
     private final IdleStrategy idle;
@@ -41,14 +41,14 @@ final class LoadWorker implements CompletionListener, AutoCloseable {
     private long end;
     private int nextConnection;
 
-    LoadWorker(BenchConfig config, List<ReflexConnection> connections, int index, PrintStream err) {
+    LoadWorker(BenchConfig config, List<BlockTransport> connections, int index, PrintStream err) {
         this.config = config;
-        this.connections = connections.toArray(ReflexConnection[]::new);
+        this.connections = connections.toArray(BlockTransport[]::new);
         this.reportedClosed = new boolean[this.connections.length];
         this.outstandingOn = new int[this.connections.length];
         this.err = err;
         this.idle = new IdleStrategy(config.poll());
-        for (ReflexConnection c : this.connections) idle.register(c);
+        for (BlockTransport c : this.connections) idle.register(c);
         long streamStart = config.lbaRange() / config.sectors() / config.threads() * index;
         this.workload = new Workload(config.lbaRange(), config.sectors(), config.readPct(), config.sequential(),
                 config.seed() + 0x9E3779B97F4A7C15L * (index + 1), streamStart);
@@ -104,7 +104,7 @@ final class LoadWorker implements CompletionListener, AutoCloseable {
                 work++;
             }
             work += pollAll();
-            idle.idle(work, Math.min((long) nextSend, end));
+            idle.idle(work, Math.min(Math.min((long) nextSend, end), retransmitDeadline(now)));
         }
     }
 
@@ -118,7 +118,7 @@ final class LoadWorker implements CompletionListener, AutoCloseable {
                 while (outstandingOn[c] < config.qd() && connections[c].isOpen() && submit(c, now, now)) work++;
             }
             work += pollAll();
-            idle.idle(work, end);
+            idle.idle(work, Math.min(end, retransmitDeadline(now)));
         }
     }
 
@@ -126,7 +126,7 @@ final class LoadWorker implements CompletionListener, AutoCloseable {
         while (rowOutstanding > 0 && anyOpen()) {
             long now = System.nanoTime();
             if (now >= deadline) return;
-            idle.idle(pollAll(), deadline);
+            idle.idle(pollAll(), Math.min(deadline, retransmitDeadline(now)));
         }
         pollAll(); // report requests failed by a closed connection
     }
@@ -145,7 +145,7 @@ final class LoadWorker implements CompletionListener, AutoCloseable {
         int tag = freeTags[--freeCount];
         boolean read = workload.nextIsRead();
         long lba = workload.nextLba();
-        ReflexConnection conn = connections[c];
+        BlockTransport conn = connections[c];
         boolean queued = read ? conn.submitRead(lba, config.sectors(), null, tag) : conn.submitWrite(lba, writeData, tag);
         if (!queued) {
             freeTags[freeCount++] = tag;
@@ -164,7 +164,7 @@ final class LoadWorker implements CompletionListener, AutoCloseable {
     private int pollAll() {
         int n = 0;
         for (int c = 0; c < connections.length; c++) {
-            ReflexConnection conn = connections[c];
+            BlockTransport conn = connections[c];
             conn.flushSends();
             n += conn.poll(this);
             if (!conn.isOpen() && !reportedClosed[c]) {
@@ -175,8 +175,15 @@ final class LoadWorker implements CompletionListener, AutoCloseable {
         return n;
     }
 
+    /** The earliest UDP retransmit timer (TCP: never), so an idle wait does not delay a retry. */
+    private long retransmitDeadline(long now) {
+        long left = Long.MAX_VALUE;
+        for (BlockTransport c : connections) left = Math.min(left, c.nanosUntilDeadline(now));
+        return left == Long.MAX_VALUE ? Long.MAX_VALUE : now + left;
+    }
+
     private boolean anyOpen() {
-        for (ReflexConnection c : connections) if (c.isOpen()) return true;
+        for (BlockTransport c : connections) if (c.isOpen()) return true;
         return false;
     }
 

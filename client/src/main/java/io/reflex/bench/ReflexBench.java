@@ -101,6 +101,17 @@ public final class ReflexBench implements Callable<Integer> {
     @Option(names = "--drain", paramLabel = "SECONDS", defaultValue = "5", description = "How long to wait for outstanding replies after each row (default: ${DEFAULT-VALUE}); the rest count as errors.")
     double drain;
 
+    @Option(names = "--transport", paramLabel = "tcp|udp", defaultValue = "tcp",
+            description = "tcp, or udp for servers on the DPDK engine: one datagram per request, retried after --udp-timeout (default: ${DEFAULT-VALUE}).")
+    String transport;
+
+    @Option(names = "--udp-timeout", paramLabel = "MS", defaultValue = "50",
+            description = "UDP: first retry after this many ms without a reply, doubling up to 16x (default: ${DEFAULT-VALUE}).")
+    double udpTimeoutMs;
+
+    @Option(names = "--udp-retries", paramLabel = "N", defaultValue = "6", description = "UDP: retries before a request fails (default: ${DEFAULT-VALUE}).")
+    int udpRetries;
+
     @Option(names = "--seed", paramLabel = "N", defaultValue = "42", description = "Random seed for LBAs and read/write choice (default: ${DEFAULT-VALUE}).")
     long seed;
 
@@ -133,6 +144,7 @@ public final class ReflexBench implements Callable<Integer> {
             if (runner == null) return EXIT_CONNECT;
             out.println(ResultTable.header());
             rows = runner.run(r -> out.println(ResultTable.row(r)));
+            if (runner.udpStats() != null) err.println("reflex-bench: " + runner.udpStats());
         }
         if (json != null) JsonReport.write(json, config, rows);
         long errors = rows.stream().mapToLong(RowResult::errors).sum();
@@ -206,9 +218,17 @@ public final class ReflexBench implements Callable<Integer> {
         }
         long range = lbaRange == null ? DEFAULT_LBA_RANGE : lbaRange;
         if (range < size / ReflexHeader.SECTOR_SIZE) throw usage("--lba-range " + range + " is smaller than one request");
+        boolean udp = switch (transport.toLowerCase(Locale.ROOT)) {
+            case "tcp" -> false;
+            case "udp" -> true;
+            default -> throw usage("--transport must be tcp or udp, not '" + transport + "'");
+        };
         try {
+            var udpOptions = new io.reflex.client.UdpOptions(java.time.Duration.ofNanos((long) (udpTimeoutMs * 1e6)), udpRetries,
+                    io.reflex.protocol.UdpFraming.JUMBO_PAYLOAD);
+            if (udp && size + ReflexHeader.LENGTH > udpOptions.maxDatagram()) throw usage("--size " + size + " does not fit one UDP datagram");
             return new BenchConfig(addresses, m, rates, qd, duration, warmup, readPct, size, sequential, conns, threadCount,
-                    range, token, extended, pollMode, seed, drain);
+                    range, token, extended, pollMode, seed, drain, udp, udpOptions);
         } catch (IllegalArgumentException e) { // e.g. a token over 256 bytes, from ClientOptions
             throw usage(e.getMessage());
         }
@@ -223,9 +243,9 @@ public final class ReflexBench implements Callable<Integer> {
                 ? "open loop at " + c.rates().stream().map(r -> Long.toString(Math.round(r))).toList() + " IOPS"
                 : "closed loop, qd " + c.qd() + " per connection";
         return String.format(Locale.ROOT, "%s; %d B, %d%% reads, %s over %d sectors; %d connection(s) to %s on %d thread(s);"
-                        + " %.1f s warm-up + %.1f s per row; poll=%s; %s protocol", load, c.sizeBytes(), c.readPct(),
+                        + " %.1f s warm-up + %.1f s per row; poll=%s; %s protocol%s", load, c.sizeBytes(), c.readPct(),
                 c.sequential() ? "seq" : "rand", c.lbaRange(), c.connections(), c.servers(), c.threads(),
                 c.warmupSeconds(), c.durationSeconds(), c.poll().name().toLowerCase(Locale.ROOT),
-                c.clientOptions().extended() ? "extended" : "legacy");
+                c.udp() ? "udp" : c.clientOptions().extended() ? "extended" : "legacy", c.udp() ? " (udp)" : "");
     }
 }

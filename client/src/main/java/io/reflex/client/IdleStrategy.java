@@ -29,7 +29,7 @@ public final class IdleStrategy implements AutoCloseable {
 
     private final PollMode mode;
     private final Selector selector;
-    private final List<ReflexConnection> connections = new ArrayList<>();
+    private final List<BlockTransport> connections = new ArrayList<>();
     private final List<SelectionKey> keys = new ArrayList<>();
     private long lastWorkNanos = System.nanoTime();
 
@@ -45,7 +45,7 @@ public final class IdleStrategy implements AutoCloseable {
     public PollMode mode() { return mode; }
 
     /** Watches this connection's socket while blocked; call from the driving thread. */
-    public void register(ReflexConnection c) {
+    public void register(BlockTransport c) {
         if (selector == null) return;
         try {
             keys.add(c.channel().register(selector, SelectionKey.OP_READ));

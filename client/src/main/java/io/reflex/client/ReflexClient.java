@@ -41,7 +41,7 @@ public final class ReflexClient implements AutoCloseable {
         void complete(Object value) { ((CompletableFuture<Object>) future).complete(value); }
     }
 
-    private final ReflexConnection connection;
+    private final BlockTransport connection;
     private final ClientOptions options;
     private final IdleStrategy idle;
     private final ConcurrentLinkedQueue<Op> submissions = new ConcurrentLinkedQueue<>();
@@ -56,7 +56,7 @@ public final class ReflexClient implements AutoCloseable {
     private final int[] freeTags;
     private int freeTagCount;
 
-    private ReflexClient(ReflexConnection connection, ClientOptions options) {
+    private ReflexClient(BlockTransport connection, ClientOptions options) {
         this.connection = connection;
         this.options = options;
         this.idle = new IdleStrategy(options.pollMode());
@@ -74,7 +74,19 @@ public final class ReflexClient implements AutoCloseable {
      * @throws ReflexException           if HELLO is refused (e.g. EAUTH)
      */
     public static ReflexClient connect(String host, int port, ClientOptions options) throws IOException {
-        ReflexConnection c = ReflexConnection.open(host, port, options);
+        return start(ReflexConnection.open(host, port, options), options);
+    }
+
+    /**
+     * As {@link #connect}, over UDP to a server running the DPDK engine (PROTOCOL.md, "UDP transport"): lost
+     * datagrams are retried per {@code udp}; a request out of retries fails with status
+     * {@link UdpConnection#STATUS_TIMEOUT} (a write that timed out may or may not have been applied, at most once).
+     */
+    public static ReflexClient connectUdp(String host, int port, ClientOptions options, UdpOptions udp) throws IOException {
+        return start(UdpConnection.open(host, port, options, udp), options);
+    }
+
+    private static ReflexClient start(BlockTransport c, ClientOptions options) {
         ReflexClient client = new ReflexClient(c, options);
         client.idle.register(c);
         client.ioThread.start();
@@ -150,7 +162,7 @@ public final class ReflexClient implements AutoCloseable {
                 if (!connection.isOpen()) break;
                 if (work == 0) {
                     sleeping = true;
-                    if (submissions.isEmpty() && running) idle.idle(0, Long.MAX_VALUE);
+                    if (submissions.isEmpty() && running) idle.idle(0, deadline());
                     sleeping = false;
                 } else {
                     idle.idle(work, Long.MAX_VALUE);
@@ -165,6 +177,13 @@ public final class ReflexClient implements AutoCloseable {
             failQueued();
             idle.close();
         }
+    }
+
+    /** When the transport needs polling even if nothing arrives (UDP retransmits), else never. */
+    private long deadline() {
+        long now = System.nanoTime();
+        long left = connection.nanosUntilDeadline(now);
+        return left == Long.MAX_VALUE ? Long.MAX_VALUE : now + left;
     }
 
     private int submitQueued() {

@@ -38,7 +38,7 @@ import java.util.concurrent.TimeUnit;
  * reports every outstanding request with {@link #STATUS_CLOSED}; {@link #closeCause()} says why. In legacy mode this
  * is also how the original server reports a bad request.
  */
-public final class ReflexConnection implements AutoCloseable {
+public final class ReflexConnection implements BlockTransport {
     /** Listener status for requests failed because the connection closed (not a wire value). */
     public static final int STATUS_CLOSED = -1;
 

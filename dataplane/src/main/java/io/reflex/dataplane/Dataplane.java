@@ -73,10 +73,16 @@ public final class Dataplane implements AutoCloseable, DataplaneLoop.Listener {
         this.loops = new DataplaneLoop[config.threads()];
         for (int i = 0; i < loops.length; i++) {
             var loopConfig = new DataplaneLoop.Config(i, DataplaneConfig.MAX_TENANTS, 4096, 256, 256L << 20, 2048, config.pollMode(),
-                    config.cpus().isEmpty() ? -1 : config.cpus().get(i), config.submitBatch(), config.connectionLimits());
+                    config.cpus().isEmpty() ? -1 : config.cpus().get(i), config.submitBatch(), config.connectionLimits(),
+                    config.net(), 0);
             var scheduler = new TokenScheduler(DataplaneConfig.MAX_TENANTS, 2048, bucket, model);
             scheduler.setEnabled(config.scheduler());
-            loops[i] = new DataplaneLoop(loopConfig, engine.openQueue(config.queueDepth()), scheduler, model, this);
+            try {
+                loops[i] = new DataplaneLoop(loopConfig, engine.openQueue(config.queueDepth()), scheduler, model, this);
+            } catch (RuntimeException e) { // e.g. --net uring where it cannot work: the reason, not a half-built server
+                engine.close();
+                throw e;
+            }
         }
         for (int s = 0; s < DataplaneConfig.MAX_TENANTS; s++) {
             connections[s] = new int[loops.length];

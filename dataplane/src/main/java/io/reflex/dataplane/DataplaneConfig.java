@@ -2,6 +2,7 @@ package io.reflex.dataplane;
 
 import io.reflex.dataplane.net.ConnectionLimits;
 import io.reflex.dataplane.net.DataplaneLoop;
+import io.reflex.dataplane.net.NetMode;
 import io.reflex.dataplane.net.PollMode;
 
 import java.net.InetSocketAddress;
@@ -24,20 +25,32 @@ import java.nio.file.Path;
  * @param nbd             NBD listen address (every tenant is an export on it), or null for none
  * @param submitBatch     device requests per submit while the device is busy (see {@link DataplaneLoop.Config})
  * @param connectionLimits idle/request timeouts, TCP keepalive and the per-connection buffer bound (null: defaults)
+ * @param net             network path: auto (io_uring where it works, else epoll), uring or epoll (null: the
+ *                        {@code reflex.net} system property, else auto)
  */
 public record DataplaneConfig(Path device, String engine, long memoryBytes, InetSocketAddress listen, Path sloTable,
                               String model, int threads, PollMode pollMode, boolean scheduler, boolean syncWrites,
                               int queueDepth, InetSocketAddress admin, InetSocketAddress nbd, java.util.List<Integer> cpus,
-                              int submitBatch, ConnectionLimits connectionLimits) {
+                              int submitBatch, ConnectionLimits connectionLimits, NetMode net) {
     public static final int MAX_TENANTS = 64;
 
     public DataplaneConfig {
         if (submitBatch < 1) throw new IllegalArgumentException("--submit-batch must be at least 1, got " + submitBatch);
+        if (net == null) net = NetMode.fromProperty();
         if (connectionLimits == null) connectionLimits = ConnectionLimits.DEFAULTS;
         cpus = cpus == null ? java.util.List.of() : java.util.List.copyOf(cpus);
         if (!cpus.isEmpty() && cpus.size() != threads) {
             throw new IllegalArgumentException("--cpus lists " + cpus.size() + " CPUs for " + threads + " thread(s): give one CPU per thread");
         }
+    }
+
+    /** The network path from {@link NetMode#fromProperty()}. */
+    public DataplaneConfig(Path device, String engine, long memoryBytes, InetSocketAddress listen, Path sloTable,
+                           String model, int threads, PollMode pollMode, boolean scheduler, boolean syncWrites,
+                           int queueDepth, InetSocketAddress admin, InetSocketAddress nbd, java.util.List<Integer> cpus,
+                           int submitBatch, ConnectionLimits connectionLimits) {
+        this(device, engine, memoryBytes, listen, sloTable, model, threads, pollMode, scheduler, syncWrites, queueDepth,
+                admin, nbd, cpus, submitBatch, connectionLimits, null);
     }
 
     /** Default connection limits. */
@@ -75,12 +88,18 @@ public record DataplaneConfig(Path device, String engine, long memoryBytes, Inet
     /** The same configuration with an NBD front-end on {@code address}. */
     public DataplaneConfig withNbd(InetSocketAddress address) {
         return new DataplaneConfig(device, engine, memoryBytes, listen, sloTable, model, threads, pollMode, scheduler, syncWrites,
-                queueDepth, admin, address, cpus, submitBatch, connectionLimits);
+                queueDepth, admin, address, cpus, submitBatch, connectionLimits, net);
     }
 
     /** The same configuration with these connection limits. */
     public DataplaneConfig withConnectionLimits(ConnectionLimits limits) {
         return new DataplaneConfig(device, engine, memoryBytes, listen, sloTable, model, threads, pollMode, scheduler, syncWrites,
-                queueDepth, admin, nbd, cpus, submitBatch, limits);
+                queueDepth, admin, nbd, cpus, submitBatch, limits, net);
+    }
+
+    /** The same configuration with this network path. */
+    public DataplaneConfig withNet(NetMode mode) {
+        return new DataplaneConfig(device, engine, memoryBytes, listen, sloTable, model, threads, pollMode, scheduler, syncWrites,
+                queueDepth, admin, nbd, cpus, submitBatch, connectionLimits, mode);
     }
 }

@@ -9,14 +9,16 @@ public final class RequestCheck {
 
     /** Framing check that needs no tenant: magic, opcode, length. Returns OK or EINVAL. */
     public static int frame(ReflexHeader h) {
-        if (h.magic() != ReflexHeader.MAGIC) return Status.EINVAL;
-        return switch (h.opcode()) {
-            case Opcode.GET, Opcode.SET -> {
-                long n = h.lbaCount();
-                yield n == 0 || n > ReflexHeader.MAX_SECTORS ? Status.EINVAL : Status.OK;
-            }
-            case Opcode.HELLO -> h.lbaCount() > Opcode.MAX_TOKEN_BYTES ? Status.EINVAL : Status.OK;
-            case Opcode.FLUSH -> h.lbaCount() == 0 ? Status.OK : Status.EINVAL;
+        return frame(h.magic(), h.opcode(), h.lbaCount());
+    }
+
+    /** {@link #frame(ReflexHeader)} on fields already read (the UDP engine reads them from packet memory). */
+    public static int frame(int magic, int opcode, long lbaCount) {
+        if (magic != ReflexHeader.MAGIC) return Status.EINVAL;
+        return switch (opcode) {
+            case Opcode.GET, Opcode.SET -> lbaCount == 0 || lbaCount > ReflexHeader.MAX_SECTORS ? Status.EINVAL : Status.OK;
+            case Opcode.HELLO -> lbaCount > Opcode.MAX_TOKEN_BYTES ? Status.EINVAL : Status.OK;
+            case Opcode.FLUSH -> lbaCount == 0 ? Status.OK : Status.EINVAL;
             default -> Status.EINVAL;
         };
     }

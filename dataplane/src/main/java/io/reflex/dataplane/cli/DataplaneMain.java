@@ -4,6 +4,8 @@ import io.reflex.dataplane.Dataplane;
 import io.reflex.dataplane.DataplaneConfig;
 import io.reflex.dataplane.metrics.AdminServer;
 import io.reflex.dataplane.net.ConnectionLimits;
+import io.reflex.dataplane.net.Layout;
+import io.reflex.dataplane.net.NetMode;
 import io.reflex.dataplane.net.PollMode;
 import io.reflex.dataplane.tenant.AdmissionPlan;
 import io.reflex.dataplane.tenant.SloTableException;
@@ -41,14 +43,30 @@ public final class DataplaneMain implements Callable<Integer> {
     @Option(names = "--model", defaultValue = "null", description = "Device model: sample, aws-i3, null (no limits) or a .yaml path (default: ${DEFAULT-VALUE})")
     String model;
 
-    @Option(names = "--threads", defaultValue = "1", description = "Dataplane threads, one event loop each (default: ${DEFAULT-VALUE})")
-    int threads;
+    @Option(names = "--threads", defaultValue = "auto", description = "Dataplane threads, one event loop each, or auto:"
+            + " one per CPU when the CPUs are set aside for us, one per four shared CPUs (default: ${DEFAULT-VALUE})")
+    String threads;
 
-    @Option(names = "--cpus", split = ",", description = "Pin loop thread i to the i-th CPU of this list, e.g. 0,1 (one per --threads)")
-    java.util.List<Integer> cpus;
+    @Option(names = "--cpus", paramLabel = "LIST", description = "CPUs the dataplane may use, in cpuset list form (e.g. 2-3,6;"
+            + " what the node agent passes); loop i is pinned to the i-th. Default: this process's affinity")
+    String cpus;
 
-    @Option(names = "--poll", defaultValue = "adaptive", description = "busy | yield | adaptive | block: how idle loops wait (default: ${DEFAULT-VALUE})")
+    @Option(names = "--pin", defaultValue = "auto", description = "auto | yes | no: pin loop threads to CPUs (auto: on dedicated"
+            + " CPUs or --cpus, else one loop on the device's interrupt CPU) (default: ${DEFAULT-VALUE})")
+    String pin;
+
+    @Option(names = "--poll", defaultValue = "auto", description = "auto | busy | yield | adaptive | block: how idle loops wait"
+            + " (auto: busy on dedicated CPUs; yield in a VM with CPU to spare; else adaptive) (default: ${DEFAULT-VALUE})")
     String poll;
+
+    @Option(names = "--net", defaultValue = "auto", description = "auto | uring | epoll | dpdk: the network path (auto: io_uring"
+            + " where the kernel offers what it needs, else epoll; dpdk: ReFlex over UDP from a DPDK port, see --dpdk-args)"
+            + " (default: ${DEFAULT-VALUE})")
+    String net;
+
+    /** --address, --mtu, --dpdk-*: used with --net dpdk only. */
+    @CommandLine.Mixin
+    io.reflex.dataplane.dpdk.DpdkOptions dpdk = new io.reflex.dataplane.dpdk.DpdkOptions();
 
     @Option(names = "--no-qos", description = "Disable the QoS scheduler (no token limits; for comparison)")
     boolean noQos;
@@ -59,9 +77,10 @@ public final class DataplaneMain implements Callable<Integer> {
     @Option(names = "--queue-depth", defaultValue = "256", description = "Device queue depth per thread (default: ${DEFAULT-VALUE})")
     int queueDepth;
 
-    @Option(names = "--submit-batch", defaultValue = "" + io.reflex.dataplane.net.DataplaneLoop.DEFAULT_SUBMIT_BATCH,
-            description = "While the device is busy, submit every N requests; the first to an idle device goes at once (default: ${DEFAULT-VALUE})")
-    int submitBatch;
+    @Option(names = "--submit-batch", defaultValue = "auto",
+            description = "While the device is busy, submit every N requests; the first to an idle device goes at once (auto: "
+                    + io.reflex.dataplane.net.DataplaneLoop.DEFAULT_SUBMIT_BATCH + ") (default: ${DEFAULT-VALUE})")
+    String submitBatch;
 
     @Option(names = "--admin", defaultValue = "127.0.0.1:9400", description = "ADDR:PORT of /metrics, /health, /tenants, /reload; 'none' to disable (default: ${DEFAULT-VALUE})")
     String admin;
@@ -92,15 +111,25 @@ public final class DataplaneMain implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        PollMode pollMode = PollMode.valueOf(poll.toUpperCase(java.util.Locale.ROOT));
         if (device == null && !"memory".equals(engine)) throw new CommandLine.ParameterException(new CommandLine(this), "--device is required (or use --engine memory)");
-        if (threads < 1 || threads > 64) throw new CommandLine.ParameterException(new CommandLine(this), "--threads must be 1–64");
-        DataplaneConfig config = new DataplaneConfig(device, engine, Sizes.parse(size), address(listen), sloTable, model, threads,
-                pollMode, !noQos, syncWrites, queueDepth, "none".equals(admin) ? null : address(admin), nbd == null ? null : address(nbd), cpus, submitBatch,
-                connectionLimits());
+        Layout layout = layout();
+        if ("dpdk".equalsIgnoreCase(net)) return serveDpdk(layout);
+        NetMode netMode;
+        try {
+            netMode = NetMode.parse(net);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--net: " + e.getMessage());
+        }
+        DataplaneConfig config = new DataplaneConfig(device, engine, Sizes.parse(size), address(listen), sloTable, model, layout.threads(),
+                layout.poll(), !noQos, syncWrites, queueDepth, "none".equals(admin) ? null : address(admin), nbd == null ? null : address(nbd),
+                layout.pins(), layout.submitBatch(), connectionLimits(), netMode);
         Dataplane dp = Dataplane.start(config);
         AdminServer adminServer = config.admin() == null ? null : new AdminServer(dp, config.admin());
         printSummary(dp, adminServer);
+        System.out.println("  layout: " + layout.describe());
+        System.out.println("  network: " + dp.loops()[0].netPath() + (netMode == NetMode.AUTO && dp.loops()[0].netPath().equals("epoll")
+                ? " (io_uring networking unavailable: " + io.reflex.dataplane.net.NetMode.uringUnavailableReason() + ")" : ""));
+        System.out.flush();
         TableWatcher watcher = sloTable == null ? null : TableWatcher.start(sloTable, () -> report(dp.reload()));
         CountDownLatch done = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -111,6 +140,33 @@ public final class DataplaneMain implements Callable<Integer> {
         }));
         done.await();
         return 0;
+    }
+
+    /** --net dpdk: the DPDK engine serves the tenants over UDP (io.reflex.dataplane.dpdk; PROTOCOL.md, "UDP transport"). */
+    private int serveDpdk(Layout layout) throws InterruptedException {
+        InetSocketAddress l = address(listen);
+        return io.reflex.dataplane.dpdk.DpdkMain.serve(dpdk.toConfig(l.getAddress().getHostAddress(), l.getPort(), engine, device,
+                Sizes.parse(size), syncWrites, queueDepth, sloTable, model, layout.threads(), layout.pins(), layout.poll().name(), !noQos));
+    }
+
+    /** Threads, pinning, polling and batching: what the flags fix, the rest chosen for this machine (Layout). */
+    private Layout layout() {
+        CommandLine cl = new CommandLine(this);
+        try {
+            int t = "auto".equals(threads) ? 0 : Integer.parseInt(threads.trim());
+            if (t != 0 && (t < 1 || t > 64)) throw new CommandLine.ParameterException(cl, "--threads must be 1–64 or auto");
+            int batch = "auto".equals(submitBatch) ? 0 : Integer.parseInt(submitBatch.trim());
+            if (!"auto".equals(submitBatch) && batch < 1) throw new CommandLine.ParameterException(cl, "--submit-batch must be at least 1, got " + batch);
+            PollMode pollMode = "auto".equals(poll) ? null : PollMode.valueOf(poll.toUpperCase(java.util.Locale.ROOT));
+            Layout.Pin pinMode = Layout.Pin.valueOf(pin.toUpperCase(java.util.Locale.ROOT));
+            var request = new Layout.Request(cpus == null ? null : Layout.parseCpus(cpus), t, pinMode, pollMode, batch, device);
+            return Layout.choose(request, Layout.Facts.probe(device));
+        } catch (NumberFormatException e) {
+            throw new CommandLine.ParameterException(cl, "--threads and --submit-batch take a number or auto: " + e.getMessage());
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, e.getMessage().startsWith("No enum") ? "--poll is auto | busy | yield | adaptive | block,"
+                    + " --pin is auto | yes | no" : e.getMessage());
+        }
     }
 
     private static void printSummary(Dataplane dp, AdminServer admin) {

@@ -39,9 +39,13 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
      *                    would stretch that gap, small batches let the device start early for a few more syscalls
      */
     public record Config(int index, int maxTenants, int maxRequests, int maxPerConnection, long bufferBytes,
-                         int schedulerQueue, PollMode pollMode, int cpu, int submitBatch, ConnectionLimits limits) {
+                         int schedulerQueue, PollMode pollMode, int cpu, int submitBatch, ConnectionLimits limits,
+                         NetMode net, int recvBuffers) {
         public Config {
             if (submitBatch < 1) throw new IllegalArgumentException("submitBatch must be at least 1, got " + submitBatch);
+            if (net == null) net = NetMode.fromProperty();
+            if (recvBuffers <= 0) recvBuffers = UringNet.RECV_BUFFERS;
+            if (Integer.bitCount(recvBuffers) != 1) throw new IllegalArgumentException("recvBuffers must be a power of two, got " + recvBuffers);
             if (bufferBytes < ReflexHeader.MAX_BYTES) {
                 // A request waits for I/O buffer space only while buffers are in use; one the pool can never hold would
                 // wait for ever.
@@ -49,6 +53,13 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
                         + " bytes), got " + bufferBytes);
             }
             if (limits == null) limits = ConnectionLimits.DEFAULTS;
+        }
+
+        /** The network path from {@link NetMode#fromProperty()}, default receive buffers. */
+        public Config(int index, int maxTenants, int maxRequests, int maxPerConnection, long bufferBytes,
+                      int schedulerQueue, PollMode pollMode, int cpu, int submitBatch, ConnectionLimits limits) {
+            this(index, maxTenants, maxRequests, maxPerConnection, bufferBytes, schedulerQueue, pollMode, cpu, submitBatch,
+                    limits, null, 0);
         }
 
         /** Default connection limits. */
@@ -111,6 +122,8 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
     private int unsubmitted;
     private final Listener listener;
     private final LoopTenant[] tenants;
+    /** The io_uring network path, or null: epoll (the selector then holds every connection, not only listeners). */
+    final UringNet uringNet;
     private final ManyToOneConcurrentArrayQueue<Runnable> control = new ManyToOneConcurrentArrayQueue<>(4096);
     /** Open sessions; {@link Session#index} is each one's position (swap-remove on close). */
     private Session[] sessions = new Session[64];
@@ -131,6 +144,8 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
     /** Loop time of this iteration; request arrival time for latency (refreshed after a blocking select). */
     long now;
     private boolean blockedInSelect;
+    /** A listener's interest changed outside a select (io_uring path: select next iteration to apply it). */
+    private boolean listenersChanged;
     private long lastWork;
     private int keysThisRound;
     /** Requests waiting in the scheduler for tokens. */
@@ -162,10 +177,28 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        this.uringNet = openUringNet(config, io);
         this.thread = Thread.ofPlatform().name("reflex-dp-" + index).daemon(true).unstarted(this);
     }
 
     public void start() { thread.start(); }
+
+    private UringNet openUringNet(Config config, IoQueue io) {
+        if (!config.net().useUring()) return null; // --net uring where it cannot work throws there, with the reason
+        try {
+            return UringNet.open(this, io, selector, config.recvBuffers());
+        } catch (RuntimeException e) {
+            if (config.net() == NetMode.URING) throw new IllegalStateException("--net uring: " + e.getMessage(), e);
+            log("io_uring network path failed to start (" + e.getMessage() + "); using epoll");
+            return null;
+        }
+    }
+
+    /** The network path in use, for the start-up summary and tests: "io_uring (…)" or "epoll". */
+    public String netPath() {
+        if (uringNet == null) return "epoll";
+        return uringNet.shared() ? "io_uring, sharing the device ring" : "io_uring, own ring";
+    }
 
     /** Run {@code task} on this loop's thread (cold path: config changes, new connections). */
     public void execute(Runnable task) {
@@ -182,6 +215,10 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
     @Override
     public void run() {
         if (cpu >= 0 && !Affinity.pinCurrentThread(cpu)) log("cannot pin to CPU " + cpu + "; running unpinned");
+        if (uringNet != null) {
+            runUring(uringNet);
+            return;
+        }
         int epollFd = SelectorFd.epollFd(selector);
         if (epollFd >= 0) io.wakeOnReadable(epollFd); // a wait for the device also ends when a request arrives
         try {
@@ -208,6 +245,71 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
         } finally {
             shutdown();
         }
+    }
+
+    /**
+     * The io_uring iteration: reap (device and network on a shared ring), accept if the selector's poll fired, schedule
+     * and dispatch, encode replies, then one io_uring_enter for everything prepared — none when nothing was.
+     */
+    private void runUring(UringNet net) {
+        try {
+            while (running) {
+                now = System.nanoTime();
+                int controlWork = drainControl();
+                int work = controlWork;
+                work += io.reap(this, 1024); // on a shared ring this hands network completions to net too
+                work += net.reap();
+                // The selector holds only listeners. It applies registrations and interest changes (control tasks, the
+                // sweep's accept back-off) only inside a select, and a wake-up arriving during one is absorbed by it:
+                // select whenever its poll fired or something may have changed it.
+                if (net.takeWake() || controlWork > 0 || listenersChanged) {
+                    listenersChanged = false;
+                    work += 1 + selector.selectNow(onKey);
+                }
+                work += scheduler.schedule(now, this);
+                work += resumePaused();
+                work += flushDirty();
+                net.retry();
+                net.armWake();
+                if (now - lastSweep >= sweepNanos) sweep();
+                // Blocking mode with nothing left that does not arrive as a completion: the next iteration would only
+                // wait, so submit this one's requests in the same io_uring_enter as the wait.
+                boolean waitNow = pollMode.spinNanos == 0 && net.ring().cqReady() == 0 && control.isEmpty()
+                        && !net.wakePending() && (net.shared() || io.inFlight() == 0);
+                unsubmitted = 0;
+                if (!waitNow) {
+                    if (!net.shared() && io.inFlight() > 0) io.submit();
+                    net.submit();
+                }
+                net.closeDeferred(); // sockets closed this iteration, now that the ring has every SQE naming them
+                if (waitNow) {
+                    if (work > 0) lastWork = now;
+                    net.await(queued > 0 ? 50_000 : 100_000_000);
+                } else {
+                    idleUring(net, work);
+                }
+            }
+        } catch (Throwable t) {
+            System.err.println("reflex-dp-" + index + ": loop died: " + t);
+            t.printStackTrace();
+        } finally {
+            shutdown();
+        }
+    }
+
+    private void idleUring(UringNet net, int work) {
+        if (work > 0) {
+            lastWork = now;
+            return;
+        }
+        if (now - lastWork < pollMode.spinNanos) {
+            pollMode.spinOnce();
+            return;
+        }
+        // Any completion ends the wait: network, the selector's poll (listeners, other threads), the device when the
+        // ring is shared. Tokens accrue without one; another engine's device completions do not reach this ring.
+        long timeout = queued > 0 ? 50_000 : !net.shared() && io.inFlight() > 0 ? 200_000 : 100_000_000;
+        net.await(timeout);
     }
 
     private void idle(int work) {
@@ -496,8 +598,14 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
             channel.setOption(java.net.StandardSocketOptions.TCP_NODELAY, true);
             KeepAlive.apply(channel, keepAliveSeconds);
             c = factory.create(this, channel, t);
-            c.key = channel.register(selector, SelectionKey.OP_READ, c);
             c.fd = SendQueue.fd(channel);
+            if (uringNet == null) {
+                c.key = channel.register(selector, SelectionKey.OP_READ, c);
+            } else if (c.fd < 0) {
+                throw new IOException("no descriptor for the socket");
+            } else {
+                uringNet.register(c);
+            }
         } catch (IOException e) {
             if (closeLogAllowed()) log("cannot adopt connection: " + e.getMessage()); // e.g. the peer already reset it
             if (c != null) {
@@ -570,6 +678,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
                 if (k.isValid()) k.interestOps(SelectionKey.OP_ACCEPT);
             }
             acceptBackoff.clear();
+            listenersChanged = true;
         }
         int expired = 0, blocked = 0;
         for (int i = sessionCount - 1; i >= 0; i--) { // backwards: a close moves the last session into slot i
@@ -667,6 +776,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
         if (stopped) return;
         stopped = true;
         while (sessionCount > 0) sessions[sessionCount - 1].close(CloseReason.SHUTDOWN, null);
+        if (uringNet != null) uringNet.close(); // waits for the cancelled receives and sends; before the ring goes
         // Let writes already at the device finish before the queue (and its buffers) go away.
         long deadline = System.nanoTime() + 5_000_000_000L;
         while (io.inFlight() > 0 && System.nanoTime() < deadline) {

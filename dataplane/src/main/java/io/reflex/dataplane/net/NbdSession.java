@@ -260,7 +260,7 @@ final class NbdSession extends Session {
         if (type == Nbd.CMD_DISC && verdict == NbdRequestCheck.OK) {
             in.position(p + Nbd.REQUEST_LENGTH);
             disconnecting = true; // answer what is in flight, then close
-            key.interestOps(key.interestOps() & ~SelectionKey.OP_READ);
+            if (uring == null) key.interestOps(key.interestOps() & ~SelectionKey.OP_READ); // io_uring: no receive re-armed
             markDirty();
             return false;
         }

@@ -27,6 +27,11 @@ final class SendQueue {
 
     private final MemorySegment cell = Arena.ofAuto().allocate(JAVA_INT);
 
+    /** Whether socket descriptors can be had at all (the io_uring network path needs them). */
+    static boolean fdAccessible() {
+        return FD_VAL != null;
+    }
+
     /** The socket's descriptor, or -1 when it cannot be had. */
     static int fd(SocketChannel ch) {
         if (FD_VAL == null || IOCTL == null || !FD_VAL.getDeclaringClass().isInstance(ch)) return -1;

@@ -44,6 +44,8 @@ abstract class Session {
 
     final DataplaneLoop loop;
     final SocketChannel channel;
+    /** The loop's io_uring network path, or null on the epoll path (then {@link #key} carries the interest). */
+    final UringNet uring;
     final RequestTable req;
     final BufferPool pool;
     private final ByteOrder order;
@@ -102,6 +104,16 @@ abstract class Session {
     private long frames;
     private long framesSeen;
 
+    // io_uring path (UringNet): the session's id in it, whether a receive is armed, bytes of the send buffer the
+    // kernel is sending (0: none), whether it waits on UringNet's retry list, and a lingering close waiting for the
+    // cancelled send to report before it writes the rest and shuts the output down.
+    int netId = -1;
+    boolean recvArmed;
+    int sending;
+    boolean retrying;
+    private boolean retainOut;
+    private CloseReason lingerAfterSend;
+
     private final int[] replies;
     private int replyHead;
     private int replyCount;
@@ -110,6 +122,7 @@ abstract class Session {
     Session(DataplaneLoop loop, SocketChannel channel, LoopTenant tenant, ByteOrder order) {
         this.loop = loop;
         this.channel = channel;
+        this.uring = loop.uringNet;
         this.tenant = tenant;
         this.order = order;
         this.req = loop.requests;
@@ -173,6 +186,29 @@ abstract class Session {
             return;
         }
         parseBuffered();
+    }
+
+    /**
+     * io_uring path: {@code n} bytes arrived at {@code offset} of {@code src}. They always fit: the receive was sized
+     * to the room left in the receive buffer ({@link #buffered}), and only receives add to it.
+     */
+    final void receive(ByteBuffer src, int offset, int n) {
+        if (closed) return;
+        takeIn();
+        in.put(in.position(), src, offset, n);
+        in.position(in.position() + n);
+        parseBuffered();
+    }
+
+    /** Input bytes held for parsing (io_uring sizes a receive to the rest of {@link #IN_BUFFER}). */
+    final int buffered() {
+        return in == NO_BUFFER ? carried : in.position();
+    }
+
+    /** io_uring path: the peer's FIN. */
+    final void peerClosed() {
+        eof = true;
+        close(CloseReason.PEER_CLOSED, null);
     }
 
     /** Parse what is already buffered (after a read, or when resuming from backpressure). */
@@ -297,8 +333,9 @@ abstract class Session {
     final void resume() {
         paused = false;
         if (closed) return;
-        if (acceptsInput() && !sendBlocked) key.interestOps(key.interestOps() | SelectionKey.OP_READ);
+        if (uring == null && acceptsInput() && !sendBlocked) key.interestOps(key.interestOps() | SelectionKey.OP_READ);
         parseBuffered();
+        if (uring != null && !closed) uring.maybeArm(this);
     }
 
     /** A request of this session finished (status set in the request table); queue its reply. */
@@ -322,6 +359,10 @@ abstract class Session {
     final void flush() {
         dirty = false;
         if (closed) return;
+        if (uring != null) {
+            flushRing();
+            return;
+        }
         boolean wrote = false;
         if (replyCount > 0 || out != NO_BUFFER) {
             ensureOut();
@@ -361,16 +402,86 @@ abstract class Session {
         if (sendBlocked && !closed) resumeInput();
     }
 
+    /**
+     * io_uring path of {@link #flush}: encode behind whatever the kernel is sending and, unless a send is in flight,
+     * send everything encoded; its completion ({@link #sent}) sends the rest. A send in flight is output waiting.
+     */
+    private void flushRing() {
+        if (replyCount > 0 || out != NO_BUFFER) {
+            ensureOut();
+            encode();
+            if (closed) return;
+            if (sending == 0 && out.position() > 0) uring.send(this, loop.socketOut.address(outId), out.position());
+        }
+        if (out.position() > 0 || replyCount > 0) {
+            if (sendWaitSince == NONE) sendWaitSince = loop.now;
+            // Send buffer full and replies still queued behind it: stop taking requests from this peer.
+            if (replyCount > 0 && !sendBlocked) blockInput();
+            return;
+        }
+        sendWaitSince = NONE;
+        lastUnacked = -1;
+        if (out != NO_BUFFER) {
+            loop.socketOut.give(outId);
+            out = NO_BUFFER;
+            outId = -1;
+        }
+        drained();
+        if (sendBlocked && !closed) resumeInput();
+    }
+
+    /** io_uring path: the kernel took the first {@code n} bytes of the send buffer. */
+    final void sent(int n) {
+        sending = 0;
+        out.flip().position(n);
+        out.compact();
+        lastActive = loop.now;
+        sendWaitSince = loop.now; // progress; flush clears it once everything is out
+        flush();
+    }
+
+    /** io_uring path: the send in flight at the close finished ({@code res} bytes, or -errno: none). */
+    final void sendDoneAfterClose(int res) {
+        int n = Math.max(res, 0);
+        sending = 0;
+        CloseReason reason = lingerAfterSend;
+        lingerAfterSend = null;
+        if (reason != null) {
+            out.flip().position(n);
+            boolean linger = writeLast();
+            loop.socketOut.give(outId);
+            out = NO_BUFFER;
+            if (linger && startLinger(reason)) return;
+            closeSocket(reason);
+        } else if (retainOut) {
+            retainOut = false;
+            loop.socketOut.give(outId);
+            out = NO_BUFFER;
+        }
+    }
+
+    /** Write what is left in out (flipped) without waiting, before a lingering close's FIN; false if the socket broke. */
+    private boolean writeLast() {
+        if (!out.hasRemaining()) return true;
+        try {
+            channel.write(out); // replies already encoded go out before the FIN, as far as the socket takes them
+            return true;
+        } catch (IOException e) {
+            return false; // the connection is broken: nothing would reach the peer
+        }
+    }
+
     private void blockInput() {
         sendBlocked = true;
         partialSince = NONE; // not the peer's request that is late now, its reading: the send clock runs
-        key.interestOps(key.interestOps() & ~SelectionKey.OP_READ);
+        if (uring == null) key.interestOps(key.interestOps() & ~SelectionKey.OP_READ);
     }
 
     private void resumeInput() {
         sendBlocked = false;
-        if (acceptsInput() && !paused) key.interestOps(key.interestOps() | SelectionKey.OP_READ);
+        if (uring == null && acceptsInput() && !paused) key.interestOps(key.interestOps() | SelectionKey.OP_READ);
         parseBuffered();
+        if (uring != null && !closed) uring.maybeArm(this);
     }
 
     private void encode() {
@@ -447,7 +558,15 @@ abstract class Session {
             endLinger();
             return;
         }
-        if (closed) return;
+        if (closed) {
+            if (lingerAfterSend != null) { // closed again while its linger waits for the cancelled send: close now
+                CloseReason r = lingerAfterSend;
+                lingerAfterSend = null;
+                retainOut = true;
+                closeSocket(r);
+            }
+            return;
+        }
         if (why != null && loop.closeLogAllowed()) loop.log(label() + ": " + why + " (" + remote() + ")");
         closed = true;
         if (pendingRequest >= 0) {
@@ -459,24 +578,38 @@ abstract class Session {
             replyHead = (replyHead + 1) % replies.length;
             replyCount--;
         }
-        boolean linger = lingers(reason) && key != null && key.isValid() && index >= 0 && loop.mayLinger();
+        boolean registered = uring != null ? netId >= 0 : key != null && key.isValid();
+        boolean linger = lingers(reason) && registered && index >= 0 && loop.mayLinger();
         if (in != NO_BUFFER) {
             loop.socketIn.give(inId);
             in = NO_BUFFER;
         }
-        if (out != NO_BUFFER) {
-            if (linger && out.position() > 0) {
-                try {
-                    channel.write(out.flip()); // replies already encoded go out before the FIN, as far as the socket takes them
-                } catch (IOException e) {
-                    linger = false; // the connection is broken: nothing would reach the peer
-                }
-            }
-            loop.socketOut.give(outId);
-            out = NO_BUFFER;
-        }
         carried = 0;
+        if (out != NO_BUFFER) {
+            if (sending > 0) {
+                // The kernel still reads the send buffer: it is given back when that send reports. A lingering close
+                // cancels it, then writes the rest and shuts the output down (sendDoneAfterClose).
+                if (linger) {
+                    lingerAfterSend = reason;
+                    uring.cancelSend(this);
+                    return;
+                }
+                retainOut = true;
+            } else {
+                if (linger) {
+                    out.flip();
+                    linger = writeLast();
+                }
+                loop.socketOut.give(outId);
+                out = NO_BUFFER;
+            }
+        }
         if (linger && startLinger(reason)) return;
+        closeSocket(reason);
+    }
+
+    /** Close the socket now (reset after a send timeout) and tell the loop. */
+    private void closeSocket(CloseReason reason) {
         if (key != null) key.cancel();
         try {
             // A peer that stopped reading would never see a FIN queued behind unsent data, and the kernel would keep
@@ -485,12 +618,21 @@ abstract class Session {
         } catch (IOException | RuntimeException ignored) {
             // closing anyway
         }
+        closeChannel();
+        loop.sessionClosed(this, reason);
+    }
+
+    /** Close the socket; on the io_uring path after its requests are cancelled and the ring submitted (UringNet#close). */
+    private void closeChannel() {
+        if (uring != null) {
+            uring.close(this);
+            return;
+        }
         try {
             channel.close();
         } catch (IOException ignored) {
             // closing anyway
         }
-        loop.sessionClosed(this, reason);
     }
 
     /** Whether a close for {@code reason} lingers: the server ends the session after a last word to its peer. */
@@ -506,7 +648,7 @@ abstract class Session {
     private boolean startLinger(CloseReason reason) {
         try {
             channel.shutdownOutput();
-            key.interestOps(SelectionKey.OP_READ);
+            if (uring == null) key.interestOps(SelectionKey.OP_READ);
         } catch (IOException | RuntimeException e) {
             return false;
         }
@@ -517,6 +659,7 @@ abstract class Session {
         paused = false;
         sendBlocked = false;
         loop.lingerStarted(this);
+        if (uring != null) uring.maybeArm(this); // its completions are read and discarded (UringNet.onRecv)
         return true;
     }
 
@@ -542,12 +685,8 @@ abstract class Session {
     final void endLinger() {
         if (!lingering) return;
         lingering = false;
-        key.cancel();
-        try {
-            channel.close();
-        } catch (IOException ignored) {
-            // closing anyway
-        }
+        if (key != null) key.cancel();
+        closeChannel();
         loop.lingerEnded(this, lingerReason);
     }
 
@@ -572,8 +711,8 @@ abstract class Session {
     final boolean pause() {
         if (!paused) {
             paused = true;
-            key.interestOps(key.interestOps() & ~SelectionKey.OP_READ);
-            loop.paused(this);
+            if (uring == null) key.interestOps(key.interestOps() & ~SelectionKey.OP_READ);
+            loop.paused(this); // io_uring: a receive already armed still lands (it fits), none is armed after it
         }
         return false;
     }

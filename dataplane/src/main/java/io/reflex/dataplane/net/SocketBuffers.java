@@ -19,6 +19,8 @@ final class SocketBuffers {
 
     private final int size;
     private ByteBuffer[] buffers = new ByteBuffer[64];
+    /** Native address of each buffer (the io_uring path hands it to the kernel). */
+    private long[] addresses = new long[64];
     private Arena[] arenas = new Arena[64];
     /** Ids with a live buffer, not in use. */
     private int[] free = new int[64];
@@ -45,6 +47,11 @@ final class SocketBuffers {
 
     ByteBuffer buffer(int id, ByteOrder order) {
         return buffers[id].clear().order(order);
+    }
+
+    /** The native address of buffer {@code id}. */
+    long address(int id) {
+        return addresses[id];
     }
 
     void give(int id) {
@@ -94,6 +101,7 @@ final class SocketBuffers {
             if (ids == buffers.length) {
                 buffers = Arrays.copyOf(buffers, ids * 2);
                 arenas = Arrays.copyOf(arenas, ids * 2);
+                addresses = Arrays.copyOf(addresses, ids * 2);
             }
             id = ids++;
         }
@@ -101,7 +109,9 @@ final class SocketBuffers {
         // (see WireBuffers).
         Arena arena = Arena.ofConfined();
         arenas[id] = arena;
-        buffers[id] = arena.allocate(size, PAGE).asByteBuffer();
+        var segment = arena.allocate(size, PAGE);
+        buffers[id] = segment.asByteBuffer();
+        addresses[id] = segment.address();
         live++;
         return id;
     }

@@ -5,6 +5,7 @@ import io.reflex.dataplane.storage.nativeio.IoUring;
 import io.reflex.dataplane.storage.nativeio.IoUringCqe;
 import io.reflex.dataplane.storage.nativeio.IoUringSqe;
 import io.reflex.dataplane.storage.nativeio.NativeException;
+import io.reflex.dataplane.storage.nativeio.SharedRing;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
 
@@ -49,7 +50,7 @@ final class UringEngine extends AbstractStorageEngine {
         return ((UringQueue) queue).fixedBuffers.size();
     }
 
-    private final class UringQueue extends AbstractIoQueue {
+    private final class UringQueue extends AbstractIoQueue implements SharedRing {
         private static final int RESUBMITTED = Integer.MIN_VALUE;
         private static final CompletionHandler DISCARD = (userData, result) -> {};
         /** user_data of the wake-up poll on the loop's epoll fd; never a slot (slots are < depth). */
@@ -69,10 +70,13 @@ final class UringEngine extends AbstractStorageEngine {
         /** fd whose readability also ends a wait (-1: none), and whether a one-shot poll on it is in the ring. */
         private int wakeFd = -1;
         private boolean wakeArmed;
+        /** The network path sharing this ring (its completions carry {@link SharedRing#FOREIGN}), or null. */
+        private SharedRing.Handler foreign;
 
         UringQueue(int depth) {
             super(UringEngine.this, depth);
-            ring = IoUring.create(depth, 0);
+            // A CQ well beyond the SQ: the network path sharing the ring keeps a receive armed per connection.
+            ring = IoUring.createForDataplane(depth, Math.max(4096, 2 * depth));
             boolean fixed = ring.registerFile(device.fd()) == 0;
             sqeFd = fixed ? 0 : device.fd();
             sqeFlags = fixed ? IoUringSqe.IOSQE_FIXED_FILE : 0;
@@ -139,21 +143,45 @@ final class UringEngine extends AbstractStorageEngine {
         /** The ring refused the batch outright: complete every unconsumed SQE's request with the error. */
         private void failUnsubmitted(int error) {
             int n = ring.sqPending();
+            long[] foreignFailed = null; // rare path: a refused batch
+            int foreignCount = 0;
             for (int i = 0; i < n; i++) {
                 long userData = IoUringSqe.userData(ring.sqes(), ring.pendingSqe(i));
                 if (userData == WAKE_TAG) {
                     wakeArmed = false;
+                } else if ((userData & FOREIGN) != 0) {
+                    if (foreignFailed == null) {
+                        foreignFailed = new long[n];
+                    }
+                    foreignFailed[foreignCount++] = userData;
                 } else {
                     failLater((int) userData, error);
                 }
             }
             ring.unsubmitAll();
+            for (int i = 0; i < foreignCount; i++) {
+                if (foreign != null) {
+                    foreign.onCompletion(foreignFailed[i], error, 0);
+                }
+            }
+        }
+
+        @Override
+        public IoUring ring() {
+            return ring;
+        }
+
+        @Override
+        public void foreignCompletions(SharedRing.Handler handler) {
+            foreign = handler;
         }
 
         @Override
         protected int reapDevice(CompletionHandler handler, int max) {
             if (ring.cqReady() == 0 && ring.cqOverflowed()) {
                 ring.flushOverflow();
+            } else if (ring.taskWorkPending()) {
+                ring.runTaskWork();
             }
             int n = 0;
             while (n < max && ring.cqReady() > 0) {
@@ -162,6 +190,15 @@ final class UringEngine extends AbstractStorageEngine {
                 if (userData == WAKE_TAG) { // the network woke a wait: nothing to deliver
                     ring.cqAdvance();
                     wakeArmed = false;
+                    continue;
+                }
+                if ((userData & FOREIGN) != 0) { // the network path's request: its completion is its own
+                    int res = IoUringCqe.res(ring.cqes(), base);
+                    int flags = IoUringCqe.flags(ring.cqes(), base);
+                    ring.cqAdvance();
+                    if (foreign != null) {
+                        foreign.onCompletion(userData, res, flags);
+                    }
                     continue;
                 }
                 int slot = (int) userData;

@@ -52,13 +52,18 @@ final class LoopRig implements AutoCloseable {
 
     /** Production-sized request table (4,096) and scheduler queues; {@code maxPerConnection} requests per connection. */
     LoopRig(int tenants, long poolBytes, int maxPerConnection, ConnectionLimits limits) {
+        this(tenants, poolBytes, maxPerConnection, limits, null, 0);
+    }
+
+    /** On network path {@code net} (null: the reflex.net property), {@code recvBuffers} io_uring receive buffers (0: default). */
+    LoopRig(int tenants, long poolBytes, int maxPerConnection, ConnectionLimits limits, NetMode net, int recvBuffers) {
         this.tenants = tenants;
         this.tenantSectors = DEVICE / 512 / tenants;
         DeviceModel model = DeviceModels.load("null");
         engine = Engines.open("memory", null, new EngineOptions(false, DEVICE));
         queue = new GatedQueue(engine.openQueue(256));
         var config = new DataplaneLoop.Config(0, 4, 4096, maxPerConnection, poolBytes, 2048, PollMode.BLOCK, -1,
-                DataplaneLoop.DEFAULT_SUBMIT_BATCH, limits);
+                DataplaneLoop.DEFAULT_SUBMIT_BATCH, limits, net, recvBuffers);
         loop = new DataplaneLoop(config, queue, new TokenScheduler(4, 2048, new GlobalBucket(1), model), model,
                 new DataplaneLoop.Listener() {
                     @Override public void connectionOpened(int l, int slot) {}

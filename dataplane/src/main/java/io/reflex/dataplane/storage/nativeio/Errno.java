@@ -31,6 +31,7 @@ public final class Errno {
     public static final int ENOSYS = 38;
     public static final int ETIME = 62;
     public static final int EOPNOTSUPP = 95;
+    public static final int ENOBUFS = 105;
     public static final int ECANCELED = 125;
 
     static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();

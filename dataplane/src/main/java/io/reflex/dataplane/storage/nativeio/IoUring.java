@@ -96,9 +96,18 @@ public final class IoUring implements AutoCloseable {
 
     /** io_uring_setup with at least {@code entries} SQEs (rounded up to a power of two by the kernel). */
     public static IoUring create(int entries, int setupFlags) {
+        return create(entries, setupFlags, 0);
+    }
+
+    /** As {@link #create(int, int)}, with at least {@code cqEntries} CQEs when positive (IORING_SETUP_CQSIZE). */
+    public static IoUring create(int entries, int setupFlags, int cqEntries) {
         try (Arena setup = Arena.ofConfined()) {
             Errno errno = new Errno(setup);
             MemorySegment params = setup.allocate(IoUringParams.LAYOUT);
+            if (cqEntries > 0) {
+                setupFlags |= IoUringParams.IORING_SETUP_CQSIZE;
+                IoUringParams.cqEntries(params, cqEntries);
+            }
             IoUringParams.flags(params, setupFlags);
             int fd = IoUringSyscalls.setup(errno, entries, params);
             if (fd < 0) {
@@ -172,6 +181,67 @@ public final class IoUring implements AutoCloseable {
             int r = IoUringSyscalls.register(errno, ringFd, IoUringSyscalls.IORING_REGISTER_BUFFERS_UPDATE, up, 32);
             return r == 1 ? 0 : r < 0 ? r : -Errno.EIO;
         }
+    }
+
+    /**
+     * Whether the kernel implements opcode {@code op} (IORING_REGISTER_PROBE: {@code struct io_uring_probe}, 16 bytes,
+     * then 8 bytes per op {@code {u8 op, u8 resv, u16 flags, u32 resv2}}; flags bit 0 = IO_URING_OP_SUPPORTED).
+     */
+    public boolean supports(int op) {
+        int n = 256;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment probe = a.allocate(16 + 8L * n, 8);
+            if (IoUringSyscalls.register(errno, ringFd, IoUringSyscalls.IORING_REGISTER_PROBE, probe, n) < 0) {
+                return false;
+            }
+            int lastOp = Byte.toUnsignedInt(probe.get(ValueLayout.JAVA_BYTE, 0));
+            if (op > lastOp) {
+                return false;
+            }
+            return (probe.get(ValueLayout.JAVA_SHORT, 16 + 8L * op + 2) & 1) != 0;
+        }
+    }
+
+    /**
+     * Registers a provided-buffer ring (IORING_REGISTER_PBUF_RING, kernel ≥ 5.19): {@code entries} (a power of two)
+     * {@code struct io_uring_buf} at page-aligned {@code ringAddress}, group {@code group}. {@code struct
+     * io_uring_buf_reg}: 0 u64 ring_addr, 8 u32 ring_entries, 12 u16 bgid, 14 u16 flags, 16 u64 resv[3]. Returns 0
+     * or -errno.
+     */
+    public int registerBufRing(long ringAddress, int entries, int group) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment reg = a.allocate(40, 8);
+            reg.set(JAVA_LONG, 0, ringAddress);
+            reg.set(JAVA_INT, 8, entries);
+            reg.set(ValueLayout.JAVA_SHORT, 12, (short) group);
+            return IoUringSyscalls.register(errno, ringFd, IoUringSyscalls.IORING_REGISTER_PBUF_RING, reg, 1);
+        }
+    }
+
+    /** Unregisters provided-buffer group {@code group}; returns 0 or -errno. */
+    public int unregisterBufRing(int group) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment reg = a.allocate(40, 8);
+            reg.set(ValueLayout.JAVA_SHORT, 12, (short) group);
+            return IoUringSyscalls.register(errno, ringFd, IoUringSyscalls.IORING_UNREGISTER_PBUF_RING, reg, 1);
+        }
+    }
+
+    /**
+     * Publishes and submits everything pending and waits for at least one completion or {@code timeoutNanos}, in one
+     * io_uring_enter (the network path's idle wait). Returns 0, or -1 when the wait ended without a completion.
+     */
+    public int submitAndWait(long timeoutNanos) {
+        U32.setRelease(sqRing, sqTailOffset, sqTail);
+        int pending = sqPending();
+        if ((features & IoUringParams.IORING_FEAT_EXT_ARG) == 0) {
+            return Math.min(IoUringSyscalls.enterNoErrno(ringFd, pending, 1, IoUringSyscalls.IORING_ENTER_GETEVENTS, 0, 0), 0);
+        }
+        IoUringGeteventsArg.timeout(waitArg, timeoutNanos);
+        int r = IoUringSyscalls.enterNoErrno(ringFd, pending, 1,
+                IoUringSyscalls.IORING_ENTER_GETEVENTS | IoUringSyscalls.IORING_ENTER_EXT_ARG, waitArg.address(),
+                IoUringGeteventsArg.ARG_SIZE);
+        return Math.min(r, 0);
     }
 
     public int features() {
@@ -283,6 +353,41 @@ public final class IoUring implements AutoCloseable {
                 IoUringSyscalls.IORING_ENTER_GETEVENTS | IoUringSyscalls.IORING_ENTER_EXT_ARG, waitArg.address(),
                 IoUringGeteventsArg.ARG_SIZE);
         return Math.min(r, 0);
+    }
+
+    /**
+     * Whether completions wait as task work for an io_uring_enter (rings set up with IORING_SETUP_COOP_TASKRUN |
+     * IORING_SETUP_TASKRUN_FLAG: the kernel then does not interrupt the thread to post them).
+     */
+    public boolean taskWorkPending() {
+        return ((int) U32.getAcquire(sqRing, sqFlagsOffset) & SqRingOffsets.IORING_SQ_TASKRUN) != 0;
+    }
+
+    /** Runs pending task work, posting its completions (enter with GETEVENTS, min_complete 0; errno not captured). */
+    public void runTaskWork() {
+        IoUringSyscalls.enterNoErrno(ringFd, 0, 0, IoUringSyscalls.IORING_ENTER_GETEVENTS, 0, 0);
+    }
+
+    /**
+     * A ring for a dataplane thread: cooperative task work (IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
+     * Linux 5.19) — completions wait until the thread enters the kernel (it checks {@link #taskWorkPending} on every
+     * reap) instead of the kernel interrupting it to post them; +60–75% memory-engine IOPS per CPU here
+     * (bench/README.md). A kernel that refuses the flags gets a plain ring; {@code -Dreflex.uring.taskrun=default}
+     * asks for the plain ring.
+     */
+    public static IoUring createForDataplane(int entries, int cqEntries) {
+        if ("default".equals(System.getProperty("reflex.uring.taskrun"))) {
+            return create(entries, 0, cqEntries);
+        }
+        try {
+            return create(entries, IoUringParams.IORING_SETUP_COOP_TASKRUN | IoUringParams.IORING_SETUP_TASKRUN_FLAG,
+                    cqEntries);
+        } catch (NativeException e) {
+            if (e.errno() != Errno.EINVAL) {
+                throw e;
+            }
+            return create(entries, 0, cqEntries); // before 5.19
+        }
     }
 
     /** Flushes overflowed completions into the CQ (enter with GETEVENTS, min_complete 0). */

@@ -27,6 +27,12 @@ public final class IoUringCqe {
     public static final long RES_OFFSET = 8;
     public static final long FLAGS_OFFSET = 12;
 
+    /** flags: a provided buffer was used; its id is {@code flags >>> IORING_CQE_BUFFER_SHIFT}. */
+    public static final int IORING_CQE_F_BUFFER = 1;
+    /** flags: a multishot request stays armed (more completions follow). */
+    public static final int IORING_CQE_F_MORE = 1 << 1;
+    public static final int IORING_CQE_BUFFER_SHIFT = 16;
+
     private IoUringCqe() {}
 
     public static long userData(MemorySegment cqes, long base) {

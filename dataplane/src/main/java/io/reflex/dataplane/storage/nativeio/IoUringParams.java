@@ -39,7 +39,14 @@ public final class IoUringParams {
 
     // io_uring_params.flags (IORING_SETUP_*)
     public static final int IORING_SETUP_SQPOLL = 1 << 1;
+    public static final int IORING_SETUP_CQSIZE = 1 << 3;
     public static final int IORING_SETUP_CLAMP = 1 << 4;
+    public static final int IORING_SETUP_R_DISABLED = 1 << 6;
+    public static final int IORING_SETUP_SUBMIT_ALL = 1 << 7;
+    public static final int IORING_SETUP_COOP_TASKRUN = 1 << 8;
+    public static final int IORING_SETUP_TASKRUN_FLAG = 1 << 9;
+    public static final int IORING_SETUP_SINGLE_ISSUER = 1 << 12;
+    public static final int IORING_SETUP_DEFER_TASKRUN = 1 << 13;
     // io_uring_params.features (IORING_FEAT_*)
     public static final int IORING_FEAT_SINGLE_MMAP = 1;
     public static final int IORING_FEAT_NODROP = 1 << 1;
@@ -69,6 +76,10 @@ public final class IoUringParams {
 
     public static int sqThreadIdle(MemorySegment p) {
         return p.get(JAVA_INT, SQ_THREAD_IDLE_OFFSET);
+    }
+
+    public static void cqEntries(MemorySegment p, int entries) {
+        p.set(JAVA_INT, CQ_ENTRIES_OFFSET, entries);
     }
 
     public static int features(MemorySegment p) {

@@ -62,8 +62,20 @@ public final class IoUringSqe {
     public static final byte IORING_OP_WRITE_FIXED = 5;
     public static final byte IORING_OP_READ = 22;
     public static final byte IORING_OP_WRITE = 23;
+    public static final byte IORING_OP_ASYNC_CANCEL = 14;
+    public static final byte IORING_OP_SEND = 26;
+    public static final byte IORING_OP_RECV = 27;
+    public static final byte IORING_OP_SEND_ZC = 47;
     // sqe->flags
     public static final byte IOSQE_FIXED_FILE = 1;
+    /** Take the receive buffer from the provided-buffer group in buf_group (IOSQE_BUFFER_SELECT_BIT 5). */
+    public static final byte IOSQE_BUFFER_SELECT = 1 << 5;
+    // sqe->ioprio for SEND/RECV (IORING_RECVSEND_*)
+    public static final short IORING_RECV_MULTISHOT = 1 << 1;
+    // sqe->msg_flags (same word as rw_flags; linux/socket.h)
+    public static final int MSG_NOSIGNAL = 0x4000;
+    /** On a SEND: the kernel finishes a partial send itself (stream sockets) and completes once with the whole. */
+    public static final int MSG_WAITALL = 0x100;
     // sqe->fsync_flags
     public static final int IORING_FSYNC_DATASYNC = 1;
     // sqe->rw_flags (linux/fs.h RWF_*)
@@ -93,6 +105,24 @@ public final class IoUringSqe {
     /** Sets buf_index (after {@link #prep}): the registered buffer a READ_FIXED/WRITE_FIXED address lies in. */
     public static void bufIndex(MemorySegment sqes, long base, int index) {
         sqes.set(JAVA_SHORT, base + BUF_INDEX_OFFSET, (short) index);
+    }
+
+    /** Sets buf_group (after {@link #prep}; the same u16 as buf_index): the provided-buffer group a BUFFER_SELECT op takes from. */
+    public static void bufGroup(MemorySegment sqes, long base, int group) {
+        sqes.set(JAVA_SHORT, base + BUF_INDEX_OFFSET, (short) group);
+    }
+
+    /** Sets ioprio (after {@link #prep}); for SEND/RECV it carries IORING_RECVSEND_* flags. */
+    public static void ioprio(MemorySegment sqes, long base, short flags) {
+        sqes.set(JAVA_SHORT, base + IOPRIO_OFFSET, flags);
+    }
+
+    public static short ioprio(MemorySegment sqes, long base) {
+        return sqes.get(JAVA_SHORT, base + IOPRIO_OFFSET);
+    }
+
+    public static short bufIndex(MemorySegment sqes, long base) {
+        return sqes.get(JAVA_SHORT, base + BUF_INDEX_OFFSET);
     }
 
     public static byte opcode(MemorySegment sqes, long base) {

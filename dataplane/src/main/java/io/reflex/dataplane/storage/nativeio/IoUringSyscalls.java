@@ -28,6 +28,10 @@ public final class IoUringSyscalls {
     public static final int IORING_REGISTER_BUFFERS2 = 15;
     public static final int IORING_REGISTER_BUFFERS_UPDATE = 16;
     public static final int IORING_RSRC_REGISTER_SPARSE = 1;
+    public static final int IORING_REGISTER_PROBE = 8;
+    public static final int IORING_REGISTER_ENABLE_RINGS = 12;
+    public static final int IORING_REGISTER_PBUF_RING = 22;
+    public static final int IORING_UNREGISTER_PBUF_RING = 23;
 
     private IoUringSyscalls() {}
 

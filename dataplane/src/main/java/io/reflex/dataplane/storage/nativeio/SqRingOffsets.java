@@ -40,6 +40,8 @@ public final class SqRingOffsets {
     public static final int IORING_SQ_NEED_WAKEUP = 1;
     /** sq_ring->flags: the CQ ring overflowed; enter with GETEVENTS to flush. */
     public static final int IORING_SQ_CQ_OVERFLOW = 1 << 1;
+    /** Task work is pending (IORING_SETUP_TASKRUN_FLAG): completions appear after an io_uring_enter with GETEVENTS. */
+    public static final int IORING_SQ_TASKRUN = 1 << 2;
 
     private SqRingOffsets() {}
 

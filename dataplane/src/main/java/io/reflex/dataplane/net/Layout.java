@@ -1,0 +1,251 @@
+package io.reflex.dataplane.net;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * The dataplane's own choice of threads, pinning, polling and submit batching, from the CPUs it may use, whether they
+ * are shared with other work, and the device; every explicit setting wins. Cold path, at start.
+ *
+ * <p>Rules (each choice carries its reason, printed at start):
+ * <ul>
+ *   <li><b>CPUs</b>: {@code --cpus LIST} (cpuset list form, e.g. {@code 2-3,6}; what the node agent passes), else this
+ *       process's affinity (taskset, the cgroup's cpuset and the kubelet's CPU manager all show there).
+ *   <li><b>Dedicated or shared</b>: dedicated when every CPU is isolated ({@code /sys/devices/system/cpu/isolated}), or
+ *       the CPUs are a strict subset of the online ones (someone carved them out for us) and no CFS quota caps us below
+ *       them; otherwise shared.
+ *   <li><b>Threads</b>: dedicated: one loop per CPU (ReFlex); shared: one per four CPUs, at least one.
+ *   <li><b>Pinning</b>: dedicated or {@code --cpus} given: loop i on the i-th CPU. Shared, one loop: on the CPU the device's completion
+ *       interrupts go to when that is one of ours (no cross-CPU wake-up per completion; on this VM the disk's IRQ CPU
+ *       is also the one away from the host's disk emulation); else unpinned.
+ *   <li><b>Polling</b>: dedicated: busy. Shared: yield (spin, but give the CPU to any runnable thread on every empty
+ *       pass) in a VM — whose idle vCPUs halt and cost ~50 µs to wake — while the load leaves room (1-minute load
+ *       average &lt; ¾ of our CPUs); else adaptive.
+ *   <li><b>Submit batch</b>: {@link DataplaneLoop#DEFAULT_SUBMIT_BATCH} (the best measured on a virtio disk).
+ * </ul>
+ */
+public record Layout(int threads, List<Integer> pins, PollMode poll, int submitBatch, List<String> reasons) {
+    /** Pinning asked for on the command line. */
+    public enum Pin { AUTO, YES, NO }
+
+    /** What the caller fixed (null / 0 / AUTO: choose). */
+    public record Request(List<Integer> cpus, int threads, Pin pin, PollMode poll, int submitBatch, Path device) {}
+
+    /**
+     * What the machine says. {@code allowed}: affinity; {@code online}: online CPU count; {@code isolated}; {@code
+     * quotaCpus}: CFS quota in CPUs (≤ 0: none); {@code load1}; {@code vm}: running under a hypervisor; {@code
+     * deviceIrqCpus}: CPUs the device's completion interrupts are delivered to (empty: unknown).
+     */
+    public record Facts(List<Integer> allowed, int online, List<Integer> isolated, double quotaCpus, double load1,
+                        boolean vm, List<Integer> deviceIrqCpus) {
+        /** This machine, for {@code device} (null: none). */
+        public static Facts probe(Path device) {
+            List<Integer> allowed = Affinity.allowed();
+            int online = parseCpus(read("/sys/devices/system/cpu/online", "")).size();
+            if (online == 0) online = Runtime.getRuntime().availableProcessors();
+            if (allowed.isEmpty()) allowed = range(online);
+            return new Facts(allowed, online, parseCpus(read("/sys/devices/system/cpu/isolated", "")), Layout.quota(),
+                    Layout.load1(), read("/proc/cpuinfo", "").contains(" hypervisor"), Layout.deviceIrqCpus(device));
+        }
+    }
+
+    /** Choose, explaining each choice. Throws IllegalArgumentException for CPUs this process may not use. */
+    public static Layout choose(Request r, Facts f) {
+        List<String> why = new ArrayList<>();
+        List<Integer> cpus;
+        boolean explicit = r.cpus() != null && !r.cpus().isEmpty();
+        if (explicit) {
+            for (int c : r.cpus()) {
+                if (!f.allowed().contains(c)) {
+                    throw new IllegalArgumentException("--cpus: CPU " + c + " is not among the CPUs this process may use ("
+                            + formatCpus(f.allowed()) + ")");
+                }
+            }
+            cpus = List.copyOf(new TreeSet<>(r.cpus()));
+            why.add("CPUs " + formatCpus(cpus) + " (--cpus)");
+        } else {
+            cpus = f.allowed();
+            why.add("CPUs " + formatCpus(cpus) + " (this process's affinity)");
+        }
+        boolean isolated = !f.isolated().isEmpty() && f.isolated().containsAll(cpus);
+        boolean carved = cpus.size() < f.online() && (f.quotaCpus() <= 0 || f.quotaCpus() >= cpus.size());
+        boolean dedicated = isolated || carved;
+        why.add(dedicated ? (isolated ? "dedicated: isolated CPUs" : "dedicated: " + cpus.size() + " of " + f.online()
+                + " online CPUs set aside") : "shared: " + (f.quotaCpus() > 0 ? "a CPU quota of " + f.quotaCpus()
+                + " caps us" : "all " + f.online() + " online CPUs, other work runs there too"));
+
+        int threads = r.threads() > 0 ? r.threads() : dedicated ? cpus.size() : Math.max(1, cpus.size() / 4);
+        threads = Math.min(threads, 64);
+        why.add(threads + " loop thread(s)" + (r.threads() > 0 ? " (--threads)" : dedicated ? ": one per CPU" : ": one per four shared CPUs"));
+
+        List<Integer> irq = f.deviceIrqCpus().stream().filter(cpus::contains).toList();
+        List<Integer> pins = new ArrayList<>();
+        switch (r.pin() == null ? Pin.AUTO : r.pin()) {
+            case NO -> why.add("unpinned (--pin no)");
+            case YES -> {
+                for (int i = 0; i < threads; i++) pins.add(cpus.get(i % cpus.size()));
+                why.add("pinned to " + pins + " (--pin yes)");
+            }
+            case AUTO -> {
+                if (dedicated || explicit) {
+                    for (int i = 0; i < threads; i++) pins.add(cpus.get(i % cpus.size()));
+                    why.add("pinned to " + pins + (dedicated ? ": dedicated CPUs" : ": --cpus given"));
+                } else if (threads == 1 && irq.size() == 1) {
+                    pins.add(irq.get(0));
+                    why.add("pinned to CPU " + irq.get(0) + ": the device's completion interrupts arrive there");
+                } else {
+                    why.add("unpinned: shared CPUs" + (f.deviceIrqCpus().isEmpty() ? "" : ", device interrupts on " + formatCpus(f.deviceIrqCpus())));
+                }
+            }
+        }
+
+        PollMode poll;
+        if (r.poll() != null) {
+            poll = r.poll();
+            why.add("poll " + name(poll) + " (--poll)");
+        } else if (dedicated) {
+            poll = PollMode.BUSY;
+            why.add("poll busy: dedicated CPUs");
+        } else if (f.vm() && f.load1() < 0.75 * cpus.size()) {
+            poll = PollMode.YIELD;
+            why.add(String.format(Locale.ROOT, "poll yield: a VM (an idle vCPU halts, waking it costs ~50 µs) with room (load %.2f on %d CPUs); spinning gives way to any runnable thread", f.load1(), cpus.size()));
+        } else {
+            poll = PollMode.ADAPTIVE;
+            why.add(String.format(Locale.ROOT, "poll adaptive: shared CPUs (%s, load %.2f)", f.vm() ? "VM" : "bare metal", f.load1()));
+        }
+        int batch = r.submitBatch() > 0 ? r.submitBatch() : DataplaneLoop.DEFAULT_SUBMIT_BATCH;
+        why.add("submit batch " + batch + (r.submitBatch() > 0 ? " (--submit-batch)" : ""));
+        return new Layout(threads, List.copyOf(pins), poll, batch, List.copyOf(why));
+    }
+
+    /** One line: what was chosen and why. */
+    public String describe() {
+        return String.join("; ", reasons);
+    }
+
+    private static String name(PollMode p) {
+        return p.name().toLowerCase(Locale.ROOT);
+    }
+
+    // ---- CPU lists ------------------------------------------------------------------------------------------------
+
+    /** Parses a cpuset list ({@code 0-3,8,10-11}; empty: none). Throws IllegalArgumentException naming the bad part. */
+    public static List<Integer> parseCpus(String list) {
+        TreeSet<Integer> cpus = new TreeSet<>();
+        String s = list.trim();
+        if (s.isEmpty()) return List.of();
+        for (String part : s.split(",")) {
+            String p = part.trim();
+            try {
+                int dash = p.indexOf('-');
+                int lo = Integer.parseInt(dash < 0 ? p : p.substring(0, dash).trim());
+                int hi = dash < 0 ? lo : Integer.parseInt(p.substring(dash + 1).trim());
+                if (lo < 0 || hi < lo || hi >= 1024) throw new NumberFormatException();
+                for (int c = lo; c <= hi; c++) cpus.add(c);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("bad CPU list '" + list + "': '" + p + "' is not a CPU or range (e.g. 0-3,6)");
+            }
+        }
+        return List.copyOf(cpus);
+    }
+
+    /** The compact cpuset form of {@code cpus} ({@code 0-3,6}). */
+    public static String formatCpus(List<Integer> cpus) {
+        StringBuilder b = new StringBuilder();
+        List<Integer> sorted = List.copyOf(new TreeSet<>(cpus));
+        for (int i = 0; i < sorted.size(); ) {
+            int j = i;
+            while (j + 1 < sorted.size() && sorted.get(j + 1) == sorted.get(j) + 1) j++;
+            if (!b.isEmpty()) b.append(',');
+            b.append(sorted.get(i));
+            if (j > i) b.append('-').append(sorted.get(j));
+            i = j + 1;
+        }
+        return b.toString();
+    }
+
+    private static List<Integer> range(int n) {
+        List<Integer> l = new ArrayList<>();
+        for (int i = 0; i < n; i++) l.add(i);
+        return l;
+    }
+
+    // ---- probes (best effort: unknown facts change nothing) -------------------------------------------------------
+
+    private static String read(String path, String fallback) {
+        try {
+            return Files.readString(Path.of(path));
+        } catch (IOException | RuntimeException e) {
+            return fallback;
+        }
+    }
+
+    private static double load1() {
+        try {
+            return Double.parseDouble(read("/proc/loadavg", "0").trim().split("\\s+")[0]);
+        } catch (RuntimeException e) {
+            return 0;
+        }
+    }
+
+    /** CFS quota in CPUs: cgroup v2 {@code cpu.max}, else v1 {@code cpu.cfs_quota_us / cpu.cfs_period_us}; ≤ 0: none. */
+    private static double quota() {
+        try {
+            String v2 = read("/sys/fs/cgroup/cpu.max", "").trim();
+            if (!v2.isEmpty()) {
+                String[] q = v2.split("\\s+");
+                return q[0].equals("max") ? 0 : Double.parseDouble(q[0]) / Double.parseDouble(q[1]);
+            }
+            String q = read("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "").trim();
+            String p = read("/sys/fs/cgroup/cpu/cpu.cfs_period_us", "").trim();
+            if (q.isEmpty() || p.isEmpty() || q.startsWith("-")) return 0;
+            return Double.parseDouble(q) / Double.parseDouble(p);
+        } catch (RuntimeException e) {
+            return 0;
+        }
+    }
+
+    /**
+     * CPUs the completion interrupts of the block device holding {@code device} go to: the device's sysfs path
+     * ({@code /sys/dev/block/MAJ:MIN}) names its driver instances (e.g. {@code virtio1}, {@code nvme0}); their lines in
+     * {@code /proc/interrupts} give the IRQs, {@code /proc/irq/N/effective_affinity_list} the CPUs.
+     */
+    static List<Integer> deviceIrqCpus(Path device) {
+        if (device == null) return List.of();
+        try {
+            Path p = device.toRealPath();
+            boolean blockDevice = !Files.isRegularFile(p);
+            long dev = ((Number) Files.getAttribute(p, blockDevice ? "unix:rdev" : "unix:dev")).longValue();
+            long major = (dev >>> 8) & 0xfff, minor = (dev & 0xff) | ((dev >>> 12) & 0xfff00);
+            Path sys = Path.of("/sys/dev/block/" + major + ":" + minor).toRealPath();
+            List<String> names = new ArrayList<>();
+            for (Path q = sys; q != null && q.getFileName() != null; q = q.getParent()) {
+                String n = q.getFileName().toString();
+                if (n.matches("(virtio|nvme)\\d+")) names.add(n);
+            }
+            if (names.isEmpty()) return List.of();
+            Map<Integer, Boolean> cpus = new LinkedHashMap<>();
+            for (String line : Files.readAllLines(Path.of("/proc/interrupts"))) {
+                String t = line.trim();
+                int colon = t.indexOf(':');
+                if (colon <= 0) continue;
+                String irq = t.substring(0, colon);
+                if (!irq.chars().allMatch(Character::isDigit)) continue;
+                String action = t.substring(t.lastIndexOf(' ') + 1);
+                boolean ours = names.stream().anyMatch(n -> action.startsWith(n + "-") || action.startsWith(n + "q"));
+                if (!ours || action.endsWith("-config")) continue;
+                for (int c : parseCpus(read("/proc/irq/" + irq + "/effective_affinity_list", ""))) cpus.put(c, true);
+            }
+            return List.copyOf(new TreeSet<>(cpus.keySet()));
+        } catch (IOException | RuntimeException e) {
+            return List.of();
+        }
+    }
+}

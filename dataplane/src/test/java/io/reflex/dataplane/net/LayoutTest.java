@@ -1,0 +1,89 @@
+package io.reflex.dataplane.net;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The dataplane's own layout choice: each rule, each override, and the CPU list form the node agent passes. */
+class LayoutTest {
+    private static Layout.Facts facts(List<Integer> allowed, int online, double load, boolean vm, List<Integer> irq) {
+        return new Layout.Facts(allowed, online, List.of(), 0, load, vm, irq);
+    }
+
+    private static final Layout.Request AUTO = new Layout.Request(null, 0, Layout.Pin.AUTO, null, 0, null);
+
+    @Test
+    void carvedOutCpusAreDedicatedOneBusyPinnedLoopEach() {
+        Layout l = Layout.choose(AUTO, facts(List.of(2, 3), 8, 6.0, true, List.of()));
+        assertThat(l.threads()).isEqualTo(2);
+        assertThat(l.pins()).containsExactly(2, 3);
+        assertThat(l.poll()).isEqualTo(PollMode.BUSY);
+        assertThat(l.describe()).contains("dedicated");
+    }
+
+    @Test
+    void sharedVmWithRoomYieldsOnTheDeviceInterruptCpu() {
+        Layout l = Layout.choose(AUTO, facts(List.of(0, 1), 2, 0.3, true, List.of(1)));
+        assertThat(l.threads()).isEqualTo(1);
+        assertThat(l.pins()).containsExactly(1);
+        assertThat(l.poll()).isEqualTo(PollMode.YIELD);
+        assertThat(l.describe()).contains("interrupts arrive there").contains("shared");
+    }
+
+    @Test
+    void busySharedMachineOrBareMetalAdapts() {
+        assertThat(Layout.choose(AUTO, facts(List.of(0, 1), 2, 1.9, true, List.of(1))).poll()).isEqualTo(PollMode.ADAPTIVE);
+        Layout bare = Layout.choose(AUTO, facts(List.of(0, 1, 2, 3, 4, 5, 6, 7), 8, 0.1, false, List.of()));
+        assertThat(bare.poll()).isEqualTo(PollMode.ADAPTIVE);
+        assertThat(bare.threads()).isEqualTo(2);
+        assertThat(bare.pins()).isEmpty();
+    }
+
+    @Test
+    void aCpuQuotaMakesCarvedCpusShared() {
+        var f = new Layout.Facts(List.of(0, 1), 4, List.of(), 0.5, 0.1, false, List.of());
+        assertThat(Layout.choose(AUTO, f).describe()).contains("quota");
+    }
+
+    @Test
+    void everyFlagWins() {
+        var r = new Layout.Request(List.of(1), 3, Layout.Pin.NO, PollMode.BLOCK, 8, null);
+        Layout l = Layout.choose(r, facts(List.of(0, 1), 2, 0.1, true, List.of(1)));
+        assertThat(l.threads()).isEqualTo(3);
+        assertThat(l.pins()).isEmpty();
+        assertThat(l.poll()).isEqualTo(PollMode.BLOCK);
+        assertThat(l.submitBatch()).isEqualTo(8);
+    }
+
+    @Test
+    void givenCpusArePinnedLoopByLoop() {
+        var r = new Layout.Request(Layout.parseCpus("0-1"), 2, Layout.Pin.AUTO, null, 0, null);
+        assertThat(Layout.choose(r, facts(List.of(0, 1), 2, 0.1, true, List.of())).pins()).containsExactly(0, 1);
+    }
+
+    @Test
+    void cpusOutsideTheAffinityAreRefused() {
+        var r = new Layout.Request(List.of(5), 0, Layout.Pin.AUTO, null, 0, null);
+        assertThatThrownBy(() -> Layout.choose(r, facts(List.of(0, 1), 2, 0, true, List.of())))
+                .hasMessageContaining("CPU 5").hasMessageContaining("0-1");
+    }
+
+    @Test
+    void cpuListsRoundTripAndBadOnesAreNamed() {
+        assertThat(Layout.parseCpus("0-3, 8,10-11")).containsExactly(0, 1, 2, 3, 8, 10, 11);
+        assertThat(Layout.formatCpus(List.of(11, 0, 1, 2, 3, 8, 10))).isEqualTo("0-3,8,10-11");
+        assertThat(Layout.parseCpus("")).isEmpty();
+        assertThatThrownBy(() -> Layout.parseCpus("1,x")).hasMessageContaining("'x'");
+        assertThatThrownBy(() -> Layout.parseCpus("3-1")).hasMessageContaining("'3-1'");
+    }
+
+    @Test
+    void thisMachineCanBeProbed() {
+        Layout.Facts f = Layout.Facts.probe(null);
+        assertThat(f.allowed()).isNotEmpty();
+        assertThat(Layout.choose(AUTO, f).threads()).isPositive();
+    }
+}
