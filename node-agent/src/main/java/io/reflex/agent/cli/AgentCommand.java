@@ -3,6 +3,7 @@ package io.reflex.agent.cli;
 import io.reflex.agent.config.AgentSettings;
 import io.reflex.agent.config.DeviceSpec;
 import io.reflex.agent.discovery.HostRoots;
+import io.reflex.dataplane.net.Layout;
 import io.reflex.dataplane.net.PollMode;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -49,11 +50,17 @@ public final class AgentCommand {
       description = "Claims and bindings that survive restarts (default: /var/lib/reflex/agent/NODE)")
   Path stateDir;
 
-  @Option(names = "--threads", defaultValue = "1", description = "Dataplane loops per device (default: ${DEFAULT-VALUE})")
-  int threads;
+  @Option(names = "--threads", defaultValue = "1", description = "Dataplane loops per device, or auto: one per CPU when "
+      + "the agent's CPUs are set aside for it, else one per four (default: ${DEFAULT-VALUE})")
+  String threads;
 
-  @Option(names = "--poll", defaultValue = "adaptive", description = "busy | yield | adaptive | block (default: ${DEFAULT-VALUE})")
+  @Option(names = "--poll", defaultValue = "adaptive", description = "auto | busy | yield | adaptive | block: how idle "
+      + "loops wait (auto: the dataplane chooses from the CPUs it has) (default: ${DEFAULT-VALUE})")
   String poll;
+
+  @Option(names = "--cpus", paramLabel = "LIST", description = "CPUs the dataplanes may use, cpuset list form (e.g. 2-3); "
+      + "default: the agent's own affinity, i.e. its container's cpuset (what the kubelet's CPU manager gave the pod)")
+  String cpus;
 
   @Option(names = "--no-qos", description = "Serve without the QoS scheduler (to see what it is for)")
   boolean noQos;
@@ -98,16 +105,27 @@ public final class AgentCommand {
     } catch (UnknownHostException e) {
       throw new IllegalArgumentException("--address must be an IP address, got '" + address + "'");
     }
-    PollMode mode;
-    try {
-      mode = PollMode.valueOf(poll.toUpperCase(Locale.ROOT));
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("--poll must be busy, yield, adaptive or block, got '" + poll + "'");
+    PollMode mode = null; // auto: the dataplane's Layout chooses
+    if (!"auto".equalsIgnoreCase(poll)) {
+      try {
+        mode = PollMode.valueOf(poll.toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("--poll must be auto, busy, yield, adaptive or block, got '" + poll + "'");
+      }
     }
+    int loops;
+    try {
+      loops = "auto".equalsIgnoreCase(threads) ? 0 : Integer.parseInt(threads.trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("--threads must be a number or auto, got '" + threads + "'");
+    }
+    if (loops < 0 || loops > 64) throw new IllegalArgumentException("--threads must be 1-64 or auto, got " + threads);
+    List<Integer> cpuList = cpus == null || cpus.isBlank() ? List.of() : Layout.parseCpus(cpus);
     if (rescanSeconds <= 0) throw new IllegalArgumentException("--rescan must be > 0 seconds");
     Path state = stateDir != null ? stateDir : Path.of("/var/lib/reflex/agent", node);
-    return new AgentSettings(node, new HostRoots(sysfsRoot, procRoot, devRoot), specs, ip, state, threads, mode, !noQos,
-        syncWrites, Duration.ofMillis((long) (rescanSeconds * 1000)), hugePages2M, hugePages1G, lowerHugePages, restoreDrivers, nbdPort);
+    return new AgentSettings(node, new HostRoots(sysfsRoot, procRoot, devRoot), specs, ip, state, loops, mode, !noQos,
+        syncWrites, Duration.ofMillis((long) (rescanSeconds * 1000)), hugePages2M, hugePages1G, lowerHugePages, restoreDrivers, nbdPort,
+        cpuList);
   }
 
   /** host and port of the HTTP endpoint. */

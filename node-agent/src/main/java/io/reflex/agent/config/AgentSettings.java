@@ -15,8 +15,8 @@ import java.util.List;
  * @param devices       the devices it may use (admins may add more with FlashDevices for this node)
  * @param address       the node's address: tenants listen on it and clients reach it there (EndpointSlices)
  * @param stateDir      where claims and bindings survive restarts
- * @param threads       dataplane loops per device
- * @param pollMode      how idle loops wait
+ * @param threads       dataplane loops per device (0: the dataplane chooses, {@code Layout})
+ * @param pollMode      how idle loops wait (null: the dataplane chooses)
  * @param scheduler     QoS on (off only to show what it is for)
  * @param syncWrites    acknowledge writes only once durable
  * @param rescan        how often devices are inspected again (a device that becomes in use is given up)
@@ -25,11 +25,12 @@ import java.util.List;
  * @param lowerHugePages allow lowering the hugepage counts to the request
  * @param restoreDrivers give PCI functions back to their original driver on release
  * @param nbdPort       first TCP port of the devices' NBD front-ends (each device keeps its own; 0: no NBD)
+ * @param cpus          CPUs the dataplanes may use (empty: the agent's affinity, i.e. its container's cpuset)
  */
 public record AgentSettings(String node, HostRoots roots, List<DeviceSpec> devices, InetAddress address, Path stateDir,
                             int threads, PollMode pollMode, boolean scheduler, boolean syncWrites, Duration rescan,
                             long hugePages2M, long hugePages1G, boolean lowerHugePages, boolean restoreDrivers,
-                            int nbdPort) {
+                            int nbdPort, List<Integer> cpus) {
   public static final String FIELD_MANAGER_PREFIX = "reflex-agent-";
 
   public AgentSettings {
@@ -38,8 +39,17 @@ public record AgentSettings(String node, HostRoots roots, List<DeviceSpec> devic
           + node + "'");
     }
     devices = List.copyOf(devices);
-    if (threads < 1) throw new IllegalArgumentException("--threads must be at least 1");
+    if (threads < 0) throw new IllegalArgumentException("--threads must be at least 1 (or 0: auto)");
+    cpus = cpus == null ? List.of() : List.copyOf(cpus);
     if (nbdPort < 0 || nbdPort > 65535) throw new IllegalArgumentException("--nbd-port must be 0 (off) or 1-65535, got " + nbdPort);
+  }
+
+  /** The agent's CPUs: its affinity. */
+  public AgentSettings(String node, HostRoots roots, List<DeviceSpec> devices, InetAddress address, Path stateDir,
+                       int threads, PollMode pollMode, boolean scheduler, boolean syncWrites, Duration rescan,
+                       long hugePages2M, long hugePages1G, boolean lowerHugePages, boolean restoreDrivers, int nbdPort) {
+    this(node, roots, devices, address, stateDir, threads, pollMode, scheduler, syncWrites, rescan, hugePages2M,
+        hugePages1G, lowerHugePages, restoreDrivers, nbdPort, List.of());
   }
 
   /** The field manager of this agent's server-side applies: one per node, so agents never take each other's fields. */

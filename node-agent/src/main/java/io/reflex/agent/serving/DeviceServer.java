@@ -3,6 +3,7 @@ package io.reflex.agent.serving;
 import io.reflex.dataplane.Dataplane;
 import io.reflex.dataplane.DataplaneConfig;
 import io.reflex.dataplane.net.DataplaneLoop;
+import io.reflex.dataplane.net.Layout;
 import io.reflex.dataplane.tenant.AdmissionPlan;
 import io.reflex.dataplane.tenant.SloTable;
 import io.reflex.dataplane.tenant.TenantSpec;
@@ -21,8 +22,10 @@ import java.util.Map;
  * with the reason it is not.
  */
 public final class DeviceServer implements AutoCloseable {
+  private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(DeviceServer.class.getName());
   private final ManagedDevice device;
   private final Dataplane dataplane;
+  private final Layout layout;
   private static final long STUCK_NANOS = 10_000_000_000L;
   private final long origin = System.nanoTime();
   private final java.util.concurrent.atomic.AtomicLongArray pingSent;
@@ -49,19 +52,30 @@ public final class DeviceServer implements AutoCloseable {
       case MEMORY -> "memory";
       case SPDK -> throw new IllegalStateException("engine spdk is not part of this dataplane build (SPDK is not available here)");
     };
-    DataplaneConfig config = new DataplaneConfig(device.path() == null ? null : Path.of(device.path()), engine,
+    Path path = device.path() == null ? null : Path.of(device.path());
+    // Loops, pinning and polling from the agent's CPUs (its container's cpuset, or --cpus) and the device, unless
+    // the agent's flags fix them: the same choice a standalone reflex-dataplane makes (Layout).
+    this.layout = Layout.choose(new Layout.Request(settings.cpus().isEmpty() ? null : settings.cpus(), settings.threads(),
+        Layout.Pin.AUTO, settings.pollMode(), 0, path), Layout.Facts.probe(path));
+    LOG.info("device " + device.name() + ": dataplane layout " + layout.describe());
+    DataplaneConfig config = new DataplaneConfig(path, engine,
         device.engine() == Engine.MEMORY ? device.capacity() : 0, new InetSocketAddress(settings.address(), 0), null,
-        device.model(), settings.threads(), settings.pollMode(), settings.scheduler(), settings.syncWrites(), 256, null,
-        null, List.of(), DataplaneLoop.DEFAULT_SUBMIT_BATCH);
+        device.model(), layout.threads(), layout.poll(), settings.scheduler(), settings.syncWrites(), 256, null,
+        null, layout.pins(), layout.submitBatch());
     this.dataplane = new Dataplane(config);
     this.nbdPort = nbdPort;
     retryNbd();
-    this.pingSent = new java.util.concurrent.atomic.AtomicLongArray(settings.threads());
-    this.pingDone = new java.util.concurrent.atomic.AtomicLongArray(settings.threads());
+    this.pingSent = new java.util.concurrent.atomic.AtomicLongArray(layout.threads());
+    this.pingDone = new java.util.concurrent.atomic.AtomicLongArray(layout.threads());
   }
 
   public ManagedDevice device() {
     return device;
+  }
+
+  /** The loops, pinning and polling the device's dataplane runs with, and why. */
+  public Layout layout() {
+    return layout;
   }
 
   public Dataplane dataplane() {

@@ -35,6 +35,33 @@ class DeviceServerTest {
         true, 0), s, nbdPort);
   }
 
+  @Test
+  void fixedFlagsAreKeptAndCpusGivenPinTheLoops() {
+    int cpu = io.reflex.dataplane.net.Layout.Facts.probe(null).allowed().getFirst();
+    AgentSettings s = new AgentSettings("n1", HostRoots.REAL, List.of(), InetAddress.getLoopbackAddress(), state, 2,
+        PollMode.BLOCK, true, true, Duration.ofSeconds(10), 0, 0, false, true, 0, List.of(cpu));
+    try (DeviceServer d = new DeviceServer(new ManagedDevice("n1-mem", null, null, Engine.MEMORY, "null",
+        ClaimPolicy.Never, 256L << 20, true, 0), s, 0)) {
+      assertThat(d.layout().threads()).isEqualTo(2);
+      assertThat(d.layout().poll()).isEqualTo(PollMode.BLOCK);
+      assertThat(d.layout().pins()).containsOnly(cpu); // --cpus given: every loop on the CPUs it names
+      assertThat(d.dataplane().loops()).hasSize(2);
+    }
+  }
+
+  @Test
+  void autoLetsTheDataplaneChooseFromTheAgentsCpus() {
+    AgentSettings s = new AgentSettings("n1", HostRoots.REAL, List.of(), InetAddress.getLoopbackAddress(), state, 0,
+        null, true, true, Duration.ofSeconds(10), 0, 0, false, true, 0);
+    try (DeviceServer d = new DeviceServer(new ManagedDevice("n1-mem", null, null, Engine.MEMORY, "null",
+        ClaimPolicy.Never, 256L << 20, true, 0), s, 0)) {
+      assertThat(d.layout().threads()).isPositive();
+      assertThat(d.layout().poll()).isNotNull();
+      assertThat(d.layout().reasons()).isNotEmpty(); // what it chose and why, logged at start
+      assertThat(d.dataplane().loops()).hasSize(d.layout().threads());
+    }
+  }
+
   static List<Integer> freePorts(int n) throws IOException {
     List<ServerSocket> held = new ArrayList<>();
     try {
