@@ -14,7 +14,8 @@
 #      LC_SHARE (0.5: LC reservation as a share of the budget at SLO) TOTAL_SHARE (0.7: LC + BE offered)
 #      NMT (1: the agent runs with -XX:NativeMemoryTracking=summary; every forced-GC point saves its summary, the
 #      report shows what native memory changed over the second half)
-#      AGENT_JAVA_OPTS / OPERATOR_JAVA_OPTS (extra JVM flags, e.g. AGENT_JAVA_OPTS=-XX:TrimNativeHeapInterval=60000)
+#      AGENT_JAVA_OPTS / OPERATOR_JAVA_OPTS (extra JVM flags; the agent gets the product's, as bin/reflex-node-agent
+#      and the chart run it, TrimNativeHeapInterval included)
 #      MODEL (virtio-vm-dataplane) CHURN_IOPS (100) MAX_LOAD / WAIT_MAX (wait up to WAIT_MAX=600 s for the 1-min
 #      load average to drop below MAX_LOAD before the load starts; unset: no wait)
 #      REFLEX_HOME (checkout whose built jars run; default this one, built if stale) NO_BUILD (1: never build)
@@ -180,7 +181,7 @@ else
 fi
 
 AGENT_CMD=($DP_PIN "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --add-exports java.base/jdk.internal.misc=ALL-UNNAMED
-  --add-opens java.base/sun.nio.ch=ALL-UNNAMED -XX:+UseParallelGC -Xmx768m -XX:+ExitOnOutOfMemoryError
+  --add-opens java.base/sun.nio.ch=ALL-UNNAMED -XX:+UseParallelGC -XX:TrimNativeHeapInterval=60000 -Xmx768m -XX:+ExitOnOutOfMemoryError
   "-Xlog:gc:file=$OUT/gc/agent.log:time,uptime" ${NMT:+-XX:NativeMemoryTracking=summary} ${AGENT_JAVA_OPTS:-}
   -jar "$RUN/agent-app/quarkus-run.jar"
   --node "$NODE" --address "$ADDR" --http "$AGENT_HTTP" --device "$DEVFILE,model=$MODEL" --state-dir "$OUT/agent-state"
