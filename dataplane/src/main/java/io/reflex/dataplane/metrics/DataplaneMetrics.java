@@ -10,6 +10,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.reflex.dataplane.Dataplane;
 import io.reflex.dataplane.net.DataplaneLoop;
 import org.HdrHistogram.Histogram;
+import org.HdrHistogram.HistogramIterationValue;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -145,16 +146,9 @@ public final class DataplaneMetrics {
             for (TenantMeters m : tenants.values()) {
                 Histogram h = m.total;
                 double[] bounds = new double[BUCKETS_MICROS.length + 1];
-                long[] counts = new long[BUCKETS_MICROS.length + 1];
-                long lo = 0, seen = 0;
-                for (int i = 0; i < BUCKETS_MICROS.length; i++) {
-                    bounds[i] = BUCKETS_MICROS[i] / 1e6;
-                    counts[i] = h.getTotalCount() == 0 ? 0 : h.getCountBetweenValues(lo, BUCKETS_MICROS[i]);
-                    seen += counts[i];
-                    lo = BUCKETS_MICROS[i] + 1;
-                }
+                for (int i = 0; i < BUCKETS_MICROS.length; i++) bounds[i] = BUCKETS_MICROS[i] / 1e6;
                 bounds[BUCKETS_MICROS.length] = Double.POSITIVE_INFINITY;
-                counts[BUCKETS_MICROS.length] = Math.max(0, h.getTotalCount() - seen);
+                long[] counts = bucketCounts(h);
                 var spec = m.served.spec();
                 b.dataPoint(io.prometheus.metrics.model.snapshots.HistogramSnapshot.HistogramDataPointSnapshot.builder()
                         .classicHistogramBuckets(io.prometheus.metrics.model.snapshots.ClassicHistogramBuckets.of(bounds, counts))
@@ -164,6 +158,20 @@ public final class DataplaneMetrics {
             }
         }
         return b.build();
+    }
+
+    /**
+     * Per-bucket (not cumulative) counts of h over BUCKETS_MICROS and +Inf: each recorded value in exactly one bucket, by the
+     * top of its HdrHistogram equivalence range. getCountBetweenValues(lo, hi) would not do: it widens both ends to those
+     * ranges, so a value near a bound was counted in two buckets and the total exceeded the requests served.
+     */
+    static long[] bucketCounts(Histogram h) {
+        long[] counts = new long[BUCKETS_MICROS.length + 1];
+        for (HistogramIterationValue v : h.recordedValues()) {
+            int i = java.util.Arrays.binarySearch(BUCKETS_MICROS, h.highestEquivalentValue(v.getValueIteratedTo()));
+            counts[i >= 0 ? i : -i - 1] += v.getCountAtValueIteratedTo();
+        }
+        return counts;
     }
 
     private static double finite(double v) { return Double.isInfinite(v) ? -1 : v; }
