@@ -11,6 +11,7 @@
 #                     QOS_LAYOUT=vcpu1 (bench/calibrate-dataplane.sh writes it), else virtio-vm.yaml (bench/calibrate.sh)
 #   QOS_P95=1000      LC tenant's p95 SLO (µs); its reservation is half the model's budget there
 #   QOS_DURATION=15   measured seconds of the QoS runs
+#   QOS_SETUPS="qos-on qos-on-95 qos-off"   which QoS runs (scheduler on; on with LC at 95%; scheduler off)
 #   QOS_SYNC_WRITES=true  the QoS server's --sync-writes (calibrate MODEL with the same SYNC_WRITES)
 #   QOS_LAYOUT=vcpu1      vcpu1: server and LC client on vCPU 1, both --poll yield, the BE client on vCPU 0
 #                         (--poll block; it mostly waits): vCPU 0 stays nearly idle, because on this VM the host runs
@@ -24,6 +25,7 @@
 #   FLOOR=1           also run bench/floor's C reference (the least a kernel-TCP server and client can do) in each
 #                     QD1/QD32 setup's pinning: what this VM allows any TCP server, next to fio's local number
 #   REFLEX_HOME=<this checkout>   whose bin/reflex-dataplane and bin/reflex-bench to run
+#   OUT_DIR=bench/results/<date>  where results go
 #   MAX_LOAD=, WAIT_MAX=600      if MAX_LOAD is set, wait (at most WAIT_MAX s) for the load average to drop below it
 # Results: bench/results/<date>/{runs.jsonl,summary.json,summary.md,*.json,*.log}
 set -euo pipefail
@@ -34,6 +36,7 @@ REPS=${REPS:-3}
 DURATION=${DURATION:-10}
 QOS_P95=${QOS_P95:-1000}
 QOS_DURATION=${QOS_DURATION:-15}
+QOS_SETUPS=${QOS_SETUPS:-"qos-on qos-on-95 qos-off"}
 QOS_SYNC_WRITES=${QOS_SYNC_WRITES:-true}
 QOS_LAYOUT=${QOS_LAYOUT:-vcpu1}
 case $QOS_LAYOUT in
@@ -50,7 +53,7 @@ WHAT=("$@")
 for w in "${WHAT[@]}"; do case $w in qd1|qd32|memory|qos) ;; *) die "unknown benchmark '$w' (qd1 qd32 memory qos)";; esac; done
 want() { local w; for w in "${WHAT[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
 
-OUT=$REPO/bench/results/$(date +%Y%m%d-%H%M%S)
+OUT=${OUT_DIR:-$REPO/bench/results/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"
 RUNS=$OUT/runs.jsonl
 RES="python3 $BENCH_DIR/lib/results.py"
@@ -258,7 +261,7 @@ tenants:
 EOF
   log "QoS: LC $LC_IOPS IOPS at p95 $QOS_P95 µs (half of $BUDGET tokens/s); table $OUT/slo-table.yaml"
   for rep in $(seq 1 "$REPS"); do
-    for s in qos-on qos-on-95 qos-off; do
+    for s in $QOS_SETUPS; do
       log "rep $rep: $s"
       flag=""; [ $s = qos-off ] && flag="--no-qos"
       offered=$LC_IOPS; [ $s = qos-on-95 ] && offered=$((LC_IOPS * 95 / 100))
