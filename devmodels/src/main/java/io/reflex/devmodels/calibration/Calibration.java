@@ -5,11 +5,11 @@ import java.time.Instant;
 import java.util.List;
 
 /**
- * A finished calibration. STUB (signatures fixed; helper A1 implements).
+ * A finished calibration: the model, its YAML (ready to save as devmodels/models/NAME.yaml) and what it came from.
  *
  * @param model       the fitted model
  * @param yaml        the model in the format of devmodels/models/*.yaml, its points and method in comments
- * @param points      every open-loop point measured
+ * @param points      every open-loop point measured, in order (read-only sweep first)
  * @param capacities  the closed-loop capacity probes, one per mix
  * @param writeWeight write cost relative to a read
  * @param method      how the write weight and token rates were fitted (one line)

@@ -1,0 +1,216 @@
+package io.reflex.devmodels.calibration;
+
+import io.reflex.devmodels.TokenLimit;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.OptionalDouble;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+
+/**
+ * Fits a device model to measured load points (ReFlex's method, as bench/lib/calib.py): pure functions.
+ *
+ * <p>Read-only latency (read p95) is fitted against read IOPS, R(p95) its inverse. Each mixed point with the same read
+ * p95 as R*(p95) read-only IOPS says a write costs w = (R* - reads) / writes reads; w is the median over the points on
+ * the rising part of the curves. Token rates at a p95 target: read-only 100 x R(target); mixed the lowest, over the
+ * mixes, of 100 x the weighted IOPS (reads + w x writes) whose fitted p95 stays within the target.
+ */
+public final class ModelFit {
+    /** Tokens per 4 KiB read: the unit everything else is relative to. */
+    public static final long READ_COST = 100;
+    /** Fewer overlap points than this and the write weight comes from the capacity probes instead. */
+    static final int MIN_OVERLAP_POINTS = 3;
+    /** Below this many times the lightest load's p95 the curves are flat and say nothing about cost. */
+    static final double RISING = 1.3;
+
+    private ModelFit() {}
+
+    /** A point of a latency curve: x load (IOPS), y read p95 (µs). */
+    public record XY(double x, double y) {}
+
+    /** How heavy a write is, relative to a read. */
+    public record WriteWeight(double value, String how, int overlapPoints, List<Double> fromCapacity) {}
+
+    /**
+     * The fitted model's numbers.
+     *
+     * @param writeWeight    w (>= 1), write cost = round(100 w)
+     * @param tokenLimits    one per reachable target, rates non-decreasing in the target
+     * @param skippedTargets targets stricter than the lightest measured load achieves
+     */
+    public record Fit(WriteWeight writeWeight, long writeCost4k, List<TokenLimit> tokenLimits, List<Long> skippedTargets) {}
+
+    /** The whole fit; {@code points} are the open-loop sweeps (read-only and mixed), {@code capacities} the probes. */
+    public static Fit fit(List<LoadPoint> points, List<LoadPoint> capacities, List<Long> targetsMicros) throws CalibrationException {
+        Map<Integer, List<LoadPoint>> mixes = byMix(points);
+        if (!mixes.containsKey(100)) throw new CalibrationException("no read-only sweep point with completed reads to fit");
+        WriteWeight w = writeWeight(points, capacities);
+        List<TokenLimit> limits = tokenLimits(points, w.value(), targetsMicros);
+        if (limits.isEmpty()) {
+            throw new CalibrationException(String.format(Locale.ROOT,
+                    "no p95 target in %s µs is reachable: the lightest read-only load's p95 is %.0f µs%s; the device (or the path to it) is slower than every target",
+                    targetsMicros, isotonic(curve(mixes.get(100), 0)).getFirst().y(), lightestMixed(mixes)));
+        }
+        List<Long> skipped = targetsMicros.stream()
+                .filter(t -> limits.stream().noneMatch(l -> l.p95Micros() == t)).toList();
+        return new Fit(w, Math.round(READ_COST * w.value()), limits, skipped);
+    }
+
+    /**
+     * Write weight from curve overlap (rising part only: flat low-load latency says nothing about cost); with fewer
+     * than {@value #MIN_OVERLAP_POINTS} such points, from the capacity probes (at saturation reads + w x writes = the
+     * read-only capacity). At least 1: a write never costs less than a read.
+     */
+    public static WriteWeight writeWeight(List<LoadPoint> points, List<LoadPoint> capacities) throws CalibrationException {
+        Map<Integer, List<LoadPoint>> mixes = byMix(points);
+        List<Double> overlap = new ArrayList<>();
+        List<LoadPoint> readOnly = mixes.get(100);
+        if (readOnly != null) {
+            List<XY> ro = isotonic(curve(readOnly, 0));
+            double base = ro.getFirst().y(), max = ro.getLast().y();
+            for (var e : mixes.entrySet()) {
+                if (e.getKey() == 100) continue;
+                for (LoadPoint p : e.getValue()) {
+                    if (p.writeIops() <= 0 || p.readP95Micros() < RISING * base || p.readP95Micros() > max) continue;
+                    OptionalDouble rStar = xAt(ro, p.readP95Micros());
+                    if (rStar.isPresent()) overlap.add((rStar.getAsDouble() - p.readIops()) / p.writeIops());
+                }
+            }
+        }
+        List<Double> fromCapacity = capacityWeights(capacities);
+        double w;
+        String how;
+        if (overlap.size() >= MIN_OVERLAP_POINTS) {
+            w = median(overlap);
+            how = "median of " + overlap.size() + " curve-overlap points";
+        } else if (!fromCapacity.isEmpty()) {
+            w = median(fromCapacity);
+            how = "capacity ratio of the closed-loop probes (too few overlap points on the rising part of the curves: " + overlap.size() + ")";
+        } else {
+            throw new CalibrationException("cannot determine the write weight: " + overlap.size()
+                    + " curve-overlap points on the rising part of the curves and no usable capacity probe (mixed probe without writes)");
+        }
+        return new WriteWeight(Math.max(1.0, w), how, overlap.size(), fromCapacity);
+    }
+
+    /** (read-only capacity - reads) / writes of each mixed probe with writes. */
+    static List<Double> capacityWeights(List<LoadPoint> capacities) {
+        LoadPoint ro = capacities.stream().filter(c -> c.readPercent() == 100).findFirst().orElse(null);
+        if (ro == null) return List.of();
+        return capacities.stream().filter(c -> c.readPercent() != 100 && c.writeIops() > 0)
+                .sorted(Comparator.comparingInt(LoadPoint::readPercent))
+                .map(c -> (ro.readIops() - c.readIops()) / c.writeIops()).toList();
+    }
+
+    /**
+     * Token rates at each target: read-only 100 x R(t); mixed the lowest over the mixes of the weighted IOPS reaching
+     * t, capped by read-only (mixing in writes never makes reads faster). A target stricter than the lightest load of
+     * any curve is skipped. Rates are rounded down to 1000 tokens/s and made non-decreasing in the target.
+     */
+    public static List<TokenLimit> tokenLimits(List<LoadPoint> points, double writeWeight, List<Long> targetsMicros) {
+        Map<Integer, List<LoadPoint>> mixes = byMix(points);
+        List<LoadPoint> readOnly = mixes.get(100);
+        if (readOnly == null) return List.of();
+        List<XY> ro = isotonic(curve(readOnly, 0));
+        List<List<XY>> mixed = mixes.entrySet().stream().filter(e -> e.getKey() != 100)
+                .map(e -> isotonic(curve(e.getValue(), writeWeight))).toList();
+        List<TokenLimit> limits = new ArrayList<>();
+        double lastMixed = 0, lastReadOnly = 0;
+        for (long t : targetsMicros) {
+            OptionalDouble roX = xAt(ro, t);
+            if (roX.isEmpty()) continue;
+            double mx = Double.POSITIVE_INFINITY;
+            boolean everyMixReaches = true;
+            for (List<XY> c : mixed) {
+                OptionalDouble x = xAt(c, t);
+                if (x.isPresent()) mx = Math.min(mx, x.getAsDouble());
+                else everyMixReaches = false;
+            }
+            if (!everyMixReaches) continue;
+            double roTokens = READ_COST * roX.getAsDouble();
+            double mxTokens = Math.min(READ_COST * mx, roTokens);
+            lastReadOnly = Math.max(lastReadOnly, roundDown(roTokens));
+            lastMixed = Math.max(lastMixed, roundDown(mxTokens));
+            limits.add(new TokenLimit(t, lastMixed, lastReadOnly));
+        }
+        return List.copyOf(limits);
+    }
+
+    /**
+     * The isotonic (non-decreasing, least-squares; pool-adjacent-violators) fit of y, sorted by x: a latency curve
+     * that never improves with load, and that one noisy early point cannot lift as a running max would.
+     */
+    public static List<XY> isotonic(List<XY> points) {
+        List<XY> sorted = points.stream().sorted(Comparator.comparingDouble(XY::x).thenComparingDouble(XY::y)).toList();
+        double[] sum = new double[sorted.size()];
+        int[] count = new int[sorted.size()];
+        int blocks = 0;
+        for (XY p : sorted) {
+            sum[blocks] = p.y();
+            count[blocks++] = 1;
+            while (blocks > 1 && sum[blocks - 2] / count[blocks - 2] > sum[blocks - 1] / count[blocks - 1]) {
+                sum[blocks - 2] += sum[blocks - 1];
+                count[blocks - 2] += count[blocks - 1];
+                blocks--;
+            }
+        }
+        List<XY> fitted = new ArrayList<>(sorted.size());
+        for (int b = 0, i = 0; b < blocks; b++) {
+            double mean = sum[b] / count[b];
+            for (int k = 0; k < count[b]; k++) fitted.add(new XY(sorted.get(i++).x(), mean));
+        }
+        return List.copyOf(fitted);
+    }
+
+    /**
+     * Inverse of a monotone curve: the largest x whose y stays within {@code y} (interpolated linearly); empty when y is
+     * stricter than the lightest point, and the last (highest) x when y is above the whole curve: never extrapolates.
+     */
+    public static OptionalDouble xAt(List<XY> curve, double y) {
+        if (curve.isEmpty() || y < curve.getFirst().y()) return OptionalDouble.empty();
+        double best = curve.getFirst().x();
+        for (int i = 1; i < curve.size(); i++) {
+            XY a = curve.get(i - 1), b = curve.get(i);
+            if (y >= b.y()) {
+                best = b.x();
+            } else if (a.y() <= y) {
+                best = a.x() + (b.x() - a.x()) * (y - a.y()) / (b.y() - a.y());
+                break;
+            }
+        }
+        return OptionalDouble.of(best);
+    }
+
+    /** Read p95 against reads + w x writes (w = 0: read IOPS, for the read-only curve). */
+    static List<XY> curve(List<LoadPoint> points, double writeWeight) {
+        return points.stream().map(p -> new XY(p.readIops() + writeWeight * p.writeIops(), p.readP95Micros())).toList();
+    }
+
+    /** Points by read percentage; points without completed reads are left out: their read latency is unknown. */
+    static Map<Integer, List<LoadPoint>> byMix(List<LoadPoint> points) {
+        return points.stream().filter(p -> p.readIops() > 0)
+                .collect(Collectors.groupingBy(LoadPoint::readPercent, TreeMap::new, Collectors.toList()));
+    }
+
+    static double median(List<Double> values) {
+        double[] v = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        int n = v.length;
+        return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    }
+
+    /** Whole thousands of tokens/s, rounded down so that rounding never promises more than was measured. */
+    static double roundDown(double tokens) {
+        if (tokens >= 1000) return Math.floor(tokens / 1000) * 1000;
+        return Math.max(1, Math.floor(tokens));
+    }
+
+    private static String lightestMixed(Map<Integer, List<LoadPoint>> mixes) {
+        String mixed = mixes.entrySet().stream().filter(e -> e.getKey() != 100)
+                .map(e -> String.format(Locale.ROOT, "%d%% reads %.0f µs", e.getKey(), isotonic(curve(e.getValue(), 0)).getFirst().y()))
+                .collect(Collectors.joining(", "));
+        return mixed.isEmpty() ? "" : " (mixed: " + mixed + ")";
+    }
+}

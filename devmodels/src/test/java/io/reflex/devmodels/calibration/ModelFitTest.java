@@ -1,0 +1,111 @@
+package io.reflex.devmodels.calibration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import io.reflex.devmodels.DeviceModel;
+import io.reflex.devmodels.DeviceModels;
+import io.reflex.devmodels.TokenLimit;
+import io.reflex.devmodels.calibration.ModelFit.XY;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ModelFitTest {
+    private static final Path VIRTIO = Path.of("models/virtio-vm.yaml");
+
+    /** The Java port reproduces bench/lib/calib.py's model from the sweep points in the committed model's comments. */
+    @Test
+    void reproducesTheCommittedVirtioModel() throws Exception {
+        CommittedModel data = CommittedModel.read(VIRTIO);
+        DeviceModel committed = DeviceModels.load(VIRTIO);
+        assertThat(data.points()).hasSize(11 + 9 + 9);
+        assertThat(data.capacities()).hasSize(3);
+
+        ModelFit.Fit fit = ModelFit.fit(data.points(), data.capacities(), CalibrationPlan.STANDARD_TARGETS);
+
+        assertThat(fit.writeWeight().overlapPoints()).isEqualTo(18);
+        assertThat(fit.writeWeight().how()).contains("median of 18 curve-overlap points");
+        assertThat((double) fit.writeCost4k()).isCloseTo(committed.writeCost4k(), within(0.02 * committed.writeCost4k()));
+        assertThat(fit.writeWeight().fromCapacity()).hasSize(2)
+                .satisfies(w -> assertThat(w.get(0)).isCloseTo(8.94, within(0.01)))   // by read percent: 75%, then 90%
+                .satisfies(w -> assertThat(w.get(1)).isCloseTo(10.18, within(0.01)));
+        assertThat(fit.tokenLimits()).hasSameSizeAs(committed.tokenLimits());
+        for (int i = 0; i < fit.tokenLimits().size(); i++) {
+            TokenLimit got = fit.tokenLimits().get(i), want = committed.tokenLimits().get(i);
+            assertThat(got.p95Micros()).isEqualTo(want.p95Micros());
+            assertThat(got.mixedTokensPerSec()).as("mixed at %d µs", want.p95Micros())
+                    .isCloseTo(want.mixedTokensPerSec(), within(0.02 * want.mixedTokensPerSec()));
+            assertThat(got.readOnlyTokensPerSec()).as("read-only at %d µs", want.p95Micros())
+                    .isCloseTo(want.readOnlyTokensPerSec(), within(0.02 * want.readOnlyTokensPerSec()));
+        }
+        assertThat(fit.skippedTargets()).isEmpty();
+    }
+
+    @Test
+    void isotonicPoolsAdjacentViolators() {
+        // The 100% read curve of virtio-vm: one early outlier (4358 µs) is pooled with its neighbours, not carried forward.
+        List<XY> fit = ModelFit.isotonic(List.of(new XY(1, 70), new XY(2, 106), new XY(3, 4358), new XY(4, 1466), new XY(5, 2966)));
+        assertThat(fit).extracting(XY::y).containsExactly(70.0, 106.0, 2912.0, 2912.0, 2966.0);
+    }
+
+    @Test
+    void xAtInterpolatesAndNeverExtrapolates() {
+        List<XY> curve = List.of(new XY(1000, 100), new XY(2000, 200), new XY(3000, 1000));
+        assertThat(ModelFit.xAt(curve, 50)).isEmpty();
+        assertThat(ModelFit.xAt(curve, 100)).hasValue(1000);
+        assertThat(ModelFit.xAt(curve, 150)).hasValue(1500);
+        assertThat(ModelFit.xAt(curve, 600)).hasValue(2500);
+        assertThat(ModelFit.xAt(curve, 1_000_000)).hasValue(3000);
+    }
+
+    @Test
+    void fallsBackToTheCapacityRatioWithTooFewOverlapPoints() throws Exception {
+        List<LoadPoint> points = List.of(ro(1000, 100), ro(2000, 120), ro(3000, 400), mixed(90, 500, 50, 110));
+        List<LoadPoint> caps = List.of(cap(100, 10_000, 0), cap(90, 3600, 400));
+        ModelFit.WriteWeight w = ModelFit.writeWeight(points, caps);
+        assertThat(w.value()).isCloseTo(16, within(1e-9));
+        assertThat(w.how()).contains("capacity ratio");
+    }
+
+    @Test
+    void writeWeightIsAtLeastOne() throws Exception {
+        List<LoadPoint> caps = List.of(cap(100, 10_000, 0), cap(50, 6000, 6000));
+        assertThat(ModelFit.writeWeight(List.of(ro(1000, 100)), caps).value()).isEqualTo(1);
+    }
+
+    @Test
+    void skipsTargetsStricterThanTheLightestLoadAndFailsWhenNoneIsReachable() throws Exception {
+        List<LoadPoint> caps = List.of(cap(100, 10_000, 0), cap(90, 4000, 400));
+        List<LoadPoint> points = List.of(ro(1000, 600), ro(5000, 900), ro(9000, 4000), mixed(90, 900, 100, 700), mixed(90, 2700, 300, 2000));
+        ModelFit.Fit fit = ModelFit.fit(points, caps, CalibrationPlan.STANDARD_TARGETS);
+        assertThat(fit.skippedTargets()).containsExactly(250L, 500L);
+        assertThat(fit.tokenLimits()).extracting(TokenLimit::p95Micros).first().isEqualTo(750L);
+
+        List<LoadPoint> slow = List.of(ro(1000, 6000), ro(2000, 9000), mixed(90, 900, 100, 7000));
+        assertThatThrownBy(() -> ModelFit.fit(slow, caps, CalibrationPlan.STANDARD_TARGETS))
+                .isInstanceOf(CalibrationException.class)
+                .hasMessageContaining("no p95 target")
+                .hasMessageContaining("6000 µs");
+    }
+
+    @Test
+    void roundsDownToWholeThousands() {
+        assertThat(ModelFit.roundDown(4_740_037.9)).isEqualTo(4_740_000);
+        assertThat(ModelFit.roundDown(999.7)).isEqualTo(999);
+        assertThat(ModelFit.roundDown(0.2)).isEqualTo(1);
+    }
+
+    static LoadPoint ro(double iops, long p95) {
+        return new LoadPoint(100, iops, iops, 0, p95 / 2, p95, 0, 0, 5);
+    }
+
+    static LoadPoint mixed(int readPercent, double rd, double wr, long p95) {
+        return new LoadPoint(readPercent, rd + wr, rd, wr, p95 / 2, p95, 2 * p95, 0, 5);
+    }
+
+    static LoadPoint cap(int readPercent, double rd, double wr) {
+        return new LoadPoint(readPercent, 0, rd, wr, 0, 0, 0, 0, 3);
+    }
+}
