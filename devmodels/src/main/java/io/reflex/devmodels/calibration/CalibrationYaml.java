@@ -13,7 +13,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
- * A calibrated model in the format of devmodels/models/*.yaml (as bench/lib/calib.py writes it): a comment header
+ * A calibrated model in the format of devmodels/models/*.yaml (as the committed models): a comment header
  * with when, what, how and every measured point, so a reader can judge the fit without the raw data; then the model.
  */
 final class CalibrationYaml {
@@ -66,7 +66,7 @@ final class CalibrationYaml {
         return String.join("\n", l) + "\n";
     }
 
-    /** "7464->70" or "1517 (154 wr)->117", as bench/lib/calib.py. */
+    /** "7464->70" or "1517 (154 wr)->117". */
     static String point(LoadPoint p) {
         String wr = p.writeIops() > 0 ? String.format(Locale.ROOT, " (%.0f wr)", p.writeIops()) : "";
         return String.format(Locale.ROOT, "%.0f%s->%d", p.iops(), wr, p.readP95Micros());

@@ -11,7 +11,7 @@ import java.util.TreeMap;
 import java.util.stream.Collectors;
 
 /**
- * Fits a device model to measured load points (ReFlex's method, as bench/lib/calib.py): pure functions.
+ * Fits a device model to measured load points (ReFlex's method; ported from the retired bench/lib/calib.py): pure functions.
  *
  * <p>Read-only latency (read p95) is fitted against read IOPS, R(p95) its inverse. Each mixed point with the same read
  * p95 as R*(p95) read-only IOPS says a write costs w = (R* - reads) / writes reads; w is the median over the points on

@@ -93,7 +93,7 @@ class CalibratorTest {
                 .contains("# through " + device.describe())
                 .contains("Write weight w = ").contains("Read-only QD32 capacity").contains("90% read QD32")
                 .contains("#   100% read: ").contains("#   50% read: ");
-        // The header's points are the measured ones (the format bench/lib/calib.py writes, so the same tools read both).
+        // The header's points are the measured ones (the format the committed models have, so the same tools read both).
         CommittedModel header = CommittedModel.parse(c.yaml());
         assertThat(header.points()).hasSize(c.points().size());
         for (int i = 0; i < c.points().size(); i++) {

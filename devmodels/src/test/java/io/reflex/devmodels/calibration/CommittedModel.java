@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** The measurements in a calibrated model's comment header (bench/lib/calib.py's and {@link CalibrationYaml}'s format). */
+/** The measurements in a calibrated model's comment header ({@link CalibrationYaml}'s format, as the committed models). */
 record CommittedModel(List<LoadPoint> points, List<LoadPoint> capacities) {
     private static final Pattern SWEEP = Pattern.compile("#\\s+(\\d+)% read: (.*)");
     private static final Pattern POINT = Pattern.compile("(\\d+)(?: \\((\\d+) wr\\))?->(\\d+)");

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 class ModelFitTest {
     private static final Path VIRTIO = Path.of("models/virtio-vm.yaml");
 
-    /** The Java port reproduces bench/lib/calib.py's model from the sweep points in the committed model's comments. */
+    /** The Java port reproduces the model the retired bench/lib/calib.py fitted from the sweep points in the committed model's comments. */
     @Test
     void reproducesTheCommittedVirtioModel() throws Exception {
         CommittedModel data = CommittedModel.read(VIRTIO);
