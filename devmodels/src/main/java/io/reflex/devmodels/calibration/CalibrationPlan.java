@@ -104,9 +104,20 @@ public record CalibrationPlan(List<Integer> readPercents, Duration perPoint, Dur
         return perPoint.plus(warmup);
     }
 
+    /** Warm-up before the first point of each mix: three times the others (it follows the heaviest load). */
+    public Duration firstPointWarmup() {
+        return warmup.multipliedBy(3);
+    }
+
+    /** Planned time of a mix's first open-loop point, its longer warm-up included. */
+    public Duration firstPointStep() {
+        return perPoint.plus(firstPointWarmup());
+    }
+
     /** Expected wall time (without preconditioning, whose time depends on the device). */
     public Duration estimate() {
-        return probeStep().multipliedBy(readPercents.size()).plus(pointStep().multipliedBy(pointCount()));
+        return probeStep().multipliedBy(readPercents.size()).plus(pointStep().multipliedBy(pointCount()))
+                .plus(firstPointWarmup().minus(warmup).multipliedBy(readPercents.size()));
     }
 
     private static void positive(String name, Duration d) {
