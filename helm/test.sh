@@ -303,7 +303,11 @@ for v in get list watch update delete; do can $AG no $v leases.coordination.k8s.
 can $AG no create leases.coordination.k8s.io -n $APP
 can $AG no create leases.coordination.k8s.io -n kube-node-lease
 can $AG no create pods -n $NS
-can $AG no get configmaps -n $NS
+# Its calibrated device models: ConfigMaps in the release namespace (no delete; none elsewhere).
+for v in get list watch create update patch; do can $AG yes $v configmaps -n $NS; done
+can $AG no delete configmaps -n $NS
+can $AG no get configmaps -n $APP
+can $AG no create configmaps -n kube-system
 
 step "node restriction (ValidatingAdmissionPolicy): an agent writes only its own node's objects"
 # The agent's ServiceAccount impersonated with the user extra a pod-bound token carries (its node), server-side
@@ -354,6 +358,16 @@ if K get validatingadmissionpolicy reflex-node-agent-node-restriction >/dev/null
   admitted node-1 no "Serving on a tenant placed on another node" "$(status '{"phase":"Serving"}')" -- "${STATUS[@]}"
   admitted node-2 no "moving a tenant (its placement)" "$(status '{"placement":{"device":"d2","node":"node-1","port":20001,"lbaOffset":0,"lbaCount":2097152}}')" -- "${STATUS[@]}"
   K -n "$APP" delete flashtenant nr-t --wait=false >/dev/null
+  # Calibrated device models: ConfigMaps labelled with the agent's node only.
+  model_cm() { printf '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"%s","namespace":"%s","labels":{"reflex.io/node":"%s","reflex.io/device":"d"}},"data":{"model.yaml":"name: d"}}' "$1" "$NS" "$2"; }
+  admitted node-1 yes "a model ConfigMap labelled with its node" "$(model_cm reflex-model-nr-1 node-1)" -- "${APPLY[@]}"
+  admitted node-1 no "a model ConfigMap labelled with another node" "$(model_cm reflex-model-nr-2 node-2)" -- "${APPLY[@]}"
+  admitted node-1 no "any other ConfigMap" "$(model_cm reflex-operator-config node-1)" -- "${APPLY[@]}"
+  K -n "$NS" apply -f - >/dev/null <<<"$(model_cm reflex-model-nr-3 node-2)"
+  # As the agent applies: forcing conflicts (the labels belong to another manager).
+  admitted node-1 no "taking over another node's model ConfigMap" "$(model_cm reflex-model-nr-3 node-1)" -- \
+    apply --server-side --force-conflicts --field-manager=reflex-agent -f -
+  K -n "$NS" delete configmap reflex-model-nr-3 --wait=false >/dev/null
 else
   bad "ValidatingAdmissionPolicy reflex-node-agent-node-restriction missing (agent.nodeRestriction=true)"
 fi

@@ -91,8 +91,9 @@ check(any(r.get("resourceNames") == ["reflex-operator"] and set(r["verbs"]) == {
 check(all(r.get("resourceNames") or set(r["verbs"]) <= {"create", "list", "watch"} for r in role["rules"]),
       "operator: writes only its own Lease (reads the agents' heartbeats)")
 agent_role = one("Role", "node-agent-leases")
-check([sorted(r["verbs"]) for r in agent_role["rules"]] == [["create", "patch"]]
-      and agent_role["rules"][0]["resources"] == ["leases"], "agent: heartbeat Leases, create and patch only")
+check([(r["resources"], sorted(r["verbs"])) for r in agent_role["rules"]]
+      == [(["leases"], ["create", "patch"]), (["configmaps"], ["create", "get", "list", "patch", "update", "watch"])],
+      "agent: heartbeat Leases (create, patch) and its calibrated models' ConfigMaps (no delete)")
 
 # ---- agents --------------------------------------------------------------------------------------------------------
 sets = kinds("DaemonSet")
@@ -116,6 +117,9 @@ for ds in sets:
     check(e["REFLEX_NODE_ADDRESS"] == {"fieldRef": {"fieldPath": "status.hostIP"}}, f"{name}: address from status.hostIP")
     check(e["REFLEX_STATE_DIR"] == "/var/lib/reflex/agent/$(REFLEX_NODE_NAME)", f"{name}: state dir")
     check("--nbd-port=10809" in ag["args"], f"{name}: NBD front-ends from port 10809: {ag['args']}")
+    check("--calibration-plan=standard" in ag["args"], f"{name}: calibration plan standard: {ag['args']}")
+    check(e["REFLEX_NAMESPACE"] == {"fieldRef": {"fieldPath": "metadata.namespace"}},
+          f"{name}: namespace of its model ConfigMaps from the downward API")
     for flag in ("--enable-native-access=ALL-UNNAMED", "--add-exports java.base/jdk.internal.misc=ALL-UNNAMED",
                  "--add-opens java.base/sun.nio.ch=ALL-UNNAMED"):
         check(flag in e["JDK_JAVA_OPTIONS"], f"{name}: JDK_JAVA_OPTIONS lacks {flag}")

@@ -154,6 +154,40 @@ class CrdApiServerTest {
   }
 
   @Test
+  void aDeviceMayNameTheCalibrateModelOrNoneAndCarryItsCalibrationInTheStatus() {
+    FlashDevice named = device("cal-named");
+    named.getSpec().setDeviceModel(DeviceModelRef.named(DeviceModelRef.CALIBRATE));
+    FlashDevice none = device("cal-none");
+    none.getSpec().setDeviceModel(null);
+    client.resource(named).create();
+    FlashDevice created = client.resource(none).create();
+    assertThat(created.getSpec().getDeviceModel()).isNull();
+    assertThat(DeviceModelRef.calibrates(created.getSpec().getDeviceModel())).isTrue();
+
+    FlashDeviceStatus st = new FlashDeviceStatus();
+    st.setPhase(io.reflex.crds.v1alpha1.DevicePhase.Calibrating);
+    io.reflex.crds.v1alpha1.DeviceCalibration c = new io.reflex.crds.v1alpha1.DeviceCalibration();
+    c.setConfigMap("reflex-model-cal-named");
+    c.setNamespace("reflex-system");
+    c.setCalibratedAt("2026-12-06T14:00:00Z");
+    c.setReadCost4k(100L);
+    c.setWriteCost4k(730L);
+    c.setTokenLimits(List.of(new io.reflex.crds.v1alpha1.TokenLimit(1000, 3_000_000, 6_000_000)));
+    FlashDevice fd = client.resources(FlashDevice.class).withName("cal-named").get();
+    fd.setStatus(st);
+    st.setCalibration(c);
+    FlashDevice written = client.resource(fd).updateStatus();
+    assertThat(written.getStatus().getPhase()).isEqualTo(io.reflex.crds.v1alpha1.DevicePhase.Calibrating);
+    assertThat(written.getStatus().getCalibration()).isEqualTo(c);
+
+    // A calibration without its costs is refused, naming the field.
+    FlashDevice again = client.resources(FlashDevice.class).withName("cal-named").get();
+    again.getStatus().getCalibration().setTokenLimits(List.of());
+    assertThatThrownBy(() -> client.resource(again).updateStatus()).isInstanceOf(KubernetesClientException.class)
+        .hasMessageContaining("status.calibration.tokenLimits");
+  }
+
+  @Test
   void staleResourceVersionIsAConflict() {
     FlashTenant t = client.resource(lcTenant("rv-t", "1Gi")).create();
     FlashTenant stale = client.resources(FlashTenant.class).withName("rv-t").get();

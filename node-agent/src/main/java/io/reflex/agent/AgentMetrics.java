@@ -57,6 +57,21 @@ final class AgentMetrics {
         .description("Times the agent served again after a fence (renewed, tenants re-read)").register(registry);
   }
 
+  private java.util.function.IntSupplier calibrating;
+
+  /** Calibration meters: running calibrations, and each one's outcome. */
+  void calibration(java.util.function.IntSupplier running) {
+    this.calibrating = running;
+    Gauge.builder("reflex_agent_devices_calibrating", this, m -> m.calibrating.getAsInt())
+        .description("Devices being calibrated now (model calibrate; not offered meanwhile)").register(registry);
+  }
+
+  /** A calibration ended: calibrated, failed or cancelled. */
+  void calibrationEnded(String outcome) {
+    Counter.builder("reflex_agent_calibrations").tag("outcome", outcome)
+        .description("Device calibrations that ended, by outcome (calibrated, failed, cancelled)").register(registry).increment();
+  }
+
   void fenced() {
     if (fences != null) fences.increment();
   }

@@ -8,6 +8,10 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.reflex.agent.binding.DriverBinder;
+import io.reflex.agent.calibration.CalibrationRunner;
+import io.reflex.agent.calibration.DeviceCalibrations;
+import io.reflex.agent.calibration.EngineCalibrationRunner;
+import io.reflex.agent.calibration.ModelConfigMaps;
 import io.reflex.agent.config.AgentSettings;
 import io.reflex.agent.discovery.Discovery;
 import io.reflex.agent.hugepages.HugePages;
@@ -79,6 +83,8 @@ public final class NodeAgent implements AutoCloseable {
   private final Map<String, DeviceServer> servers = new LinkedHashMap<>();
   private final Set<String> reported = new HashSet<>();
   private final Map<String, String> loggedProblems = new HashMap<>();
+  /** Devices whose model is {@code calibrate}: their calibration, model and Calibrated condition. */
+  private final DeviceCalibrations calibrations;
   private SharedIndexInformer<FlashDevice> devices;
   private SharedIndexInformer<FlashTenant> tenants;
   private volatile Health health = new Health(false, true, List.of(), 0, 0);
@@ -95,6 +101,11 @@ public final class NodeAgent implements AutoCloseable {
   private volatile boolean started;
 
   public NodeAgent(KubernetesClient client, AgentSettings settings, MeterRegistry registry) {
+    this(client, settings, registry, new EngineCalibrationRunner(settings.calibration()));
+  }
+
+  /** With another calibrator (tests): what measures devices whose model is {@code calibrate}. */
+  public NodeAgent(KubernetesClient client, AgentSettings settings, MeterRegistry registry, CalibrationRunner calibrator) {
     this.settings = settings;
     this.client = client;
     this.heartbeat = Heartbeat.fromEnvironment(client, settings);
@@ -115,6 +126,11 @@ public final class NodeAgent implements AutoCloseable {
       });
     }
     this.nbdPorts = new NbdPorts(settings.stateDir(), settings.nbdPort());
+    this.calibrations = new DeviceCalibrations(calibrator, new ModelConfigMaps(client, agentNamespace(client),
+        settings.node(), settings.fieldManager()), settings.stateDir(), settings.node(), settings.syncWrites(),
+        this::requestPass);
+    metrics.calibration(calibrations::running);
+    calibrations.onOutcome(metrics::calibrationEnded);
     this.control = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "reflex-agent-" + settings.node());
       t.setDaemon(true);
@@ -229,6 +245,13 @@ public final class NodeAgent implements AutoCloseable {
     for (String name : List.copyOf(servers.keySet())) {
       if (!wanted.containsKey(name)) stop(name, "no longer configured");
     }
+    for (String name : calibrations.devices()) {
+      ManagedDevice w = wanted.get(name);
+      if (w == null) calibrations.forget(name, "the device is no longer configured");
+      else if (!w.calibrates()) calibrations.forget(name, "the device was given model " + w.model());
+    }
+    Map<String, List<String>> tenantsByDevice = tenantsByDevice();
+    Map<String, DeviceCalibrations.Verdict> verdicts = new HashMap<>();
     check.releaseAllBut(wanted.keySet());
 
     Map<String, DeviceCheck.Outcome> outcomes = new LinkedHashMap<>();
@@ -249,11 +272,26 @@ public final class NodeAgent implements AutoCloseable {
         }
       }
       DeviceCheck.Outcome o = check.check(d, servers.containsKey(d.name()));
+      ManagedDevice serveAs = d;
+      DeviceCalibrations.Verdict v = null;
+      if (d.calibrates()) {
+        if (!o.usable()) {
+          calibrations.cancel(d.name(), o.summary());
+        } else {
+          v = calibrations.decide(d, byName.get(d.name()), check.identity(d.name()), o.capacityBytes(),
+              tenantsByDevice.getOrDefault(d.name(), List.of()), () -> stop(d.name(), "calibrating it"));
+          verdicts.put(d.name(), v);
+          if (v.mode() == DeviceCalibrations.Mode.SERVE) serveAs = d.withModel(v.modelFile());
+        }
+      }
+      boolean held = calibrations.busy(d.name()); // a calibration thread still has the device open
       if (!o.usable()) {
         if (servers.containsKey(d.name())) stop(d.name(), o.summary());
+      } else if (held || (v != null && v.mode() != DeviceCalibrations.Mode.SERVE)) {
+        if (servers.containsKey(d.name())) stop(d.name(), v != null ? v.message() : "a calibration still holds it");
       } else if (!servers.containsKey(d.name())) {
         try {
-          DeviceServer srv = new DeviceServer(d, settings, nbdPorts.portFor(d.name()));
+          DeviceServer srv = new DeviceServer(serveAs, settings, nbdPorts.portFor(d.name()));
           synchronized (fenceLock) {
             servers.put(d.name(), srv); // serves nothing until its table is applied below
           }
@@ -279,22 +317,63 @@ public final class NodeAgent implements AutoCloseable {
       if (srv != null) srv.retryNbd(); // a port that was busy may be free now
       // The assigned port, listening or not (like a tenant's port): Secrets and clients keep it across outages.
       Integer nbd = nbdPorts.enabled() ? nbdPorts.portFor(d.name()) : null;
+      DeviceCalibrations.Verdict v = verdicts.get(d.name());
+      boolean calibrating = srv == null && v != null && v.mode() == DeviceCalibrations.Mode.CALIBRATING;
       conds.add(srv != null
           ? Conditions.of(old, Publisher.SERVING, true, "Serving", "serving " + n + " tenant(s) on " + settings.address().getHostAddress()
               + (srv.nbdListening() != null ? "; NBD exports on port " + srv.nbdListening()
                   : srv.nbdProblem() != null ? "; " + srv.nbdProblem() : ""), gen)
-          : Conditions.of(old, Publisher.SERVING, false, o.reason(), o.summary(), gen));
-      DevicePhase phase = srv != null ? DevicePhase.Ready : o.phase();
+          : v != null && v.mode() != DeviceCalibrations.Mode.SERVE && o.usable()
+              ? Conditions.of(old, Publisher.SERVING, false, calibrating ? "Calibrating" : "NotCalibrated",
+                  (calibrating ? "not served while it is calibrated: " : "not served: ") + v.message(), gen)
+              : Conditions.of(old, Publisher.SERVING, false, o.reason(), o.summary(), gen));
+      io.reflex.crds.v1alpha1.DeviceCalibration calibration = null;
+      if (d.calibrates()) {
+        calibration = v != null ? v.status() : calibrations.published(d.name(), fd);
+        conds.add(v != null ? Conditions.of(old, DeviceCalibrations.CONDITION, v.ok(), v.reason(), v.message(), gen)
+            : Conditions.of(old, DeviceCalibrations.CONDITION, calibration != null, calibration != null ? "Calibrated" : "NotCalibrated",
+                (calibration != null ? "calibrated " + calibration.getCalibratedAt() + "; " : "not calibrated yet: ")
+                    + "the device is not usable now (" + o.summary() + ")", gen));
+      }
+      DevicePhase phase = srv != null ? DevicePhase.Ready
+          : calibrating ? DevicePhase.Calibrating
+          : v != null && o.usable() ? DevicePhase.Unavailable : o.phase();
       Long capacity = srv != null ? Long.valueOf(srv.capacityBytes()) : o.capacityBytes();
       if (srv != null && srv.nbdProblem() != null) logOnce(d.name() + "/nbd", "device " + d.name() + ": " + srv.nbdProblem());
-      if (fd == null || !sameDeviceStatus(fd, phase, gen, capacity, nbd, conds)) {
+      if (fd == null || !sameDeviceStatus(fd, phase, gen, capacity, nbd, conds)
+          || !Objects.equals(fd.getStatus().getCalibration(), calibration)) {
         try {
-          publisher.deviceStatus(d.name(), phase, gen, capacity, nbd, conds);
+          publisher.deviceStatus(d.name(), phase, gen, capacity, nbd, conds, calibration);
         } catch (RuntimeException e) {
           logOnce(d.name() + "/status", "cannot write the status of FlashDevice " + d.name() + ": " + e.getMessage());
         }
       }
     }
+  }
+
+  /** Tenants placed on each device (namespace/name), as the informer has them, those being deleted included. */
+  private Map<String, List<String>> tenantsByDevice() {
+    Map<String, List<String>> m = new HashMap<>();
+    for (FlashTenant t : tenants.getStore().list()) {
+      var st = t.getStatus();
+      if (st == null || st.getPlacement() == null || st.getPlacement().getDevice() == null) continue;
+      m.computeIfAbsent(st.getPlacement().getDevice(), k -> new ArrayList<>()).add(TenantRows.key(t));
+    }
+    m.values().forEach(l -> l.sort(null));
+    return m;
+  }
+
+  /**
+   * The agent's namespace (its calibrated models' ConfigMaps): REFLEX_NAMESPACE, else the heartbeat's
+   * (REFLEX_HEARTBEAT_NAMESPACE), else the client's (in a Pod: its own), else default.
+   */
+  static String agentNamespace(KubernetesClient client) {
+    for (String env : new String[] {"REFLEX_NAMESPACE", "REFLEX_HEARTBEAT_NAMESPACE"}) {
+      String v = System.getenv(env);
+      if (v != null && !v.isBlank()) return v.trim();
+    }
+    String ns = client.getNamespace();
+    return ns == null || ns.isBlank() ? "default" : ns;
   }
 
   /** The API server answered and said no (invalid, forbidden, conflict...), as opposed to not answering or being overloaded. */
@@ -587,6 +666,7 @@ public final class NodeAgent implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    calibrations.close(); // interrupts every calibration; their devices are measured again after a restart
     withdrawServing();
     for (SharedIndexInformer<?> i : new SharedIndexInformer<?>[] {devices, tenants}) if (i != null) i.stop();
     ExecutorService closer = Executors.newVirtualThreadPerTaskExecutor(); // devices drain in parallel

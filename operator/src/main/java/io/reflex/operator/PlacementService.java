@@ -142,6 +142,8 @@ public class PlacementService {
       try {
         ledger.upsertDevice(device(d, Translate.model(d), nodes.get(d.getSpec().getNodeName())));
         devices++;
+      } catch (Translate.AwaitingCalibration e) {
+        LOG.infof("FlashDevice %s: %s", d.getMetadata().getName(), e.getMessage());
       } catch (RuntimeException e) {
         LOG.warnf("FlashDevice %s is not usable: %s", d.getMetadata().getName(), e.getMessage());
       }

@@ -3,6 +3,7 @@ package io.reflex.operator;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeAddress;
 import io.fabric8.kubernetes.api.model.Quantity;
+import io.reflex.crds.v1alpha1.DeviceCalibration;
 import io.reflex.crds.v1alpha1.DeviceModelRef;
 import io.reflex.crds.v1alpha1.DevicePhase;
 import io.reflex.crds.v1alpha1.FlashDevice;
@@ -34,15 +35,31 @@ public final class Translate {
     return t.getMetadata().getNamespace() + "/" + t.getMetadata().getName();
   }
 
-  /** The device's cost model; IllegalArgumentException with a user-facing message if unusable. */
+  /**
+   * No model yet: the device's model is {@code calibrate} (or absent) and its node agent has not published a calibrated
+   * one in status.calibration. Not an error: the device is simply not offered until then.
+   */
+  public static final class AwaitingCalibration extends IllegalArgumentException {
+    public AwaitingCalibration(String message) {
+      super(message);
+    }
+  }
+
+  /**
+   * The device's cost model; IllegalArgumentException with a user-facing message if unusable, {@link AwaitingCalibration}
+   * while a device the agent calibrates has no published model. A calibrated device's model is the one its agent
+   * publishes in status.calibration (the full model is in the ConfigMap named there; the operator needs no ConfigMap
+   * watch): while a recalibration runs, the previous one stays there.
+   */
   public static DeviceModel model(FlashDevice d) {
     DeviceModelRef ref = d.getSpec().getDeviceModel();
-    if (ref == null) {
-      throw new IllegalArgumentException("spec.deviceModel is missing");
+    if (DeviceModelRef.calibrates(ref)) {
+      return calibrated(d);
     }
     if (ref.getName() != null) {
       if (!DeviceModels.BUILTIN.contains(ref.getName())) {
-        throw new IllegalArgumentException("unknown device model '" + ref.getName() + "'; known: " + DeviceModels.BUILTIN);
+        throw new IllegalArgumentException("unknown device model '" + ref.getName() + "'; known: " + DeviceModels.BUILTIN
+            + " or " + DeviceModelRef.CALIBRATE);
       }
       return DeviceModels.load(ref.getName());
     }
@@ -54,6 +71,25 @@ public final class Translate {
     }
     return new DeviceModel("inline:" + d.getMetadata().getName(), "inline", m.getReadCost4k(), m.getWriteCost4k(),
         Boolean.TRUE.equals(m.getUnlimited()), limits);
+  }
+
+  /** The model the device's agent measured and published (status.calibration). */
+  static DeviceModel calibrated(FlashDevice d) {
+    DeviceCalibration c = d.getStatus() == null ? null : d.getStatus().getCalibration();
+    if (c == null) {
+      throw new AwaitingCalibration("awaiting calibration: the node agent on " + d.getSpec().getNodeName()
+          + " measures the device before it is offered (condition Calibrated)");
+    }
+    if (c.getReadCost4k() == null || c.getWriteCost4k() == null || c.getTokenLimits() == null || c.getTokenLimits().isEmpty()) {
+      throw new IllegalArgumentException("status.calibration is incomplete (readCost4k, writeCost4k and tokenLimits are "
+          + "needed); the node agent rewrites it, or set reflex.io/recalibrate");
+    }
+    List<TokenLimit> limits = c.getTokenLimits().stream()
+        .sorted(java.util.Comparator.comparing(io.reflex.crds.v1alpha1.TokenLimit::getP95Micros))
+        .map(l -> new TokenLimit(l.getP95Micros(), l.getMixedTokensPerSec(), l.getReadOnlyTokensPerSec())).toList();
+    return new DeviceModel("calibrated:" + d.getMetadata().getName(), "calibrated " + c.getCalibratedAt()
+        + (c.getConfigMap() == null ? "" : " (ConfigMap " + c.getNamespace() + "/" + c.getConfigMap() + ")"),
+        c.getReadCost4k(), c.getWriteCost4k(), false, limits);
   }
 
   public static long capacityBytes(FlashDevice d) {

@@ -4,6 +4,11 @@ package io.reflex.crds.v1alpha1;
 public enum DevicePhase {
   /** Discovered, not yet serving (claiming, opening, or waiting for its dataplane). */
   Pending,
+  /**
+   * Its node agent is measuring it (device model {@code calibrate}): not offered to new tenants until the calibrated
+   * model is published (status.calibration); see the Calibrated condition for progress.
+   */
+  Calibrating,
   /** Serving tenants. */
   Ready,
   /** Serving, but something is wrong (see conditions). */

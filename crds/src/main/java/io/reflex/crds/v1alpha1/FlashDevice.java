@@ -35,4 +35,11 @@ public class FlashDevice extends CustomResource<FlashDeviceSpec, FlashDeviceStat
   public static final String NODE_FIELD = "spec.nodeName";
   /** Annotation with the address clients reach the device's node on (its agent sets it; the operator reads it). */
   public static final String NODE_ADDRESS_ANNOTATION = GROUP + "/node-address";
+  /**
+   * Annotation asking the node agent to recalibrate a device whose model is {@code calibrate}: any new value (a token)
+   * is handled once; the token the published model answers is status.calibration.recalibrateToken.
+   */
+  public static final String RECALIBRATE_ANNOTATION = GROUP + "/recalibrate";
+  /** Annotation "true": a recalibration may overwrite the data of the tenants placed on the device. */
+  public static final String CALIBRATION_OVERWRITES_DATA_ANNOTATION = GROUP + "/calibration-overwrites-data";
 }

@@ -39,8 +39,8 @@ public class FlashDeviceSpec {
   @JsonPropertyDescription("storage engine: uring (default), file, memory, spdk")
   private Engine engine;
 
-  @Required
-  @JsonPropertyDescription("cost model of the device")
+  @JsonPropertyDescription("cost model of the device; absent or name 'calibrate': its node agent measures the device "
+      + "before it is offered and publishes the model in status.calibration")
   private DeviceModelRef deviceModel;
 
   @Default("Never")

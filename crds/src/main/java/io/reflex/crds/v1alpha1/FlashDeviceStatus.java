@@ -9,7 +9,7 @@ import java.util.List;
 
 /** Observed state of a flash device, written by its node agent through the status subresource. */
 public class FlashDeviceStatus {
-  @JsonPropertyDescription("Pending, Ready, Degraded or Unavailable")
+  @JsonPropertyDescription("Pending, Calibrating, Ready, Degraded or Unavailable")
   private DevicePhase phase;
 
   @Min(0)
@@ -47,6 +47,10 @@ public class FlashDeviceStatus {
   @JsonPropertyDescription("TCP port of the device's NBD front-end on the node's address (every tenant on the device is an export); absent while it is not listening")
   private Integer nbdPort;
 
+  @JsonPropertyDescription("the model the node agent measured (device model 'calibrate', written by the agent): what "
+      + "the operator prices tenants with; absent until the first calibration is complete, kept while a recalibration runs")
+  private DeviceCalibration calibration;
+
   @JsonPropertyDescription("standard conditions (type Ready, ...), merged by type")
   private List<Condition> conditions;
 
@@ -68,6 +72,8 @@ public class FlashDeviceStatus {
   public void setTenantCount(Integer tenantCount) { this.tenantCount = tenantCount; }
   public Integer getNbdPort() { return nbdPort; }
   public void setNbdPort(Integer nbdPort) { this.nbdPort = nbdPort; }
+  public DeviceCalibration getCalibration() { return calibration; }
+  public void setCalibration(DeviceCalibration calibration) { this.calibration = calibration; }
   public List<Condition> getConditions() { return conditions; }
   public void setConditions(List<Condition> conditions) { this.conditions = conditions; }
 }

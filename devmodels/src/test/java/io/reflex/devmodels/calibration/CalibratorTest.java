@@ -172,7 +172,7 @@ class CalibratorTest {
     @Test
     void failsClearlyWhenNoTargetIsReachable() {
         SimulatedDevice slow = new SimulatedDevice(clock, CAPACITY, WRITE_WEIGHT, 8_000);
-        assertThatThrownBy(() -> new Calibrator(CalibrationPlan.quick(), recorder, clock).run(slow, "slow", "slow"))
+        assertThatThrownBy(() -> new Calibrator(CalibrationPlan.standard().withPrecondition(false), recorder, clock).run(slow, "slow", "slow"))
                 .isInstanceOf(CalibrationException.class)
                 .hasMessageContaining("no p95 target");
     }

@@ -1,6 +1,7 @@
 package io.reflex.agent.cli;
 
 import io.reflex.agent.config.AgentSettings;
+import io.reflex.agent.config.CalibrationSettings;
 import io.reflex.agent.config.DeviceSpec;
 import io.reflex.agent.discovery.HostRoots;
 import io.reflex.dataplane.net.Layout;
@@ -90,6 +91,17 @@ public final class AgentCommand {
           + "there; a device keeps its port across restarts (0: no NBD; default: ${DEFAULT-VALUE}, env REFLEX_NBD_PORT)")
   int nbdPort;
 
+  @Option(names = "--calibration-plan", defaultValue = "${env:REFLEX_CALIBRATION_PLAN:-standard}",
+      description = "How devices with model=calibrate are measured: standard (minutes, preconditioning included) or "
+          + "quick (seconds; tests, demos) (default: ${DEFAULT-VALUE}, env REFLEX_CALIBRATION_PLAN)")
+  String calibrationPlan;
+
+  @Option(names = "--calibration-duration-per-point", paramLabel = "SECONDS",
+      defaultValue = "${env:REFLEX_CALIBRATION_DURATION_PER_POINT}",
+      description = "Measured seconds per open-loop calibration point (default: the plan's; env "
+          + "REFLEX_CALIBRATION_DURATION_PER_POINT)")
+  Double calibrationPerPoint;
+
   public AgentSettings settings() {
     if (node == null || node.isBlank()) throw new IllegalArgumentException("--node is required (or REFLEX_NODE_NAME)");
     List<DeviceSpec> specs = new ArrayList<>();
@@ -125,7 +137,8 @@ public final class AgentCommand {
     Path state = stateDir != null ? stateDir : Path.of("/var/lib/reflex/agent", node);
     return new AgentSettings(node, new HostRoots(sysfsRoot, procRoot, devRoot), specs, ip, state, loops, mode, !noQos,
         syncWrites, Duration.ofMillis((long) (rescanSeconds * 1000)), hugePages2M, hugePages1G, lowerHugePages, restoreDrivers, nbdPort,
-        cpuList);
+        cpuList, new CalibrationSettings(calibrationPlan,
+            calibrationPerPoint == null ? null : Duration.ofMillis(Math.round(calibrationPerPoint * 1000))));
   }
 
   /** host and port of the HTTP endpoint. */

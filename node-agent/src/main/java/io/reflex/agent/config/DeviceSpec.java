@@ -15,7 +15,8 @@ import java.util.regex.Pattern;
  *
  * @param target   path, PCI address or glob
  * @param engine   uring (default for paths), file, memory, spdk (default for PCI addresses)
- * @param model    device model name (see devmodels/) or .yaml path; default "sample"
+ * @param model    device model name (see devmodels/), .yaml path, or "calibrate" (the agent measures the device before
+ *                 it is offered); default "sample"
  * @param claim    Never (default) or IfUnused (the agent may bind a PCI function to a user-space driver)
  * @param name     FlashDevice name, or null to derive it from node and target
  * @param capacity serve at most this much (a Kubernetes quantity, e.g. 64Gi), or null for the whole device

@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.reflex.agent.config.AgentSettings;
 import io.reflex.agent.serving.ManagedDevice;
+import io.reflex.crds.v1alpha1.DeviceCalibration;
 import io.reflex.crds.v1alpha1.DeviceModelRef;
 import io.reflex.crds.v1alpha1.DevicePhase;
 import io.reflex.crds.v1alpha1.FlashDevice;
@@ -78,7 +79,7 @@ public final class Publisher {
 
   /** A built-in model by name; a model file (e.g. from a calibration) inline, so the operator prices it too. */
   static DeviceModelRef modelRef(String model) {
-    if (DeviceModels.BUILTIN.contains(model)) return DeviceModelRef.named(model);
+    if (DeviceModels.BUILTIN.contains(model) || DeviceModelRef.CALIBRATE.equals(model)) return DeviceModelRef.named(model);
     DeviceModel m = DeviceModels.load(model);
     InlineDeviceModel inline = new InlineDeviceModel();
     inline.setReadCost4k(Math.toIntExact(m.readCost4k()));
@@ -94,7 +95,18 @@ public final class Publisher {
   /** The agent's part of a device's status. */
   public void deviceStatus(String name, DevicePhase phase, Long observedGeneration, Long capacityBytes, Integer nbdPort,
                            List<Condition> conditions) {
+    deviceStatus(name, phase, observedGeneration, capacityBytes, nbdPort, conditions, null);
+  }
+
+  /**
+   * The agent's part of a device's status, with the calibrated model it published ({@code calibration}; null for a
+   * device with another model: the field is released). Every write of a calibrated device's status must carry it,
+   * or server-side apply drops it.
+   */
+  public void deviceStatus(String name, DevicePhase phase, Long observedGeneration, Long capacityBytes, Integer nbdPort,
+                           List<Condition> conditions, DeviceCalibration calibration) {
     FlashDeviceStatus s = new FlashDeviceStatus();
+    s.setCalibration(calibration);
     s.setPhase(phase);
     s.setNbdPort(nbdPort); // absent from the apply when null: the field is released, clients stop being sent there
     s.setObservedGeneration(observedGeneration);

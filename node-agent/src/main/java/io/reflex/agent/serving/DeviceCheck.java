@@ -49,6 +49,13 @@ public final class DeviceCheck {
   /** The node's hugepages as ensured in this pass (they are per node, not per device); null: not yet. */
   private io.reflex.agent.hugepages.HugePageReport hugePageReport;
   private final ClaimStore claims;
+  /** Device name -> its identity as last inspected (file dev:inode, block WWID/serial, PCI address). */
+  private final java.util.Map<String, String> identities = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** The device's identity as last inspected (a calibration is valid for this device only), or null. */
+  public String identity(String deviceName) {
+    return identities.get(deviceName);
+  }
 
   public DeviceCheck(AgentSettings settings, Discovery discovery, DriverBinder binder, HugePages hugePages,
                      ClaimStore claims) {
@@ -90,6 +97,7 @@ public final class DeviceCheck {
       return new Outcome(false, DevicePhase.Unavailable, conds.getFirst().reason(), msg, size, conds);
     }
     conds.add(new Cond("Discovered", true, "Found", describe(in)));
+    identities.put(d.name(), in.identity());
     boolean ours = claims.ours(in.identity());
     List<InUse> inUse = ours ? in.inUseIgnoringSignatures() : in.inUse();
     if (!inUse.isEmpty()) {

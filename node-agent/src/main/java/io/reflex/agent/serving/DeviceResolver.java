@@ -88,13 +88,17 @@ public final class DeviceResolver {
         model(fd), s.getClaimPolicy() == null ? ClaimPolicy.Never : s.getClaimPolicy(), capacity, false, 0);
   }
 
-  /** A built-in model's name, or an inline model written to the state directory as YAML. */
+  /**
+   * A built-in model's name, an inline model written to the state directory as YAML, or {@code calibrate} (no model,
+   * or the reserved name: the agent calibrates the device, see {@code calibration.DeviceCalibrations}).
+   */
   private String model(FlashDevice fd) {
     var ref = fd.getSpec().getDeviceModel();
-    if (ref == null) throw new IllegalArgumentException("spec.deviceModel is missing");
+    if (io.reflex.crds.v1alpha1.DeviceModelRef.calibrates(ref)) return ManagedDevice.CALIBRATE;
     if (ref.getName() != null) {
       if (!DeviceModels.BUILTIN.contains(ref.getName())) {
-        throw new IllegalArgumentException("unknown device model '" + ref.getName() + "'; known: " + DeviceModels.BUILTIN);
+        throw new IllegalArgumentException("unknown device model '" + ref.getName() + "'; known: " + DeviceModels.BUILTIN
+            + " or " + ManagedDevice.CALIBRATE);
       }
       return ref.getName();
     }

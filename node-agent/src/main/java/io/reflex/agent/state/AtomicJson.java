@@ -9,12 +9,12 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 
 /** The agent's state files are replaced whole: temp file, fsync, atomic rename, so a crash leaves the old or the new one. */
-final class AtomicJson {
-  static final ObjectMapper JSON = new ObjectMapper();
+public final class AtomicJson {
+  public static final ObjectMapper JSON = new ObjectMapper();
 
   private AtomicJson() {}
 
-  static void write(Path file, Object value) throws IOException {
+  public static void write(Path file, Object value) throws IOException {
     Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
     Files.write(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(value));
     try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {

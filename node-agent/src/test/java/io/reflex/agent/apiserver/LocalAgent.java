@@ -14,6 +14,7 @@ final class LocalAgent implements AutoCloseable {
   private final Path kubeconfig;
   private final Path log;
   private final java.util.Map<String, String> env = new java.util.HashMap<>();
+  private final List<String> jvm = new ArrayList<>();
   private Process process;
 
   LocalAgent(Path kubeconfig, Path log, String... args) {
@@ -28,13 +29,21 @@ final class LocalAgent implements AutoCloseable {
     return this;
   }
 
+  /** A JVM option for the agent process (e.g. -Dreflex.test.calibrator=fake:5); before {@link #start}. */
+  LocalAgent jvm(String option) {
+    jvm.add(option);
+    return this;
+  }
+
   LocalAgent start() throws IOException, InterruptedException {
     Path ready = Files.createTempFile("agent-ready", "");
     Files.delete(ready);
     List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
         "--enable-native-access=ALL-UNNAMED", "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED",
         "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "-Xmx256m", "-cp", System.getProperty("java.class.path"),
-        "-Dreflex.test.ready=" + ready, LocalAgentMain.class.getName()));
+        "-Dreflex.test.ready=" + ready));
+    cmd.addAll(jvm);
+    cmd.add(LocalAgentMain.class.getName());
     cmd.addAll(args);
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     pb.environment().put("KUBECONFIG", kubeconfig.toString());

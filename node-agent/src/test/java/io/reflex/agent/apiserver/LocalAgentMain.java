@@ -22,7 +22,10 @@ public final class LocalAgentMain {
     AgentSettings s = cmd.settings();
     Config config = Config.fromKubeconfig(Files.readString(Path.of(System.getenv("KUBECONFIG"))));
     KubernetesClient client = new KubernetesClientBuilder().withConfig(config).build();
-    NodeAgent agent = new NodeAgent(client, s, null).start();
+    String fake = System.getProperty("reflex.test.calibrator", ""); // fake:SECONDS: a stand-in (FakeCalibrationRunner)
+    NodeAgent agent = (fake.startsWith("fake:")
+        ? new NodeAgent(client, s, null, new FakeCalibrationRunner(Double.parseDouble(fake.substring(5))))
+        : new NodeAgent(client, s, null)).start();
     Runtime.getRuntime().addShutdownHook(new Thread(agent::close));
     String ready = System.getProperty("reflex.test.ready");
     if (ready != null) Files.writeString(Path.of(ready), "ready");

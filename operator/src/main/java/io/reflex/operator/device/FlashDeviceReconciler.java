@@ -102,7 +102,8 @@ public class FlashDeviceReconciler implements Reconciler<FlashDevice>, Cleaner<F
         if (changed) {
           placement.deviceAbsorbed(name);
         }
-        write(ctx, d, null, null, List.of(Conditions.of(conditions(d), BUDGETED, false, "InvalidModel", e.getMessage(),
+        write(ctx, d, null, null, List.of(Conditions.of(conditions(d), BUDGETED, false,
+            e instanceof Translate.AwaitingCalibration ? "AwaitingCalibration" : "InvalidModel", e.getMessage(),
             d.getMetadata().getGeneration())));
         ok = true;
         return UpdateControl.noUpdate();
