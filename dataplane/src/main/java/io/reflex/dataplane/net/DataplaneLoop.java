@@ -29,7 +29,7 @@ import java.util.function.Consumer;
  * send replies. Nothing on this path allocates or locks; other threads talk to a loop only through its control
  * queue ({@link #execute}).
  */
-public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHandler {
+public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHandler, LoopControl {
     /**
      * @param cpu         the core to pin this loop's thread to, or -1 to let the kernel place it
      * @param submitBatch a request reaching an idle device is submitted at once; while the device is busy, every
@@ -181,6 +181,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
         this.thread = Thread.ofPlatform().name("reflex-dp-" + index).daemon(true).unstarted(this);
     }
 
+    @Override
     public void start() { thread.start(); }
 
     private UringNet openUringNet(Config config, IoQueue io) {
@@ -195,12 +196,14 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
     }
 
     /** The network path in use, for the start-up summary and tests: "io_uring (…)" or "epoll". */
+    @Override
     public String netPath() {
         if (uringNet == null) return "epoll";
         return uringNet.shared() ? "io_uring, sharing the device ring" : "io_uring, own ring";
     }
 
     /** Run {@code task} on this loop's thread (cold path: config changes, new connections). */
+    @Override
     public void execute(Runnable task) {
         if (Thread.currentThread() == thread) {
             // The loop feeding itself (a connection event re-pushing rate shares): never wait for a queue that only
@@ -496,6 +499,12 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
 
     // ---- control (cold path, on this thread via execute) --------------------------------------------------------
 
+    /** Install or update a tenant on this loop (its port is its listener's: see {@link #listen}). */
+    @Override
+    public void setTenant(int slot, io.reflex.dataplane.tenant.TenantSpec spec, io.reflex.dataplane.metrics.TenantStats stats) {
+        setTenant(slot, spec.name(), spec.lbaBase(), spec.lbaCount(), spec.token(), stats);
+    }
+
     /** Install or update a tenant on this loop. */
     public void setTenant(int slot, String name, long baseSector, long sectors, String token,
                           io.reflex.dataplane.metrics.TenantStats stats) {
@@ -510,6 +519,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
     }
 
     /** This loop's share of a tenant's token rate. */
+    @Override
     public void setRate(int slot, boolean latencyCritical, double tokensPerSec) {
         execute(() -> {
             if (Double.isInfinite(tokensPerSec)) scheduler.setUnlimited(slot);
@@ -518,11 +528,13 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
         });
     }
 
+    @Override
     public void setSchedulerEnabled(boolean enabled) {
         execute(() -> scheduler.setEnabled(enabled));
     }
 
     /** Close the tenant's connections, fail its queued requests, free its slot on this loop. */
+    @Override
     public void removeTenant(int slot) {
         execute(() -> {
             LoopTenant t = tenants[slot];
@@ -744,17 +756,22 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
     /** This loop's connection counters (metrics). */
     public ConnectionStats connectionStats() { return connectionStats; }
 
+    @Override
     public int index() { return index; }
 
     /** The loop thread's id (tests and benchmarks read its CPU time and allocations). */
+    @Override
     public long threadId() { return thread.threadId(); }
 
+    @Override
     public boolean isRunning() { return running && !stopped && thread.isAlive(); }
 
     public int connectionCount() { return openSessions; }
 
+    @Override
     public TokenScheduler scheduler() { return scheduler; }
 
+    @Override
     public IoQueue io() { return io; }
 
     void log(String message) {
@@ -762,6 +779,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
     }
 
     /** Stop the loop; waits for it to close its connections and device queue. */
+    @Override
     public void stop() {
         running = false;
         selector.wakeup();
