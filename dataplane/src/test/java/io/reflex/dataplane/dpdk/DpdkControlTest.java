@@ -36,7 +36,7 @@ class DpdkControlTest {
     }
 
     /** The value of the one sample of {@code metric} whose labels are exactly {@code labels} (empty: none). */
-    private static double sample(String metrics, String metric, String labels) {
+    static double sample(String metrics, String metric, String labels) {
         String name = labels.isEmpty() ? metric : metric + "{" + labels + "}";
         Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + " (\\S+)$").matcher(metrics);
         assertThat(m.find()).as("%s{%s} in\n%s", metric, labels, metrics).isTrue();
