@@ -158,19 +158,17 @@ public final class DataplaneMain implements Callable<Integer> {
     private Layout layout() {
         CommandLine cl = new CommandLine(this);
         try {
-            int t = "auto".equals(threads) ? 0 : Integer.parseInt(threads.trim());
-            if (t != 0 && (t < 1 || t > 64)) throw new CommandLine.ParameterException(cl, "--threads must be 1–64 or auto");
+            int t = Layout.parseThreads(threads);
             int batch = "auto".equals(submitBatch) ? 0 : Integer.parseInt(submitBatch.trim());
             if (!"auto".equals(submitBatch) && batch < 1) throw new CommandLine.ParameterException(cl, "--submit-batch must be at least 1, got " + batch);
-            PollMode pollMode = "auto".equals(poll) ? null : PollMode.valueOf(poll.toUpperCase(java.util.Locale.ROOT));
+            PollMode pollMode = Layout.parsePoll(poll);
             Layout.Pin pinMode = Layout.Pin.valueOf(pin.toUpperCase(java.util.Locale.ROOT));
             var request = new Layout.Request(cpus == null ? null : Layout.parseCpus(cpus), t, pinMode, pollMode, batch, device);
             return Layout.choose(request, Layout.Facts.probe(device));
         } catch (NumberFormatException e) {
-            throw new CommandLine.ParameterException(cl, "--threads and --submit-batch take a number or auto: " + e.getMessage());
+            throw new CommandLine.ParameterException(cl, "--submit-batch takes a number or auto: " + e.getMessage());
         } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(cl, e.getMessage().startsWith("No enum") ? "--poll is auto | busy | yield | adaptive | block,"
-                    + " --pin is auto | yes | no" : e.getMessage());
+            throw new CommandLine.ParameterException(cl, e.getMessage().startsWith("No enum") ? "--pin is auto | yes | no" : e.getMessage());
         }
     }
 
