@@ -195,16 +195,14 @@ public final class DpdkServer implements AutoCloseable {
     }
 
     /** A drop counter summed over the loops. */
-    public long drops(Drop reason) {
-        long n = 0;
-        for (UdpLoop l : loops()) n += l.drops().get(reason);
-        return n;
-    }
+    public long drops(Drop reason) { return sumLoops(l -> l.drops().get(reason)); }
 
     /** A counter summed over the loops. */
-    public long count(Count what) {
+    public long count(Count what) { return sumLoops(l -> l.counts().get(what)); }
+
+    private long sumLoops(java.util.function.ToLongFunction<UdpLoop> counter) {
         long n = 0;
-        for (UdpLoop l : loops()) n += l.counts().get(what);
+        for (LoopControl l : dataplane.netLoops()) n += counter.applyAsLong((UdpLoop) l);
         return n;
     }
 

@@ -440,21 +440,6 @@ public final class UdpLoop implements Runnable, Dispatcher, CompletionHandler, L
         });
     }
 
-    /** This loop's share of a tenant's token rate (infinite: unlimited). */
-    @Override
-    public void setRate(int slot, boolean latencyCritical, double tokensPerSec) {
-        execute(() -> {
-            if (Double.isInfinite(tokensPerSec)) scheduler.setUnlimited(slot);
-            else if (latencyCritical) scheduler.setLatencyCritical(slot, tokensPerSec);
-            else scheduler.setBestEffort(slot, tokensPerSec);
-        });
-    }
-
-    @Override
-    public void setSchedulerEnabled(boolean enabled) {
-        execute(() -> scheduler.setEnabled(enabled));
-    }
-
     /**
      * Stops serving a tenant: datagrams to its port are dropped ({@link Drop#NO_TENANT}), its queued requests are answered
      * EBUSY, those at the device still complete.

@@ -518,21 +518,6 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
         });
     }
 
-    /** This loop's share of a tenant's token rate. */
-    @Override
-    public void setRate(int slot, boolean latencyCritical, double tokensPerSec) {
-        execute(() -> {
-            if (Double.isInfinite(tokensPerSec)) scheduler.setUnlimited(slot);
-            else if (latencyCritical) scheduler.setLatencyCritical(slot, tokensPerSec);
-            else scheduler.setBestEffort(slot, tokensPerSec);
-        });
-    }
-
-    @Override
-    public void setSchedulerEnabled(boolean enabled) {
-        execute(() -> scheduler.setEnabled(enabled));
-    }
-
     /** Close the tenant's connections, fail its queued requests, free its slot on this loop. */
     @Override
     public void removeTenant(int slot) {

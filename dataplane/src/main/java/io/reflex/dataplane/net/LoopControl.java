@@ -23,15 +23,25 @@ public interface LoopControl {
      */
     void setTenant(int slot, TenantSpec spec, TenantStats stats);
 
-    /** This loop's share of a tenant's token rate (infinite: unlimited). */
-    void setRate(int slot, boolean latencyCritical, double tokensPerSec);
+    /** This loop's share of a tenant's token rate (infinite: unlimited), applied to its scheduler on the loop thread. */
+    default void setRate(int slot, boolean latencyCritical, double tokensPerSec) {
+        TokenScheduler scheduler = scheduler();
+        execute(() -> {
+            if (Double.isInfinite(tokensPerSec)) scheduler.setUnlimited(slot);
+            else if (latencyCritical) scheduler.setLatencyCritical(slot, tokensPerSec);
+            else scheduler.setBestEffort(slot, tokensPerSec);
+        });
+    }
 
-    void setSchedulerEnabled(boolean enabled);
+    default void setSchedulerEnabled(boolean enabled) {
+        TokenScheduler scheduler = scheduler();
+        execute(() -> scheduler.setEnabled(enabled));
+    }
 
     /** Stops serving a tenant on this loop and frees its slot (queued requests fail, those at the device complete). */
     void removeTenant(int slot);
 
-    /** The loop's scheduler; other threads only read its gauges (metrics). */
+    /** The loop's scheduler; other threads only read its gauges (metrics) or post changes to it through {@link #execute}. */
     TokenScheduler scheduler();
 
     /** The loop's device queue; other threads only read {@link IoQueue#inFlight()} (metrics). */

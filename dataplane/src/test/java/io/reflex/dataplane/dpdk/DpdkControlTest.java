@@ -3,14 +3,11 @@ package io.reflex.dataplane.dpdk;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.reflex.dataplane.metrics.AdminServer;
+import io.reflex.dataplane.server.AdminHttp;
 import io.reflex.protocol.Opcode;
 import io.reflex.protocol.Status;
 
 import java.net.InetSocketAddress;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
@@ -24,17 +21,6 @@ import org.junit.jupiter.api.Test;
  * engine's frame counters. Skips where DPDK is not installed.
  */
 class DpdkControlTest {
-    private final HttpClient http = HttpClient.newHttpClient();
-
-    private HttpResponse<String> get(InetSocketAddress a, String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + a.getPort() + path)).build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    private HttpResponse<String> post(InetSocketAddress a, String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + a.getPort() + path)).POST(HttpRequest.BodyPublishers.noBody()).build(),
-                HttpResponse.BodyHandlers.ofString());
-    }
-
     /** The value of the one sample of {@code metric} whose labels are exactly {@code labels} (empty: none). */
     static double sample(String metrics, String metric, String labels) {
         String name = labels.isEmpty() ? metric : metric + "{" + labels + "}";
@@ -53,7 +39,7 @@ class DpdkControlTest {
                 """);
         try (RingRig rig = new RingRig(0, "memory", null, table, "sample");
              AdminServer admin = new AdminServer(rig.server.dataplane(), new InetSocketAddress("127.0.0.1", 0))) {
-            InetSocketAddress a = admin.address();
+            AdminHttp a = new AdminHttp(admin.address());
             byte[] block = new byte[4096];
             new Random(5).nextBytes(block);
             assertThat(rig.call(Opcode.SET, 1, 0, 8, block).status()).isEqualTo(Status.OK);
@@ -62,8 +48,8 @@ class DpdkControlTest {
             rig.sendRequest(Opcode.GET, 10, 0, 8, null, 5001, null);
             assertThat(rig.receiveReply().status()).isEqualTo(Status.OK);
 
-            assertThat(get(a, "/health/ready").statusCode()).isEqualTo(200);
-            String m = get(a, "/metrics").body();
+            assertThat(a.get("/health/ready").statusCode()).isEqualTo(200);
+            String m = a.get("/metrics").body();
             // per-tenant metrics of DPDK traffic, as on kernel TCP
             assertThat(sample(m, "reflex_tenant_requests_total", "class=\"BE\",op=\"read\",tenant=\"a\"")).isEqualTo(3);
             assertThat(sample(m, "reflex_tenant_requests_total", "class=\"BE\",op=\"write\",tenant=\"a\"")).isEqualTo(1);
@@ -91,7 +77,7 @@ class DpdkControlTest {
                       - {name: lc, port: 5001, class: LC, iops: 20000, readPercent: 100, p95Micros: 500, lbaBase: 65536, lbaCount: 8192}
                       - {name: c, port: 5002, class: BE, lbaBase: 0, lbaCount: 65536}
                     """);
-            var r = post(a, "/reload");
+            var r = a.post("/reload");
             assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
             assertThat(r.body()).contains("\"added\" : [ \"c\" ]").contains("\"removed\" : [ \"a\" ]").contains("\"updated\" : [ \"lc\" ]");
             rig.settle();
@@ -109,13 +95,13 @@ class DpdkControlTest {
             assertThat(rig.receiveReply().status()).isEqualTo(Status.OK); // the updated tenant still serves
             assertThat(rig.server.drops(Drop.NO_TENANT)).isEqualTo(noTenant + 1);
 
-            m = get(a, "/metrics").body();
+            m = a.get("/metrics").body();
             assertThat(sample(m, "reflex_tenant_reserved_iops", "class=\"LC\",tenant=\"lc\"")).isEqualTo(20000);
             assertThat(sample(m, "reflex_tenant_reserved_tokens_per_second", "class=\"LC\",tenant=\"lc\"")).isGreaterThan(tokensBefore);
             assertThat(sample(m, "reflex_tenant_requests_total", "class=\"LC\",op=\"read\",tenant=\"lc\"")).isEqualTo(2); // kept across the update
             assertThat(sample(m, "reflex_tenant_requests_total", "class=\"BE\",op=\"read\",tenant=\"c\"")).isEqualTo(1);
             assertThat(m).doesNotContain("tenant=\"a\"");
-            assertThat(get(a, "/tenants").body()).contains("\"name\" : \"c\"").doesNotContain("\"name\" : \"a\"");
+            assertThat(a.get("/tenants").body()).contains("\"name\" : \"c\"").doesNotContain("\"name\" : \"a\"");
         }
     }
 }
