@@ -501,12 +501,7 @@ public final class UdpLoop implements Runnable, Dispatcher, CompletionHandler, L
         if (stopped) return;
         stopped = true;
         try {
-            long deadline = System.nanoTime() + 5_000_000_000L;
-            while (io.inFlight() > 0 && System.nanoTime() < deadline) {
-                io.submit();
-                io.reap(this, 1024);
-                io.awaitCompletion(1_000_000);
-            }
+            io.finish(this, 5_000_000_000L);
             for (int s = 0; s < tenants.length; s++) {
                 if (tenants[s] == null) continue;
                 scheduler.drain(s, (slot, request) -> {

@@ -780,13 +780,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
         stopped = true;
         while (sessionCount > 0) sessions[sessionCount - 1].close(CloseReason.SHUTDOWN, null);
         if (uringNet != null) uringNet.close(); // waits for the cancelled receives and sends; before the ring goes
-        // Let writes already at the device finish before the queue (and its buffers) go away.
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (io.inFlight() > 0 && System.nanoTime() < deadline) {
-            io.submit();
-            io.reap(this, 1024);
-            io.awaitCompletion(1_000_000);
-        }
+        io.finish(this, 5_000_000_000L); // writes already at the device complete before the queue (and its buffers) go away
         for (SelectionKey k : selector.keys()) {
             try {
                 k.channel().close();
