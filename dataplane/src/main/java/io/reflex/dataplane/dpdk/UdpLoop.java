@@ -281,6 +281,7 @@ public final class UdpLoop implements Runnable, Dispatcher, CompletionHandler, L
         }
         requests.mbuf[id] = m;
         requests.tenant[id] = t.slot;
+        requests.stats[id] = t.stats;
         requests.opcode[id] = op;
         requests.handle[id] = handle;
         requests.lba[id] = lba;
@@ -366,12 +367,9 @@ public final class UdpLoop implements Runnable, Dispatcher, CompletionHandler, L
         int op = requests.opcode[id];
         boolean ok = op == Opcode.FLUSH ? result >= 0 : result == requests.length[id];
         int status = ok ? Status.OK : Status.EIO;
-        UdpTenant t = tenants[requests.tenant[id]];
-        if (t != null) {
-            TenantStats s = t.stats;
-            if (op == Opcode.FLUSH) s.flushed();
-            else s.completed(op == Opcode.SET, requests.length[id], System.nanoTime() - requests.startNanos[id], ok);
-        }
+        TenantStats s = requests.stats[id];
+        if (op == Opcode.FLUSH) s.flushed();
+        else s.completed(op == Opcode.SET, requests.length[id], System.nanoTime() - requests.startNanos[id], ok);
         if (op == Opcode.SET) {
             if (ok) counts.add(Count.WRITES_APPLIED);
             clients.completeWrite(requests.client[id], requests.clientGen[id], requests.windowPos[id], requests.handle[id], status);
