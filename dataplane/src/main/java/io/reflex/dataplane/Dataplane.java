@@ -3,10 +3,12 @@ package io.reflex.dataplane;
 import io.reflex.dataplane.metrics.DataplaneMetrics;
 import io.reflex.dataplane.metrics.TenantStats;
 import io.reflex.dataplane.net.DataplaneLoop;
+import io.reflex.dataplane.net.LoopControl;
 import io.reflex.dataplane.qos.GlobalBucket;
 import io.reflex.dataplane.qos.TokenScheduler;
 import io.reflex.dataplane.storage.EngineOptions;
 import io.reflex.dataplane.storage.Engines;
+import io.reflex.dataplane.storage.IoQueue;
 import io.reflex.dataplane.storage.StorageEngine;
 import io.reflex.dataplane.tenant.AdmissionPlan;
 import io.reflex.dataplane.tenant.SloTable;
@@ -30,10 +32,24 @@ import java.util.Map;
  * A running dataplane: the device, one loop per thread, and the tenant set. Applying an SLO table is the only way
  * tenants change; it admits against the device model, then adds, updates and removes tenants on every loop without
  * touching the connections of tenants that stay. Control methods are synchronized (cold path); the loops never wait
- * for them.
+ * for them: every change is posted to the loops' control queues ({@link LoopControl}).
+ *
+ * <p>The loops are kernel TCP ({@link DataplaneLoop}, one listening socket per tenant) unless a {@link LoopFactory}
+ * makes others: the DPDK engine's UDP loops ({@code io.reflex.dataplane.dpdk.DpdkServer}) take a tenant's port with the
+ * tenant itself. Admission, reload, rate shares and metrics are the same for both.
  */
 public final class Dataplane implements AutoCloseable, DataplaneLoop.Listener {
-    /** A tenant being served. */
+    /**
+     * Makes loop {@code index} of a dataplane around its device queue and scheduler. Loops that are not
+     * {@link DataplaneLoop}s serve a tenant's port themselves (from {@link LoopControl#setTenant}) and report no
+     * connections: a tenant's rate is then split evenly over them.
+     */
+    @FunctionalInterface
+    public interface LoopFactory {
+        LoopControl create(int index, IoQueue io, TokenScheduler scheduler, DeviceModel model, DataplaneLoop.Listener listener);
+    }
+
+    /** A tenant being served; {@code server} is its listening socket on kernel TCP, null on another network engine. */
     public record Served(TenantSpec spec, int slot, double tokensPerSec, String note, TenantStats[] stats,
                          ServerSocketChannel server, int homeLoop) {}
 
@@ -46,7 +62,9 @@ public final class Dataplane implements AutoCloseable, DataplaneLoop.Listener {
     private final DataplaneConfig config;
     private final StorageEngine engine;
     private final DeviceModel model;
-    private final DataplaneLoop[] loops;
+    private final LoopControl[] loops;
+    /** The same loops when they are kernel TCP (listeners, connections, NBD); else empty. */
+    private final DataplaneLoop[] tcpLoops;
     private final DataplaneMetrics metrics;
     private final Map<String, Served> served = new LinkedHashMap<>();
     private final boolean[] slotUsed = new boolean[DataplaneConfig.MAX_TENANTS];
@@ -61,7 +79,13 @@ public final class Dataplane implements AutoCloseable, DataplaneLoop.Listener {
     private AdmissionPlan lastPlan;
     private volatile io.reflex.dataplane.net.NbdListener nbd;
 
+    /** A kernel-TCP dataplane (epoll or io_uring networking, as {@link DataplaneConfig#net()} says). */
     public Dataplane(DataplaneConfig config) {
+        this(config, kernelTcp(config));
+    }
+
+    /** A dataplane whose loops {@code factory} makes (one per {@link DataplaneConfig#threads()}). */
+    public Dataplane(DataplaneConfig config, LoopFactory factory) {
         this.config = config;
         this.model = DeviceModels.load(config.model());
         this.engine = Engines.open(config.engine(), config.device(), new EngineOptions(config.syncWrites(), config.memoryBytes()));
@@ -70,32 +94,43 @@ public final class Dataplane implements AutoCloseable, DataplaneLoop.Listener {
             throw new IllegalArgumentException("device " + config.device() + " is smaller than one sector");
         }
         GlobalBucket bucket = new GlobalBucket(config.threads());
-        this.loops = new DataplaneLoop[config.threads()];
-        for (int i = 0; i < loops.length; i++) {
-            var loopConfig = new DataplaneLoop.Config(i, DataplaneConfig.MAX_TENANTS, 4096, 256, 256L << 20, 2048, config.pollMode(),
-                    config.cpus().isEmpty() ? -1 : config.cpus().get(i), config.submitBatch(), config.connectionLimits(),
-                    config.net(), 0);
+        this.loops = new LoopControl[config.threads()];
+        for (int i = 0; i < this.loops.length; i++) {
             var scheduler = new TokenScheduler(DataplaneConfig.MAX_TENANTS, 2048, bucket, model);
             scheduler.setEnabled(config.scheduler());
             try {
-                loops[i] = new DataplaneLoop(loopConfig, engine.openQueue(config.queueDepth()), scheduler, model, this);
+                this.loops[i] = factory.create(i, engine.openQueue(config.queueDepth()), scheduler, model, this);
             } catch (RuntimeException e) { // e.g. --net uring where it cannot work: the reason, not a half-built server
                 engine.close();
                 throw e;
             }
         }
+        this.tcpLoops = java.util.Arrays.stream(this.loops).allMatch(l -> l instanceof DataplaneLoop)
+                ? java.util.Arrays.stream(this.loops).map(l -> (DataplaneLoop) l).toArray(DataplaneLoop[]::new) : new DataplaneLoop[0];
         for (int s = 0; s < DataplaneConfig.MAX_TENANTS; s++) {
             connections[s] = new int[loops.length];
             pushedRate[s] = new double[loops.length];
             pushedLc[s] = new boolean[loops.length];
         }
         this.metrics = new DataplaneMetrics(this);
-        for (DataplaneLoop l : loops) l.start();
+        for (LoopControl l : this.loops) l.start();
+    }
+
+    /** The kernel-TCP loops of {@code config}. */
+    private static LoopFactory kernelTcp(DataplaneConfig config) {
+        return (i, io, scheduler, model, listener) -> new DataplaneLoop(new DataplaneLoop.Config(i, DataplaneConfig.MAX_TENANTS, 4096, 256,
+                256L << 20, 2048, config.pollMode(), config.cpus().isEmpty() ? -1 : config.cpus().get(i), config.submitBatch(),
+                config.connectionLimits(), config.net(), 0), io, scheduler, model, listener);
     }
 
     /** Start with the configured table, or the whole device as one BE tenant when there is none. */
     public static Dataplane start(DataplaneConfig config) {
-        Dataplane dp = new Dataplane(config);
+        return start(config, kernelTcp(config));
+    }
+
+    /** {@link #start(DataplaneConfig)} with the loops {@code factory} makes. */
+    public static Dataplane start(DataplaneConfig config, LoopFactory factory) {
+        Dataplane dp = new Dataplane(config, factory);
         try {
             ApplyResult r = dp.apply(dp.initialTable());
             for (AdmissionPlan.Rejected rej : r.rejected()) System.err.println("reflex: tenant " + rej.spec().name() + " rejected: " + rej.reason());
@@ -119,8 +154,9 @@ public final class Dataplane implements AutoCloseable, DataplaneLoop.Listener {
      */
     public synchronized void startNbd(InetSocketAddress address) {
         if (nbd != null) throw new IllegalStateException("the NBD front-end already listens on " + nbd.address());
+        if (tcpLoops.length == 0) throw new IllegalStateException("the NBD front-end needs kernel TCP networking, not " + loops[0].netPath());
         try {
-            nbd = io.reflex.dataplane.net.NbdListener.open(address, loops, config.syncWrites());
+            nbd = io.reflex.dataplane.net.NbdListener.open(address, tcpLoops, config.syncWrites());
         } catch (IOException e) {
             throw new java.io.UncheckedIOException("cannot listen for NBD on " + address + ": " + e.getMessage(), e);
         }
@@ -178,18 +214,11 @@ public final class Dataplane implements AutoCloseable, DataplaneLoop.Listener {
     private void addTenant(AdmissionPlan.Admitted a) throws IOException {
         TenantSpec spec = a.spec();
         int slot = freeSlot();
-        ServerSocketChannel server = ServerSocketChannel.open();
-        try {
-            server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
-            server.bind(new InetSocketAddress(config.listen().getAddress(), spec.port()), 1024);
-        } catch (IOException e) {
-            server.close();
-            throw e;
-        }
+        ServerSocketChannel server = tcpLoops.length == 0 ? null : listen(spec.port());
         TenantStats[] stats = new TenantStats[loops.length];
         for (int i = 0; i < loops.length; i++) {
             stats[i] = new TenantStats(spec.p95Micros());
-            loops[i].setTenant(slot, spec.name(), spec.lbaBase(), spec.lbaCount(), spec.token(), stats[i]);
+            loops[i].setTenant(slot, spec, stats[i]);
         }
         slotUsed[slot] = true;
         java.util.Arrays.fill(connections[slot], 0);
@@ -198,15 +227,28 @@ public final class Dataplane implements AutoCloseable, DataplaneLoop.Listener {
         Served s = new Served(spec, slot, a.tokensPerSec(), a.note(), stats, server, home);
         served.put(spec.name(), s);
         pushRates(s);
-        loops[home].listen(server, slot, this::place);
+        if (server != null) tcpLoops[home].listen(server, slot, this::place);
         metrics.tenantAdded(s);
+    }
+
+    /** A tenant's kernel-TCP listening socket on the configured address. */
+    private ServerSocketChannel listen(int port) throws IOException {
+        ServerSocketChannel server = ServerSocketChannel.open();
+        try {
+            server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            server.bind(new InetSocketAddress(config.listen().getAddress(), port), 1024);
+            return server;
+        } catch (IOException e) {
+            server.close();
+            throw e;
+        }
     }
 
     private void updateTenant(Served old, AdmissionPlan.Admitted a) {
         TenantSpec spec = a.spec();
         for (int i = 0; i < loops.length; i++) {
             old.stats()[i].sloMicros(spec.p95Micros());
-            loops[i].setTenant(old.slot(), spec.name(), spec.lbaBase(), spec.lbaCount(), spec.token(), old.stats()[i]);
+            loops[i].setTenant(old.slot(), spec, old.stats()[i]);
         }
         Served s = new Served(spec, old.slot(), a.tokensPerSec(), a.note(), old.stats(), old.server(), old.homeLoop());
         served.put(spec.name(), s);
@@ -216,8 +258,8 @@ public final class Dataplane implements AutoCloseable, DataplaneLoop.Listener {
 
     private void removeTenant(String name) {
         Served s = served.remove(name);
-        loops[s.homeLoop()].unlisten(s.server());
-        for (DataplaneLoop l : loops) l.removeTenant(s.slot());
+        if (s.server() != null) tcpLoops[s.homeLoop()].unlisten(s.server());
+        for (LoopControl l : loops) l.removeTenant(s.slot());
         metrics.tenantRemoved(s);
         // The slot is reused only by a later add, whose tasks each loop runs after this removal.
         slotUsed[s.slot()] = false;
@@ -280,7 +322,7 @@ public final class Dataplane implements AutoCloseable, DataplaneLoop.Listener {
         synchronized (this) {
             target = nextLoop++ % loops.length;
         }
-        loops[target].adopt(ch, slot);
+        tcpLoops[target].adopt(ch, slot);
     }
 
     @Override
@@ -319,14 +361,18 @@ public final class Dataplane implements AutoCloseable, DataplaneLoop.Listener {
 
     public DataplaneConfig config() { return config; }
 
-    public DataplaneLoop[] loops() { return loops.clone(); }
+    /** The kernel-TCP loops (connections, NBD); empty when another network engine serves (see {@link #netLoops()}). */
+    public DataplaneLoop[] loops() { return tcpLoops.clone(); }
+
+    /** Every loop, whatever its network engine. */
+    public LoopControl[] netLoops() { return loops.clone(); }
 
     public DataplaneMetrics metrics() { return metrics; }
 
     @Override
     public void close() {
         if (nbd != null) nbd.close();
-        for (DataplaneLoop l : loops) if (l != null) l.stop();
+        for (LoopControl l : loops) if (l != null) l.stop();
         engine.close();
     }
 }

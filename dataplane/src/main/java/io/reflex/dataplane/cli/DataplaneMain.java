@@ -127,10 +127,10 @@ public final class DataplaneMain implements Callable<Integer> {
         AdminServer adminServer = config.admin() == null ? null : new AdminServer(dp, config.admin());
         printSummary(dp, adminServer);
         System.out.println("  layout: " + layout.describe());
-        System.out.println("  network: " + dp.loops()[0].netPath() + (netMode == NetMode.AUTO && dp.loops()[0].netPath().equals("epoll")
+        System.out.println("  network: " + dp.netLoops()[0].netPath() + (netMode == NetMode.AUTO && dp.netLoops()[0].netPath().equals("epoll")
                 ? " (io_uring networking unavailable: " + io.reflex.dataplane.net.NetMode.uringUnavailableReason() + ")" : ""));
         System.out.flush();
-        TableWatcher watcher = sloTable == null ? null : TableWatcher.start(sloTable, () -> report(dp.reload()));
+        TableWatcher watcher = TableWatcher.reloading(dp);
         CountDownLatch done = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             if (watcher != null) watcher.close();
@@ -142,30 +142,33 @@ public final class DataplaneMain implements Callable<Integer> {
         return 0;
     }
 
-    /** --net dpdk: the DPDK engine serves the tenants over UDP (io.reflex.dataplane.dpdk; PROTOCOL.md, "UDP transport"). */
+    /**
+     * --net dpdk: the DPDK engine serves the tenants over UDP (io.reflex.dataplane.dpdk; PROTOCOL.md, "UDP transport"), with
+     * the same admin endpoint (metrics, /reload) and SLO-table watching as kernel TCP.
+     */
     private int serveDpdk(Layout layout) throws InterruptedException {
+        if (nbd != null) throw new CommandLine.ParameterException(new CommandLine(this), "--nbd needs kernel TCP networking, not --net dpdk");
         InetSocketAddress l = address(listen);
         return io.reflex.dataplane.dpdk.DpdkMain.serve(dpdk.toConfig(l.getAddress().getHostAddress(), l.getPort(), engine, device,
-                Sizes.parse(size), syncWrites, queueDepth, sloTable, model, layout.threads(), layout.pins(), layout.poll().name(), !noQos));
+                Sizes.parse(size), syncWrites, queueDepth, sloTable, model, layout.threads(), layout.pins(), layout.poll().name(), !noQos),
+                "none".equals(admin) ? null : address(admin));
     }
 
     /** Threads, pinning, polling and batching: what the flags fix, the rest chosen for this machine (Layout). */
     private Layout layout() {
         CommandLine cl = new CommandLine(this);
         try {
-            int t = "auto".equals(threads) ? 0 : Integer.parseInt(threads.trim());
-            if (t != 0 && (t < 1 || t > 64)) throw new CommandLine.ParameterException(cl, "--threads must be 1–64 or auto");
+            int t = Layout.parseThreads(threads);
             int batch = "auto".equals(submitBatch) ? 0 : Integer.parseInt(submitBatch.trim());
             if (!"auto".equals(submitBatch) && batch < 1) throw new CommandLine.ParameterException(cl, "--submit-batch must be at least 1, got " + batch);
-            PollMode pollMode = "auto".equals(poll) ? null : PollMode.valueOf(poll.toUpperCase(java.util.Locale.ROOT));
+            PollMode pollMode = Layout.parsePoll(poll);
             Layout.Pin pinMode = Layout.Pin.valueOf(pin.toUpperCase(java.util.Locale.ROOT));
             var request = new Layout.Request(cpus == null ? null : Layout.parseCpus(cpus), t, pinMode, pollMode, batch, device);
             return Layout.choose(request, Layout.Facts.probe(device));
         } catch (NumberFormatException e) {
-            throw new CommandLine.ParameterException(cl, "--threads and --submit-batch take a number or auto: " + e.getMessage());
+            throw new CommandLine.ParameterException(cl, "--submit-batch takes a number or auto: " + e.getMessage());
         } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(cl, e.getMessage().startsWith("No enum") ? "--poll is auto | busy | yield | adaptive | block,"
-                    + " --pin is auto | yes | no" : e.getMessage());
+            throw new CommandLine.ParameterException(cl, e.getMessage().startsWith("No enum") ? "--pin is auto | yes | no" : e.getMessage());
         }
     }
 
@@ -197,11 +200,6 @@ public final class DataplaneMain implements Callable<Integer> {
         return d.isZero() ? "off" : d.toNanos() % 1_000_000_000L == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
     }
 
-    private static void report(Dataplane.ApplyResult r) {
-        System.out.printf("reflex-dataplane: SLO table reloaded: added %s, updated %s, removed %s%n", r.added(), r.updated(), r.removed());
-        r.rejected().forEach(x -> System.out.printf("  REJECTED %s: %s%n", x.spec().name(), x.reason()));
-    }
-
     private ConnectionLimits connectionLimits() {
         long bytes;
         try {
@@ -226,7 +224,8 @@ public final class DataplaneMain implements Callable<Integer> {
         return Duration.ofNanos(Math.round(s * 1e9));
     }
 
-    static InetSocketAddress address(String hostPort) {
+    /** ADDR:PORT as a socket address. */
+    public static InetSocketAddress address(String hostPort) {
         int i = hostPort.lastIndexOf(':');
         if (i <= 0) throw new IllegalArgumentException("expected ADDR:PORT, got '" + hostPort + "'");
         return new InetSocketAddress(hostPort.substring(0, i), Integer.parseInt(hostPort.substring(i + 1)));

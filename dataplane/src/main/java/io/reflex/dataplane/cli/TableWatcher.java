@@ -9,7 +9,7 @@ import java.util.Arrays;
  * Re-applies the SLO table when its content changes. Polls the content (once a second) rather than using inotify,
  * so a Kubernetes ConfigMap's symlink swap is seen like any edit.
  */
-final class TableWatcher implements AutoCloseable {
+public final class TableWatcher implements AutoCloseable {
     private final Thread thread;
     private volatile boolean running = true;
 
@@ -38,6 +38,17 @@ final class TableWatcher implements AutoCloseable {
 
     static TableWatcher start(Path file, Runnable onChange) {
         return new TableWatcher(file, onChange);
+    }
+
+    /** Reloads {@code dp}'s SLO table file whenever it changes, reporting what changed; null when it has none. */
+    public static TableWatcher reloading(io.reflex.dataplane.Dataplane dp) {
+        Path table = dp.config().sloTable();
+        return table == null ? null : start(table, () -> report(dp.reload()));
+    }
+
+    private static void report(io.reflex.dataplane.Dataplane.ApplyResult r) {
+        System.out.printf("reflex-dataplane: SLO table reloaded: added %s, updated %s, removed %s%n", r.added(), r.updated(), r.removed());
+        r.rejected().forEach(x -> System.out.printf("  REJECTED %s: %s%n", x.spec().name(), x.reason()));
     }
 
     private static byte[] digest(Path file) {

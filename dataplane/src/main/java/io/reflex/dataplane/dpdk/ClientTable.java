@@ -91,6 +91,11 @@ final class ClientTable {
 
     long evictions() { return evictions; }
 
+    /** Every client of this tenant port must say HELLO again (cold: the tenant there changed or went). */
+    void deauthenticate(int dstPort) {
+        for (int c = 0; c < count; c++) if ((int) (keys[c] & 0xFFFF) == (dstPort & 0xFFFF)) authenticated[c] = false;
+    }
+
     int clients() { return count; }
 
     /** Ring position of this client's SET with {@code handle}, or -1. */

@@ -1,35 +1,37 @@
 package io.reflex.dataplane.dpdk;
 
-import io.reflex.dataplane.metrics.TenantStats;
-import io.reflex.dataplane.qos.GlobalBucket;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.reflex.dataplane.Dataplane;
+import io.reflex.dataplane.DataplaneConfig;
+import io.reflex.dataplane.net.DataplaneLoop;
+import io.reflex.dataplane.net.LoopControl;
+import io.reflex.dataplane.net.NetMode;
+import io.reflex.dataplane.net.PollMode;
 import io.reflex.dataplane.qos.TokenScheduler;
-import io.reflex.dataplane.storage.EngineOptions;
-import io.reflex.dataplane.storage.Engines;
-import io.reflex.dataplane.storage.StorageEngine;
-import io.reflex.dataplane.tenant.AdmissionPlan;
-import io.reflex.dataplane.tenant.SloTable;
-import io.reflex.dataplane.tenant.TenantClass;
-import io.reflex.dataplane.tenant.TenantSpec;
+import io.reflex.dataplane.storage.IoQueue;
 import io.reflex.devmodels.DeviceModel;
-import io.reflex.devmodels.DeviceModels;
-import io.reflex.protocol.ReflexHeader;
 import io.reflex.protocol.UdpFraming;
 
 import java.lang.foreign.MemorySegment;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
+import java.util.Locale;
+import java.util.function.ToLongFunction;
 
 /**
  * The dataplane on DPDK: one Ethernet port, one poll loop per queue pair, the ReFlex protocol over UDP. Sets up the
- * EAL, the port (MTU, RSS, RX checksum offloads where the device has them), an mbuf pool per queue, the storage engine
- * with one queue per loop, and the SLO table's tenants (each on its UDP port), admitted with the same device-model math
- * as the TCP dataplane. Cold path throughout; the loops do the work.
+ * EAL, the port (MTU, RSS, RX checksum offloads where the device has them) and an mbuf pool per queue, then runs a
+ * {@link Dataplane} whose loops are {@link UdpLoop}s on those queues: the storage engine, admission, SLO-table reload
+ * (admin API, node agent), rate shares and per-tenant metrics are the TCP dataplane's own. Each tenant is served on its
+ * UDP port. Adds the engine's frame counters and the port's statistics to the dataplane's metrics. Cold path
+ * throughout; the loops do the work.
  */
 public final class DpdkServer implements AutoCloseable {
     /** Largest tenant count per dataplane (as the TCP dataplane). */
-    public static final int MAX_TENANTS = 64;
+    public static final int MAX_TENANTS = DataplaneConfig.MAX_TENANTS;
 
     /**
      * @param ealArgs    EAL arguments, e.g. {@code --no-huge --no-pci --no-shconf -m 256 --vdev net_af_packet0,iface=eth1}
@@ -68,12 +70,8 @@ public final class DpdkServer implements AutoCloseable {
     private final int port;
     private final long mac;
     private final EthDev.Info info;
-    private final StorageEngine engine;
-    private final DeviceModel model;
     private final List<MemorySegment> pools = new ArrayList<>();
-    private final UdpLoop[] loops;
-    private final List<AdmissionPlan.Admitted> admitted = new ArrayList<>();
-    private final List<AdmissionPlan.Rejected> rejected = new ArrayList<>();
+    private final Dataplane dataplane;
     private boolean closed;
     private String finalSummary;
 
@@ -122,54 +120,66 @@ public final class DpdkServer implements AutoCloseable {
             EthDev.txQueueSetup(port, q, DESCRIPTORS);
         }
         mac = Frames.mac(EthDev.mac(port));
-        model = DeviceModels.load(config.model());
-        engine = Engines.open(config.engine(), config.device(), new EngineOptions(config.syncWrites(), config.memoryBytes()));
         EthDev.start(port);
-        GlobalBucket bucket = new GlobalBucket(queues);
-        loops = new UdpLoop[queues];
-        int maxData = UdpFraming.maxDataBytes(config.mtu());
-        for (int q = 0; q < queues; q++) {
-            var scheduler = new TokenScheduler(MAX_TENANTS, 2048, bucket, model);
-            scheduler.setEnabled(config.scheduler());
-            var loopConfig = new UdpLoop.Config(q, MAX_TENANTS, config.maxRequests(), config.maxClients(), maxData, config.idle(),
-                    config.cpus().isEmpty() ? -1 : config.cpus().get(q), config.dropReplyEvery());
-            loops[q] = new UdpLoop(loopConfig, FpOps.rx(port, q), FpOps.tx(port, q), mac, config.ip(),
-                    engine.openQueue(config.queueDepth()), scheduler, model);
+        try {
+            dataplane = Dataplane.start(dataplaneConfig(config), this::newLoop);
+        } catch (RuntimeException e) {
+            closePort();
+            throw e;
         }
-        applyTable();
-        for (UdpLoop l : loops) l.start();
+        registerMetrics(dataplane.metrics().registry());
     }
 
-    /** Starts serving; on failure releases what was set up. */
+    /** Starts serving. */
     public static DpdkServer start(Config config) {
         return new DpdkServer(config);
     }
 
-    private void applyTable() {
-        long sectors = engine.capacityBytes() >>> ReflexHeader.SECTOR_SHIFT;
-        SloTable table = config.sloTable() == null ? SloTable.wholeDevice(config.udpPort(), sectors) : SloTable.load(config.sloTable(), sectors);
-        List<String> problems = table.problems(sectors);
-        if (!problems.isEmpty()) throw new IllegalArgumentException("invalid SLO table:\n  - " + String.join("\n  - ", problems));
-        AdmissionPlan plan = AdmissionPlan.plan(model, Map.of(), table);
-        rejected.addAll(plan.rejected());
-        int slot = 0;
-        for (AdmissionPlan.Admitted a : plan.admitted()) {
-            TenantSpec t = a.spec();
-            boolean lc = t.tenantClass() == TenantClass.LC;
-            for (UdpLoop l : loops) {
-                // A client's flow stays on one queue (RSS / fanout hash), so each loop gets an even share of the rate.
-                double rate = Double.isInfinite(a.tokensPerSec()) ? a.tokensPerSec() : a.tokensPerSec() / loops.length;
-                l.setTenant(slot, t.name(), t.port(), t.lbaBase(), t.lbaCount(), t.token(), new TenantStats(t.p95Micros()));
-                l.setRate(slot, lc, rate);
-            }
-            admitted.add(a);
-            slot++;
-        }
+    /** What the dataplane needs of ours: the tenants' address and default port, storage, model, loops and CPUs. */
+    private static DataplaneConfig dataplaneConfig(Config c) {
+        return new DataplaneConfig(c.device(), c.engine(), c.memoryBytes(), new InetSocketAddress(Frames.ipString(c.ip()), c.udpPort()),
+                c.sloTable(), c.model(), c.threads(), PollMode.valueOf(c.idle().name()), c.scheduler(), c.syncWrites(), c.queueDepth(),
+                null, null, c.cpus(), DataplaneLoop.DEFAULT_SUBMIT_BATCH, null, NetMode.AUTO);
     }
 
-    public List<AdmissionPlan.Admitted> tenants() { return List.copyOf(admitted); }
+    /** Loop {@code q} on queue pair {@code q} of the port (the dataplane's connection listener: UDP has no connections). */
+    private LoopControl newLoop(int q, IoQueue io, TokenScheduler scheduler, DeviceModel model, DataplaneLoop.Listener unused) {
+        var loopConfig = new UdpLoop.Config(q, MAX_TENANTS, config.maxRequests(), config.maxClients(), UdpFraming.maxDataBytes(config.mtu()),
+                config.idle(), config.cpus().isEmpty() ? -1 : config.cpus().get(q), config.dropReplyEvery());
+        return new UdpLoop(loopConfig, FpOps.rx(port, q), FpOps.tx(port, q), mac, config.ip(), io, scheduler, model);
+    }
 
-    public List<AdmissionPlan.Rejected> rejected() { return List.copyOf(rejected); }
+    /** reflex_dpdk_*: the loops' frame counters and drops by reason, and the port's own statistics. */
+    private void registerMetrics(MeterRegistry registry) {
+        for (Count c : Count.values()) {
+            String name = c.name().toLowerCase(Locale.ROOT);
+            FunctionCounter.builder("reflex_dpdk_" + name, this, s -> s.count(c))
+                    .description("DPDK engine: " + name.replace('_', ' ') + ", summed over the loops").register(registry);
+        }
+        for (Drop d : Drop.values()) {
+            FunctionCounter.builder("reflex_dpdk_dropped_frames", this, s -> s.drops(d)).tags("reason", d.label())
+                    .description("Frames the DPDK engine dropped without answering, by reason").register(registry);
+        }
+        portCounter(registry, "ipackets", "Packets the port received", EthStats.Snapshot::ipackets);
+        portCounter(registry, "opackets", "Packets the port sent", EthStats.Snapshot::opackets);
+        portCounter(registry, "imissed", "Packets the port dropped: RX queue full (the loop did not poll in time)", EthStats.Snapshot::imissed);
+        portCounter(registry, "ierrors", "Erroneous packets the port received", EthStats.Snapshot::ierrors);
+        portCounter(registry, "oerrors", "Packets the port failed to send", EthStats.Snapshot::oerrors);
+        portCounter(registry, "rx_nombuf", "RX mbuf allocation failures", EthStats.Snapshot::rxNoMbuf);
+    }
+
+    private void portCounter(MeterRegistry registry, String name, String help, ToLongFunction<EthStats.Snapshot> field) {
+        FunctionCounter.builder("reflex_dpdk_port_" + name, this, s -> s.portStat(field)).tags("port", Integer.toString(port))
+                .description(help).register(registry);
+    }
+
+    /** A port statistic now; 0 once closed (the port is gone). */
+    private synchronized double portStat(ToLongFunction<EthStats.Snapshot> field) {
+        return closed ? 0 : field.applyAsLong(EthDev.stats(port));
+    }
+
+    /** The dataplane: tenants, {@link Dataplane#apply}/{@link Dataplane#reload}, metrics (for the admin API). */
+    public Dataplane dataplane() { return dataplane; }
 
     public int port() { return port; }
 
@@ -177,21 +187,22 @@ public final class DpdkServer implements AutoCloseable {
 
     public EthDev.Info deviceInfo() { return info; }
 
-    public StorageEngine engine() { return engine; }
-
-    public UdpLoop[] loops() { return loops.clone(); }
-
-    /** A drop counter summed over the loops. */
-    public long drops(Drop reason) {
-        long n = 0;
-        for (UdpLoop l : loops) n += l.drops().get(reason);
-        return n;
+    public UdpLoop[] loops() {
+        LoopControl[] l = dataplane.netLoops();
+        UdpLoop[] u = new UdpLoop[l.length];
+        for (int i = 0; i < l.length; i++) u[i] = (UdpLoop) l[i];
+        return u;
     }
 
+    /** A drop counter summed over the loops. */
+    public long drops(Drop reason) { return sumLoops(l -> l.drops().get(reason)); }
+
     /** A counter summed over the loops. */
-    public long count(Count what) {
+    public long count(Count what) { return sumLoops(l -> l.counts().get(what)); }
+
+    private long sumLoops(java.util.function.ToLongFunction<UdpLoop> counter) {
         long n = 0;
-        for (UdpLoop l : loops) n += l.counts().get(what);
+        for (LoopControl l : dataplane.netLoops()) n += counter.applyAsLong((UdpLoop) l);
         return n;
     }
 
@@ -209,13 +220,17 @@ public final class DpdkServer implements AutoCloseable {
         return sb.toString();
     }
 
-    /** Stops the loops, the port and the engine. The EAL stays (it cannot be initialised twice in a process). */
+    /** Stops the loops, the engine and the port. The EAL stays (it cannot be initialised twice in a process). */
     @Override
     public synchronized void close() {
         if (closed) return;
-        for (UdpLoop l : loops) if (l != null) l.stop();
+        dataplane.close(); // the loops first: they free the mbufs they hold
         finalSummary = summary();
         closed = true;
+        closePort();
+    }
+
+    private void closePort() {
         try {
             EthDev.stop(port);
             EthDev.close(port);
@@ -223,6 +238,5 @@ public final class DpdkServer implements AutoCloseable {
             System.err.println("reflex-dpdk: closing port " + port + ": " + e.getMessage());
         }
         for (MemorySegment p : pools) Mempools.free(p);
-        engine.close();
     }
 }

@@ -3,11 +3,13 @@ package io.reflex.dataplane.dpdk;
 import static io.reflex.dataplane.dpdk.Native.ALL;
 
 import io.reflex.dataplane.metrics.TenantStats;
+import io.reflex.dataplane.net.LoopControl;
 import io.reflex.dataplane.qos.Dispatcher;
 import io.reflex.dataplane.qos.TokenScheduler;
 import io.reflex.dataplane.storage.CompletionHandler;
 import io.reflex.dataplane.storage.IoQueue;
 import io.reflex.dataplane.tenant.AccessToken;
+import io.reflex.dataplane.tenant.TenantSpec;
 import io.reflex.devmodels.DeviceModel;
 import io.reflex.protocol.Opcode;
 import io.reflex.protocol.ReflexHeader;
@@ -32,7 +34,7 @@ import java.util.concurrent.locks.LockSupport;
  * live in preallocated arrays ({@link UdpRequests}), and the only other threads' way in is the control queue
  * ({@link #execute}). Malformed frames are dropped with a counter ({@link Drop}); nothing a peer sends can throw.
  */
-public final class UdpLoop implements Runnable, Dispatcher, CompletionHandler {
+public final class UdpLoop implements Runnable, Dispatcher, CompletionHandler, LoopControl {
     static final int RX_BURST = 32;
     private static final int TX_CAPACITY = 256;
     private static final int FREE_CAPACITY = 256;
@@ -123,9 +125,11 @@ public final class UdpLoop implements Runnable, Dispatcher, CompletionHandler {
         this.thread = Thread.ofPlatform().name("reflex-dpdk-" + index).daemon(true).unstarted(this);
     }
 
+    @Override
     public void start() { thread.start(); }
 
     /** Runs {@code task} on the loop thread (cold path: tenants, rates). */
+    @Override
     public void execute(Runnable task) {
         if (Thread.currentThread() == thread) {
             task.run();
@@ -277,6 +281,7 @@ public final class UdpLoop implements Runnable, Dispatcher, CompletionHandler {
         }
         requests.mbuf[id] = m;
         requests.tenant[id] = t.slot;
+        requests.stats[id] = t.stats;
         requests.opcode[id] = op;
         requests.handle[id] = handle;
         requests.lba[id] = lba;
@@ -362,12 +367,9 @@ public final class UdpLoop implements Runnable, Dispatcher, CompletionHandler {
         int op = requests.opcode[id];
         boolean ok = op == Opcode.FLUSH ? result >= 0 : result == requests.length[id];
         int status = ok ? Status.OK : Status.EIO;
-        UdpTenant t = tenants[requests.tenant[id]];
-        if (t != null) {
-            TenantStats s = t.stats;
-            if (op == Opcode.FLUSH) s.flushed();
-            else s.completed(op == Opcode.SET, requests.length[id], System.nanoTime() - requests.startNanos[id], ok);
-        }
+        TenantStats s = requests.stats[id];
+        if (op == Opcode.FLUSH) s.flushed();
+        else s.completed(op == Opcode.SET, requests.length[id], System.nanoTime() - requests.startNanos[id], ok);
         if (op == Opcode.SET) {
             if (ok) counts.add(Count.WRITES_APPLIED);
             clients.completeWrite(requests.client[id], requests.clientGen[id], requests.windowPos[id], requests.handle[id], status);
@@ -419,37 +421,34 @@ public final class UdpLoop implements Runnable, Dispatcher, CompletionHandler {
 
     // ---- control (cold path) --------------------------------------------------------------------------------------
 
-    /** Installs or replaces a tenant on this loop. */
-    public void setTenant(int slot, String name, int port, long baseSector, long sectors, String token, TenantStats stats) {
-        byte[] digest = token == null ? null : AccessToken.digest(token);
+    /**
+     * Installs or replaces a tenant on this loop, on its UDP port. Clients that said HELLO to the port before must say it
+     * again when the tenant there is new or its token changed.
+     */
+    @Override
+    public void setTenant(int slot, TenantSpec spec, TenantStats stats) {
+        byte[] digest = spec.token() == null ? null : AccessToken.digest(spec.token());
+        UdpTenant t = new UdpTenant(slot, spec.name(), spec.port(), spec.lbaBase(), spec.lbaCount(), digest, stats);
         execute(() -> {
             UdpTenant old = tenants[slot];
             if (old != null && byPort[old.port] == old) byPort[old.port] = null;
-            UdpTenant t = new UdpTenant(slot, name, port, baseSector, sectors, digest, stats);
+            if (old == null || old.port != t.port || !java.util.Arrays.equals(old.tokenDigest, digest)) clients.deauthenticate(t.port);
             tenants[slot] = t;
-            byPort[port] = t;
+            byPort[t.port] = t;
         });
     }
 
-    /** This loop's share of a tenant's token rate (infinite: unlimited). */
-    public void setRate(int slot, boolean latencyCritical, double tokensPerSec) {
-        execute(() -> {
-            if (Double.isInfinite(tokensPerSec)) scheduler.setUnlimited(slot);
-            else if (latencyCritical) scheduler.setLatencyCritical(slot, tokensPerSec);
-            else scheduler.setBestEffort(slot, tokensPerSec);
-        });
-    }
-
-    public void setSchedulerEnabled(boolean enabled) {
-        execute(() -> scheduler.setEnabled(enabled));
-    }
-
-    /** Stops serving a tenant: its queued requests are answered EBUSY, those at the device still complete. */
+    /**
+     * Stops serving a tenant: datagrams to its port are dropped ({@link Drop#NO_TENANT}), its queued requests are answered
+     * EBUSY, those at the device still complete.
+     */
+    @Override
     public void removeTenant(int slot) {
         execute(() -> {
             UdpTenant t = tenants[slot];
             if (t == null) return;
             if (byPort[t.port] == t) byPort[t.port] = null;
+            clients.deauthenticate(t.port);
             scheduler.drain(slot, (s, request) -> {
                 int id = (int) request;
                 queued--;
@@ -467,13 +466,26 @@ public final class UdpLoop implements Runnable, Dispatcher, CompletionHandler {
 
     public Counters<Count> counts() { return counts; }
 
+    @Override
     public int index() { return index; }
 
+    @Override
     public long threadId() { return thread.threadId(); }
 
+    @Override
     public boolean isRunning() { return running && !stopped && thread.isAlive(); }
 
+    @Override
+    public TokenScheduler scheduler() { return scheduler; }
+
+    @Override
+    public IoQueue io() { return io; }
+
+    @Override
+    public String netPath() { return "dpdk"; }
+
     /** Stops the loop; waits for requests at the device to finish, frees every mbuf it holds. */
+    @Override
     public void stop() {
         running = false;
         try {
@@ -487,12 +499,7 @@ public final class UdpLoop implements Runnable, Dispatcher, CompletionHandler {
         if (stopped) return;
         stopped = true;
         try {
-            long deadline = System.nanoTime() + 5_000_000_000L;
-            while (io.inFlight() > 0 && System.nanoTime() < deadline) {
-                io.submit();
-                io.reap(this, 1024);
-                io.awaitCompletion(1_000_000);
-            }
+            io.finish(this, 5_000_000_000L);
             for (int s = 0; s < tenants.length; s++) {
                 if (tenants[s] == null) continue;
                 scheduler.drain(s, (slot, request) -> {

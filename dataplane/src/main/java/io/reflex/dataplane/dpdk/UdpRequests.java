@@ -1,5 +1,7 @@
 package io.reflex.dataplane.dpdk;
 
+import io.reflex.dataplane.metrics.TenantStats;
+
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -10,6 +12,8 @@ import java.lang.foreign.MemorySegment;
 final class UdpRequests {
     final long[] mbuf;
     final int[] tenant;
+    /** The counters of the tenant the request came for (a tenant removed meanwhile may have handed its slot on). */
+    final TenantStats[] stats;
     final int[] opcode;
     final long[] handle;
     final long[] lba;
@@ -27,6 +31,7 @@ final class UdpRequests {
     UdpRequests(int capacity, MemorySegment buffers, int bufferBytes) {
         mbuf = new long[capacity];
         tenant = new int[capacity];
+        stats = new TenantStats[capacity];
         opcode = new int[capacity];
         handle = new long[capacity];
         lba = new long[capacity];
@@ -50,6 +55,7 @@ final class UdpRequests {
 
     void release(int id) {
         mbuf[id] = 0;
+        stats[id] = null;
         free[freeCount++] = id;
     }
 

@@ -45,7 +45,7 @@ public final class AdminServer implements AutoCloseable {
     public InetSocketAddress address() { return server.getAddress(); }
 
     private void ready(HttpExchange ex) throws IOException {
-        boolean up = dataplane.loops().length > 0 && java.util.Arrays.stream(dataplane.loops()).allMatch(l -> l.isRunning());
+        boolean up = dataplane.netLoops().length > 0 && java.util.Arrays.stream(dataplane.netLoops()).allMatch(l -> l.isRunning());
         send(ex, up ? 200 : 503, "application/json", "{\"status\":\"" + (up ? "UP" : "DOWN") + "\"}");
     }
 

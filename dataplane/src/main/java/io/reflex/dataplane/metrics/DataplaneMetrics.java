@@ -9,6 +9,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.reflex.dataplane.Dataplane;
 import io.reflex.dataplane.net.DataplaneLoop;
+import io.reflex.dataplane.net.LoopControl;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.HistogramIterationValue;
 
@@ -109,9 +110,11 @@ public final class DataplaneMetrics {
                 .description("Token rate at the strictest LC SLO (-1 = unlimited)").register(registry);
         Gauge.builder("reflex_device_reserved_tokens", dataplane, d -> d.lastPlan() == null ? 0 : d.lastPlan().evaluation().lcReserved())
                 .description("Sum of LC reservations").register(registry);
-        for (DataplaneLoop l : dataplane.loops()) {
+        for (LoopControl l : dataplane.netLoops()) {
             Gauge.builder("reflex_loop_device_inflight", l, x -> x.io().inFlight()).tags("loop", Integer.toString(l.index()))
                     .description("Requests at the device").register(registry);
+        }
+        for (DataplaneLoop l : dataplane.loops()) { // kernel TCP: connections (a DPDK dataplane registers its own counters)
             ConnectionStats c = l.connectionStats();
             Tags loop = Tags.of("loop", Integer.toString(l.index()));
             Gauge.builder("reflex_loop_connections", c, ConnectionStats::open).tags(loop)
@@ -125,13 +128,13 @@ public final class DataplaneMetrics {
             Gauge.builder("reflex_loop_requests_in_use", c, ConnectionStats::requestsInUse).tags(loop)
                     .description("Requests held: received, queued for tokens, at the device or awaiting send").register(registry);
         }
-        FunctionCounter.builder("reflex_connections_opened", this, m -> m.sumLoops(l -> l.connectionStats().opened()))
+        FunctionCounter.builder("reflex_connections_opened", this, m -> m.sumTcpLoops(l -> l.connectionStats().opened()))
                 .description("Client connections accepted (ReFlex and NBD)").register(registry);
         for (CloseReason r : CloseReason.values()) {
-            FunctionCounter.builder("reflex_connections_closed", this, m -> m.sumLoops(l -> l.connectionStats().closed(r)))
+            FunctionCounter.builder("reflex_connections_closed", this, m -> m.sumTcpLoops(l -> l.connectionStats().closed(r)))
                     .description("Client connections closed, by reason").tags("reason", r.label()).register(registry);
         }
-        FunctionCounter.builder("reflex_accept_errors", this, m -> m.sumLoops(l -> l.connectionStats().acceptErrors()))
+        FunctionCounter.builder("reflex_accept_errors", this, m -> m.sumTcpLoops(l -> l.connectionStats().acceptErrors()))
                 .description("Failed accepts (e.g. out of file descriptors); the listener retries about once a second").register(registry);
     }
 
@@ -176,7 +179,13 @@ public final class DataplaneMetrics {
 
     private static double finite(double v) { return Double.isInfinite(v) ? -1 : v; }
 
-    private double sumLoops(java.util.function.ToDoubleFunction<DataplaneLoop> f) {
+    private double sumLoops(java.util.function.ToDoubleFunction<LoopControl> f) {
+        double sum = 0;
+        for (LoopControl l : dataplane.netLoops()) sum += f.applyAsDouble(l);
+        return sum;
+    }
+
+    private double sumTcpLoops(java.util.function.ToDoubleFunction<DataplaneLoop> f) {
         double sum = 0;
         for (DataplaneLoop l : dataplane.loops()) sum += f.applyAsDouble(l);
         return sum;

@@ -29,7 +29,7 @@ import java.util.function.Consumer;
  * send replies. Nothing on this path allocates or locks; other threads talk to a loop only through its control
  * queue ({@link #execute}).
  */
-public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHandler {
+public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHandler, LoopControl {
     /**
      * @param cpu         the core to pin this loop's thread to, or -1 to let the kernel place it
      * @param submitBatch a request reaching an idle device is submitted at once; while the device is busy, every
@@ -181,6 +181,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
         this.thread = Thread.ofPlatform().name("reflex-dp-" + index).daemon(true).unstarted(this);
     }
 
+    @Override
     public void start() { thread.start(); }
 
     private UringNet openUringNet(Config config, IoQueue io) {
@@ -195,12 +196,14 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
     }
 
     /** The network path in use, for the start-up summary and tests: "io_uring (…)" or "epoll". */
+    @Override
     public String netPath() {
         if (uringNet == null) return "epoll";
         return uringNet.shared() ? "io_uring, sharing the device ring" : "io_uring, own ring";
     }
 
     /** Run {@code task} on this loop's thread (cold path: config changes, new connections). */
+    @Override
     public void execute(Runnable task) {
         if (Thread.currentThread() == thread) {
             // The loop feeding itself (a connection event re-pushing rate shares): never wait for a queue that only
@@ -496,6 +499,12 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
 
     // ---- control (cold path, on this thread via execute) --------------------------------------------------------
 
+    /** Install or update a tenant on this loop (its port is its listener's: see {@link #listen}). */
+    @Override
+    public void setTenant(int slot, io.reflex.dataplane.tenant.TenantSpec spec, io.reflex.dataplane.metrics.TenantStats stats) {
+        setTenant(slot, spec.name(), spec.lbaBase(), spec.lbaCount(), spec.token(), stats);
+    }
+
     /** Install or update a tenant on this loop. */
     public void setTenant(int slot, String name, long baseSector, long sectors, String token,
                           io.reflex.dataplane.metrics.TenantStats stats) {
@@ -509,20 +518,8 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
         });
     }
 
-    /** This loop's share of a tenant's token rate. */
-    public void setRate(int slot, boolean latencyCritical, double tokensPerSec) {
-        execute(() -> {
-            if (Double.isInfinite(tokensPerSec)) scheduler.setUnlimited(slot);
-            else if (latencyCritical) scheduler.setLatencyCritical(slot, tokensPerSec);
-            else scheduler.setBestEffort(slot, tokensPerSec);
-        });
-    }
-
-    public void setSchedulerEnabled(boolean enabled) {
-        execute(() -> scheduler.setEnabled(enabled));
-    }
-
     /** Close the tenant's connections, fail its queued requests, free its slot on this loop. */
+    @Override
     public void removeTenant(int slot) {
         execute(() -> {
             LoopTenant t = tenants[slot];
@@ -744,17 +741,22 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
     /** This loop's connection counters (metrics). */
     public ConnectionStats connectionStats() { return connectionStats; }
 
+    @Override
     public int index() { return index; }
 
     /** The loop thread's id (tests and benchmarks read its CPU time and allocations). */
+    @Override
     public long threadId() { return thread.threadId(); }
 
+    @Override
     public boolean isRunning() { return running && !stopped && thread.isAlive(); }
 
     public int connectionCount() { return openSessions; }
 
+    @Override
     public TokenScheduler scheduler() { return scheduler; }
 
+    @Override
     public IoQueue io() { return io; }
 
     void log(String message) {
@@ -762,6 +764,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
     }
 
     /** Stop the loop; waits for it to close its connections and device queue. */
+    @Override
     public void stop() {
         running = false;
         selector.wakeup();
@@ -777,13 +780,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
         stopped = true;
         while (sessionCount > 0) sessions[sessionCount - 1].close(CloseReason.SHUTDOWN, null);
         if (uringNet != null) uringNet.close(); // waits for the cancelled receives and sends; before the ring goes
-        // Let writes already at the device finish before the queue (and its buffers) go away.
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (io.inFlight() > 0 && System.nanoTime() < deadline) {
-            io.submit();
-            io.reap(this, 1024);
-            io.awaitCompletion(1_000_000);
-        }
+        io.finish(this, 5_000_000_000L); // writes already at the device complete before the queue (and its buffers) go away
         for (SelectionKey k : selector.keys()) {
             try {
                 k.channel().close();

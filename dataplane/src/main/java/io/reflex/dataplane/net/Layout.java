@@ -134,6 +134,30 @@ public record Layout(int threads, List<Integer> pins, PollMode poll, int submitB
         return p.name().toLowerCase(Locale.ROOT);
     }
 
+    // ---- "auto" settings, as the dataplane's and the node agent's command lines take them ---------------------------
+
+    /** {@code --threads}: 1-64 loops, or {@code auto} (0: {@link #choose} decides). Throws IllegalArgumentException. */
+    public static int parseThreads(String value) {
+        String v = value == null ? "" : value.trim();
+        if (v.equalsIgnoreCase("auto")) return 0;
+        int n;
+        try {
+            n = Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            n = -1;
+        }
+        if (n < 1 || n > 64) throw new IllegalArgumentException("--threads must be 1-64 or auto, got '" + value + "'");
+        return n;
+    }
+
+    /** {@code --poll}: busy | yield | adaptive | block, or {@code auto} (null: {@link #choose} decides). Throws IllegalArgumentException. */
+    public static PollMode parsePoll(String value) {
+        String v = value == null ? "" : value.trim();
+        if (v.equalsIgnoreCase("auto")) return null;
+        for (PollMode p : PollMode.values()) if (p.name().equalsIgnoreCase(v)) return p;
+        throw new IllegalArgumentException("--poll must be auto, busy, yield, adaptive or block, got '" + value + "'");
+    }
+
     // ---- CPU lists ------------------------------------------------------------------------------------------------
 
     /** Parses a cpuset list ({@code 0-3,8,10-11}; empty: none). Throws IllegalArgumentException naming the bad part. */

@@ -45,6 +45,19 @@ public interface IoQueue extends AutoCloseable {
     /** Requests prepared or submitted and not yet reaped. */
     int inFlight();
 
+    /**
+     * Submits and reaps until nothing is in flight or {@code timeoutNanos} passed: a stopping loop lets the requests
+     * already at the device (writes above all) finish before the queue and its buffers go away.
+     */
+    default void finish(CompletionHandler handler, long timeoutNanos) {
+        long deadline = System.nanoTime() + timeoutNanos;
+        while (inFlight() > 0 && System.nanoTime() < deadline) {
+            submit();
+            reap(handler, 1024);
+            awaitCompletion(1_000_000);
+        }
+    }
+
     /** Capacity given at open. */
     int depth();
 

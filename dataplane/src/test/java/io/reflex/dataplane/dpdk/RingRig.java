@@ -45,6 +45,11 @@ final class RingRig implements AutoCloseable {
 
     /** @param sloTable tenants (their UDP ports), or null for one tenant on {@link #UDP_PORT} owning the device */
     RingRig(int dropReplyEvery, String engine, java.nio.file.Path device, java.nio.file.Path sloTable) {
+        this(dropReplyEvery, engine, device, sloTable, "null");
+    }
+
+    /** @param model the device model tenants are admitted against (e.g. "sample" for finite token rates) */
+    RingRig(int dropReplyEvery, String engine, java.nio.file.Path device, java.nio.file.Path sloTable, String model) {
         TestEal.init();
         int id = TestEal.nextId();
         MemorySegment toServer = EthDev.ring("rfxr" + id + "a", 1024);
@@ -61,7 +66,7 @@ final class RingRig implements AutoCloseable {
         ctx = FpOps.tx(client, 0);
         alloc = FpOps.rx(nullPort, 0);
         server = DpdkServer.start(new DpdkServer.Config(TestEal.ARGS, serverName, SERVER_IP, UDP_PORT, 9000, 2047, engine, device,
-                64L << 20, false, 256, sloTable, "null", 1, List.of(), UdpLoop.Idle.YIELD, true, 512, 16, dropReplyEvery));
+                64L << 20, false, 256, sloTable, model, 1, List.of(), UdpLoop.Idle.YIELD, true, 512, 16, dropReplyEvery));
     }
 
     private static void setUp(int port, MemorySegment pool) {
@@ -150,6 +155,15 @@ final class RingRig implements AutoCloseable {
         int count = s.get(LE32, p + 20);
         byte[] data = java.util.Arrays.copyOfRange(f, p + ReflexHeader.LENGTH, f.length);
         return new Reply(Short.toUnsignedInt(s.get(LE16, p + 2)), s.get(LE64, p + 4), s.get(LE32, p + 12), count, data, f.length);
+    }
+
+    /** Returns once every server loop has run the control tasks posted before this call (tenant changes). */
+    void settle() throws InterruptedException {
+        for (UdpLoop l : server.loops()) {
+            var ran = new java.util.concurrent.CountDownLatch(1);
+            l.execute(ran::countDown);
+            if (!ran.await(30, java.util.concurrent.TimeUnit.SECONDS)) throw new AssertionError("loop " + l.index() + " runs no control task");
+        }
     }
 
     Reply call(int opcode, long handle, long lba, long lbaCount, byte[] data) {

@@ -69,12 +69,17 @@ final class VethRig implements AutoCloseable {
 
     /** Starts the dataplane in the server namespace; returns once it serves. */
     void startServer(List<String> ealMemory, List<String> extra) throws IOException, InterruptedException {
+        startServer(DpdkMain.class, ealMemory, extra);
+    }
+
+    /** Starts {@code main} ({@link DpdkMain}, or reflex-dataplane with {@code --net dpdk} in {@code extra}) in the server namespace. */
+    void startServer(Class<?> main, List<String> ealMemory, List<String> extra) throws IOException, InterruptedException {
         String java = ProcessHandle.current().info().command().orElse("java");
         String vdev = "net_af_packet0,iface=" + serverIf + ",qpairs=1,framesz=9216,blocksz=36864,framecnt=512";
         List<String> eal = new ArrayList<>(ealMemory);
         eal.addAll(List.of("--no-pci", "--no-telemetry", "--vdev", vdev, "--log-level", "warning"));
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", serverNs, java, "--enable-native-access=ALL-UNNAMED", "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED",
-                "-cp", System.getProperty("java.class.path"), DpdkMain.class.getName(),
+                "-cp", System.getProperty("java.class.path"), main.getName(),
                 "--dpdk-args", String.join(" ", eal), "--address", serverIp + "/24", "--listen", serverIp + ":5000",
                 "--engine", "memory", "--size", "64Mi", "--poll", "yield"));
         cmd.addAll(extra);

@@ -16,6 +16,22 @@ class LayoutTest {
     private static final Layout.Request AUTO = new Layout.Request(null, 0, Layout.Pin.AUTO, null, 0, null);
 
     @Test
+    void threadsAndPollTakeAutoOrAValue() {
+        assertThat(Layout.parseThreads("auto")).isZero();
+        assertThat(Layout.parseThreads(" AUTO ")).isZero();
+        assertThat(Layout.parseThreads("4")).isEqualTo(4);
+        for (String bad : List.of("0", "65", "-1", "two", "")) {
+            assertThatThrownBy(() -> Layout.parseThreads(bad)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("--threads must be 1-64 or auto, got '" + bad + "'");
+        }
+        assertThat(Layout.parsePoll("auto")).isNull();
+        assertThat(Layout.parsePoll("Adaptive")).isEqualTo(PollMode.ADAPTIVE);
+        assertThat(Layout.parsePoll("block")).isEqualTo(PollMode.BLOCK);
+        assertThatThrownBy(() -> Layout.parsePoll("spin")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--poll must be auto, busy, yield, adaptive or block, got 'spin'");
+    }
+
+    @Test
     void carvedOutCpusAreDedicatedOneBusyPinnedLoopEach() {
         Layout l = Layout.choose(AUTO, facts(List.of(2, 3), 8, 6.0, true, List.of()));
         assertThat(l.threads()).isEqualTo(2);

@@ -7,10 +7,6 @@ import io.reflex.dataplane.net.PollMode;
 import org.junit.jupiter.api.Test;
 
 import java.net.InetSocketAddress;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -18,17 +14,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** Metrics, health, tenant listing and reload-by-API against a running dataplane with an SLO table file. */
 class AdminEndpointTest {
-    private final HttpClient http = HttpClient.newHttpClient();
-
-    private HttpResponse<String> get(InetSocketAddress a, String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + a.getPort() + path)).build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    private HttpResponse<String> post(InetSocketAddress a, String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + a.getPort() + path)).POST(HttpRequest.BodyPublishers.noBody()).build(),
-                HttpResponse.BodyHandlers.ofString());
-    }
-
     @Test
     void servesMetricsHealthTenantsAndReload() throws Exception {
         Path dir = Files.createDirectories(Path.of("target", "admin-test"));
@@ -48,37 +33,37 @@ class AdminEndpointTest {
                     c.read();
                 }
             }
-            InetSocketAddress a = admin.address();
-            assertThat(get(a, "/health/ready").statusCode()).isEqualTo(200);
-            assertThat(get(a, "/health/live").statusCode()).isEqualTo(200);
-            String metrics = get(a, "/metrics").body();
+            AdminHttp a = new AdminHttp(admin.address());
+            assertThat(a.get("/health/ready").statusCode()).isEqualTo(200);
+            assertThat(a.get("/health/live").statusCode()).isEqualTo(200);
+            String metrics = a.get("/metrics").body();
             assertThat(metrics).contains("reflex_tenant_requests_total{class=\"LC\",op=\"read\",tenant=\"lc\"} 50.0");
             assertThat(metrics).contains("reflex_tenant_latency_micros{class=\"LC\",quantile=\"0.95\",tenant=\"lc\"}");
             assertThat(metrics).contains("reflex_tenant_reserved_tokens_per_second{class=\"LC\",tenant=\"lc\"} 1.0E7");
             assertThat(metrics).contains("reflex_device_token_budget");
             assertThat(metrics).containsPattern("reflex_tenant_latency_seconds_bucket\\{class=\"LC\",tenant=\"lc\",le=\"\\+Inf\"} 50");
             assertThat(metrics).contains("reflex_tenant_latency_seconds_count{class=\"LC\",tenant=\"lc\"} 50");
-            assertThat(get(a, "/tenants").body()).contains("\"name\" : \"lc\"").contains("\"name\" : \"be\"");
+            assertThat(a.get("/tenants").body()).contains("\"name\" : \"lc\"").contains("\"name\" : \"be\"");
 
             // An LC tenant the device cannot satisfy: the API caller gets the reason.
             Files.writeString(table, Files.readString(table) + """
                       - {name: greedy, port: %d, class: LC, iops: 900000, readPercent: 100, p95Micros: 500, lbaBase: 4096, lbaCount: 2048}
                     """.formatted(TestServer.freePort()));
-            var r = post(a, "/reload");
+            var r = a.post("/reload");
             assertThat(r.statusCode()).isEqualTo(422);
             assertThat(r.body()).contains("greedy").contains("cannot satisfy greedy");
-            assertThat(get(a, "/tenants").body()).doesNotContain("greedy");
+            assertThat(a.get("/tenants").body()).doesNotContain("greedy");
 
             Files.writeString(table, "tenants: [{name: lc, port: %d, class: BE, lbaCount: 2048}]".formatted(lcPort));
-            var ok = post(a, "/reload");
+            var ok = a.post("/reload");
             assertThat(ok.statusCode()).isEqualTo(200);
             assertThat(ok.body()).contains("\"removed\" : [ \"be\" ]").contains("\"updated\" : [ \"lc\" ]");
 
             Files.writeString(table, "tenants: [{name: lc, port: 0, class: BE}]");
-            var bad = post(a, "/reload");
+            var bad = a.post("/reload");
             assertThat(bad.statusCode()).isEqualTo(422);
             assertThat(bad.body()).contains("lbaCount");
-            assertThat(get(a, "/metrics").body()).doesNotContain("tenant=\"be\"");
+            assertThat(a.get("/metrics").body()).doesNotContain("tenant=\"be\"");
         }
     }
 }
