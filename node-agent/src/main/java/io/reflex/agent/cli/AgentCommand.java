@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -117,21 +116,8 @@ public final class AgentCommand {
     } catch (UnknownHostException e) {
       throw new IllegalArgumentException("--address must be an IP address, got '" + address + "'");
     }
-    PollMode mode = null; // auto: the dataplane's Layout chooses
-    if (!"auto".equalsIgnoreCase(poll)) {
-      try {
-        mode = PollMode.valueOf(poll.toUpperCase(Locale.ROOT));
-      } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException("--poll must be auto, busy, yield, adaptive or block, got '" + poll + "'");
-      }
-    }
-    int loops;
-    try {
-      loops = "auto".equalsIgnoreCase(threads) ? 0 : Integer.parseInt(threads.trim());
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("--threads must be a number or auto, got '" + threads + "'");
-    }
-    if (loops < 0 || loops > 64) throw new IllegalArgumentException("--threads must be 1-64 or auto, got " + threads);
+    PollMode mode = Layout.parsePoll(poll);      // null = auto: the dataplane's Layout chooses
+    int loops = Layout.parseThreads(threads);    // 0 = auto
     List<Integer> cpuList = cpus == null || cpus.isBlank() ? List.of() : Layout.parseCpus(cpus);
     if (rescanSeconds <= 0) throw new IllegalArgumentException("--rescan must be > 0 seconds");
     Path state = stateDir != null ? stateDir : Path.of("/var/lib/reflex/agent", node);

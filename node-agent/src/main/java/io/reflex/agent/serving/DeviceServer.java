@@ -2,7 +2,7 @@ package io.reflex.agent.serving;
 
 import io.reflex.dataplane.Dataplane;
 import io.reflex.dataplane.DataplaneConfig;
-import io.reflex.dataplane.net.DataplaneLoop;
+import io.reflex.dataplane.net.LoopControl;
 import io.reflex.dataplane.net.Layout;
 import io.reflex.dataplane.tenant.AdmissionPlan;
 import io.reflex.dataplane.tenant.SloTable;
@@ -158,7 +158,7 @@ public final class DeviceServer implements AutoCloseable {
    */
   public boolean live() {
     long now = clock();
-    DataplaneLoop[] loops = dataplane.loops();
+    LoopControl[] loops = dataplane.netLoops(); // whatever the network engine
     boolean ok = true;
     for (int i = 0; i < loops.length; i++) {
       if (!loops[i].isRunning()) return false;
