@@ -209,6 +209,7 @@ class DeviceCalibrationsTest {
       runner.release = new CountDownLatch(1);
       FlashDevice asked = fd(Map.of("reflex.io/recalibrate", "r1"));
       assertThat(decide(c, asked, List.of()).mode()).isEqualTo(DeviceCalibrations.Mode.CALIBRATING);
+      await().until(() -> runner.runs.get() == 2); // running, not just submitted: a task cancelled before it starts never sees the interrupt
       var v = decide(c, asked, List.of("app/late"));
       assertThat(v.message()).contains("stopping the calibration").contains("app/late");
       v = untilDone(c, asked, List.of("app/late"));
@@ -219,6 +220,7 @@ class DeviceCalibrationsTest {
 
       runner.interrupted = false;
       assertThat(decide(c, fd(Map.of("reflex.io/recalibrate", "r2")), List.of()).mode()).isEqualTo(DeviceCalibrations.Mode.CALIBRATING);
+      await().until(() -> runner.runs.get() == 3);
       v = untilDone(c, fd(Map.of()), List.of()); // annotation removed
       assertThat(runner.interrupted).isTrue();
       assertThat(v.mode()).isEqualTo(DeviceCalibrations.Mode.SERVE);
