@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Issue 16's experiment, in one run: calibrate this machine's disk with bin/reflex-calibrate (the calibrator the node
+# agent runs) CALS times in a row, then the QoS experiment of bench/run-dataplane.sh (LC tenant reserving half the
+# model's budget at its p95 SLO, open loop at its reservation; BE tenant flooding 4 KiB writes at QD64) twice: with
+# the fresh model, and with the same model overstating every token rate 2x (what a stale or wrong model does).
+#
+#   bench/calibration/run.sh
+#
+# Environment (defaults): CALS=3 calibrations; CAL_CPU=1 (vCPU the calibrator runs on: where the dataplane serves
+# in the QoS run); ENGINE=uring; CAL_ARGS= (more bin/reflex-calibrate flags, e.g. --through-dataplane);
+# QOS_SETUPS="qos-on", REPS=1, QOS_P95=1000, QOS_DURATION=15 (as bench/run-dataplane.sh); DEV, MAX_LOAD, WAIT_MAX
+# (bench/lib/common.sh). Results: bench/results/calibration-<date>/{model-N.yaml,model-N.log,overstated.yaml,
+# qos-fresh/,qos-overstated/,summary.md}.
+set -euo pipefail
+source "$(dirname "$0")/../lib/common.sh"
+trap cleanup EXIT
+
+CALS=${CALS:-3}
+CAL_CPU=${CAL_CPU:-1}
+ENGINE=${ENGINE:-uring}
+CAL_ARGS=${CAL_ARGS:-}
+export QOS_SETUPS=${QOS_SETUPS:-qos-on} REPS=${REPS:-1} QOS_P95=${QOS_P95:-1000}
+OUT=$REPO/bench/results/calibration-$(date +%Y%m%d-%H%M%S)
+mkdir -p "$OUT"
+ensure_device
+ensure_jars
+"$REFLEX_HOME/bin/reflex-calibrate" --help >/dev/null 2>&1 || die "bin/reflex-calibrate does not start"
+[ -n "${MAX_LOAD:-}" ] && wait_quiet "$MAX_LOAD" "${WAIT_MAX:-600}"
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+log "calibrating $DEV $CALS times (engine $ENGINE, vCPU $CAL_CPU); results in $OUT; load average $LOAD0"
+
+budget() { # MODEL.yaml P95 KEY -> token rate at that p95 (linear interpolation, clamped: as DeviceModel.tokenRateAt)
+  python3 - "$@" <<'PY'
+import sys, yaml
+m = yaml.safe_load(open(sys.argv[1])); p = float(sys.argv[2]); key = sys.argv[3]; L = m["tokenLimits"]
+def rate():
+    if p <= L[0]["p95Micros"]: return L[0][key]
+    for lo, hi in zip(L, L[1:]):
+        if p <= hi["p95Micros"]:
+            t = (p - lo["p95Micros"]) / (hi["p95Micros"] - lo["p95Micros"]); return lo[key] + t * (hi[key] - lo[key])
+    return L[-1][key]
+print(int(rate()))
+PY
+}
+
+declare -a SECS MIXED RO WCOST
+for i in $(seq 1 "$CALS"); do
+  precond=""; [ "$i" -gt 1 ] && precond="--skip-precondition"   # the first run wrote the span
+  cmd="taskset -c $CAL_CPU $REFLEX_HOME/bin/reflex-calibrate --device $DEV --engine $ENGINE --name calibrated-$i --out $OUT/model-$i.yaml --plot $OUT/model-$i.png $precond $CAL_ARGS"
+  echo "$cmd" >> "$OUT/commands.txt"
+  log "calibration $i/$CALS: $cmd"
+  t0=$(date +%s.%N)
+  # shellcheck disable=SC2086
+  $cmd > "$OUT/model-$i.log" 2>&1 || { tail -20 "$OUT/model-$i.log" >&2; die "calibration $i failed (see $OUT/model-$i.log)"; }
+  SECS[$i]=$(python3 -c "import sys; print(round($(date +%s.%N) - $t0))")
+  MIXED[$i]=$(budget "$OUT/model-$i.yaml" "$QOS_P95" mixedTokensPerSec)
+  RO[$i]=$(budget "$OUT/model-$i.yaml" "$QOS_P95" readOnlyTokensPerSec)
+  WCOST[$i]=$(python3 -c "import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))['writeCost4k'])" "$OUT/model-$i.yaml")
+  log "  took ${SECS[$i]} s; budget at p95 $QOS_P95 µs: mixed ${MIXED[$i]}, read-only ${RO[$i]} tokens/s; write cost ${WCOST[$i]}"
+done
+
+# the overstated model: the first calibration with every token rate doubled
+python3 - "$OUT/model-1.yaml" "$OUT/overstated.yaml" <<'PY'
+import sys, yaml
+m = yaml.safe_load(open(sys.argv[1]))
+m["name"] = "overstated-2x"; m["description"] = "model-1 with every token rate doubled (a wrong model)"
+for l in m["tokenLimits"]:
+    l["mixedTokensPerSec"] *= 2; l["readOnlyTokensPerSec"] *= 2
+yaml.safe_dump(m, open(sys.argv[2], "w"), sort_keys=False)
+PY
+
+for which in fresh overstated; do
+  model=$OUT/model-1.yaml; [ $which = overstated ] && model=$OUT/overstated.yaml
+  log "QoS with the $which model ($model)"
+  MODEL=$model OUT_DIR=$OUT/qos-$which "$BENCH_DIR/run-dataplane.sh" qos > "$OUT/qos-$which.log" 2>&1 \
+    || { tail -20 "$OUT/qos-$which.log" >&2; die "QoS run with the $which model failed"; }
+done
+
+{
+  echo "## Calibration of $DEV ($(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$REPO" rev-parse --short HEAD), load average at start $LOAD0, at end $(cut -d' ' -f1-3 /proc/loadavg))"
+  echo
+  echo "| calibration | time s | write cost | mixed budget at p95 $QOS_P95 µs (tokens/s) | read-only budget (tokens/s) |"
+  echo "|---|---:|---:|---:|---:|"
+  for i in $(seq 1 "$CALS"); do echo "| $i | ${SECS[$i]} | ${WCOST[$i]} | ${MIXED[$i]} | ${RO[$i]} |"; done
+  python3 - "${MIXED[@]}" <<'PY'
+import statistics, sys
+v = [float(x) for x in sys.argv[1:]]; med = statistics.median(v)
+print(f"\nSpread of the mixed budget at the SLO point: {100 * (max(v) - med) / med:+.1f}% / {100 * (min(v) - med) / med:+.1f}% around the median {med:,.0f} tokens/s (goal ±15%).")
+PY
+  echo
+  for which in fresh overstated; do
+    echo "### QoS with the $which model"
+    echo
+    sed -n '/^### 4. QoS/,/^### Commands/p' "$OUT/qos-$which/summary.md" | sed '1d;$d'
+  done
+  echo "Commands: $OUT/commands.txt; QoS commands in each qos-*/summary.md."
+} > "$OUT/summary.md"
+cat "$OUT/summary.md"
+log "results in $OUT"
