@@ -15,9 +15,13 @@ import org.junit.jupiter.api.Test;
 class ModelFitTest {
     private static final Path VIRTIO = Path.of("models/virtio-vm.yaml");
 
-    /** The Java port reproduces the model the retired bench/lib/calib.py fitted from the sweep points in the committed model's comments. */
+    /**
+     * The committed model's points (fitted by the retired bench/lib/calib.py: w = 16.2 from 18 overlap points at a 1.3x
+     * rise): the read-only rates are reproduced exactly (they do not depend on w); w now comes from the capacity probes
+     * (8.94, 10.18; the 9 overlap points at a clear rise give 5.5, lower), and the mixed rates follow from it.
+     */
     @Test
-    void reproducesTheCommittedVirtioModel() throws Exception {
+    void fitsTheCommittedVirtioPoints() throws Exception {
         CommittedModel data = CommittedModel.read(VIRTIO);
         DeviceModel committed = DeviceModels.load(VIRTIO);
         assertThat(data.points()).hasSize(11 + 9 + 9);
@@ -25,22 +29,39 @@ class ModelFitTest {
 
         ModelFit.Fit fit = ModelFit.fit(data.points(), data.capacities(), CalibrationPlan.STANDARD_TARGETS);
 
-        assertThat(fit.writeWeight().overlapPoints()).isEqualTo(18);
-        assertThat(fit.writeWeight().how()).contains("median of 18 curve-overlap points");
-        assertThat((double) fit.writeCost4k()).isCloseTo(committed.writeCost4k(), within(0.02 * committed.writeCost4k()));
         assertThat(fit.writeWeight().fromCapacity()).hasSize(2)
                 .satisfies(w -> assertThat(w.get(0)).isCloseTo(8.94, within(0.01)))   // by read percent: 75%, then 90%
                 .satisfies(w -> assertThat(w.get(1)).isCloseTo(10.18, within(0.01)));
+        assertThat(fit.writeWeight().overlapPoints()).isEqualTo(9);
+        assertThat(fit.writeWeight().value()).isCloseTo((8.94 + 10.18) / 2, within(0.01));
+        assertThat(fit.writeWeight().how()).startsWith("capacity ratio").contains("curve overlap: 5.48 from 9 points, lower");
+        assertThat(fit.writeCost4k()).isEqualTo(956);
         assertThat(fit.tokenLimits()).hasSameSizeAs(committed.tokenLimits());
         for (int i = 0; i < fit.tokenLimits().size(); i++) {
             TokenLimit got = fit.tokenLimits().get(i), want = committed.tokenLimits().get(i);
             assertThat(got.p95Micros()).isEqualTo(want.p95Micros());
-            assertThat(got.mixedTokensPerSec()).as("mixed at %d µs", want.p95Micros())
-                    .isCloseTo(want.mixedTokensPerSec(), within(0.02 * want.mixedTokensPerSec()));
             assertThat(got.readOnlyTokensPerSec()).as("read-only at %d µs", want.p95Micros())
                     .isCloseTo(want.readOnlyTokensPerSec(), within(0.02 * want.readOnlyTokensPerSec()));
+            assertThat(got.mixedTokensPerSec()).isLessThanOrEqualTo(got.readOnlyTokensPerSec());
         }
         assertThat(fit.skippedTargets()).isEmpty();
+    }
+
+    /** Three calibrations of a virtio disk without a knee (2026-12-06 14:47-14:57): the probes agree, the overlap did not. */
+    @Test
+    void aFlatCurveTakesTheWeightFromTheProbes() throws Exception {
+        LoadPoint ro = new LoadPoint(100, 0, 192832, 0, 0, 0, 0, 0, 3);
+        List<LoadPoint> caps = List.of(ro, new LoadPoint(90, 0, 125279, 13907, 0, 0, 0, 0, 3), new LoadPoint(50, 0, 44347, 44280, 0, 0, 0, 0, 3));
+        List<LoadPoint> points = new java.util.ArrayList<>();
+        long[][] roPts = {{9674, 77}, {19320, 88}, {38385, 80}, {57936, 86}, {77273, 83}, {96564, 106}, {115812, 101}, {134967, 107},
+                {154305, 132}, {173589, 192}, {192637, 541}};
+        for (long[] p : roPts) points.add(new LoadPoint(100, p[0], p[0], 0, 0, p[1], 0, 0, 5));
+        long[][] mix90 = {{2771, 281, 84}, {6930, 697, 77}, {13828, 1391, 102}, {20897, 2101, 196}, {27744, 2747, 100}, {41757, 4154, 117},
+                {62639, 6306, 126}, {83647, 8364, 136}, {111102, 11092, 200}};
+        for (long[] p : mix90) points.add(new LoadPoint(90, p[0], p[0] - p[1], p[1], 0, p[2], 0, 0, 5));
+        ModelFit.WriteWeight w = ModelFit.writeWeight(points, caps);
+        assertThat(w.value()).isBetween(3.3, 4.9);
+        assertThat(w.how()).startsWith("capacity ratio");
     }
 
     @Test
