@@ -119,7 +119,7 @@ public final class Calibrator {
                 progress.finished(i == 0 ? plan.firstPointStep() : plan.pointStep());
                 listener.measured(p);
                 points.add(p);
-                saturated = p.iops() < SATURATED_ACHIEVED * iops || p.readP95Micros() > saturatedP95 ? saturated + 1 : 0;
+                saturated = saturated(p, saturatedP95) ? saturated + 1 : 0;
                 int left = fractions.size() - i - 1;
                 if (saturated == SATURATED_RUN && left > 0) {
                     // Heavier points would only measure the backlog; the fit never extrapolates past what was seen.
@@ -130,8 +130,47 @@ public final class Calibrator {
                     break;
                 }
             }
+            refineKnee(driver, r, points, progress, notes, saturatedP95);
         }
         return points;
+    }
+
+    /**
+     * Up to {@link CalibrationPlan#REFINE_POINTS} rates evenly between the mix's last unsaturated point and the first
+     * saturated one after it, lightest first, stopping at the first saturated one. Nothing to refine (no saturated
+     * point, or the two rates within 15%): the points' time counts as done.
+     */
+    private void refineKnee(LoadDriver driver, int r, List<LoadPoint> points, Progress progress, List<String> notes,
+                            double saturatedP95) throws IOException, CalibrationException {
+        List<LoadPoint> mix = points.stream().filter(p -> p.readPercent() == r).toList();
+        int bad = -1;
+        for (int i = 1; i < mix.size() && bad < 0; i++) {
+            if (saturated(mix.get(i), saturatedP95) && !saturated(mix.get(i - 1), saturatedP95)) bad = i;
+        }
+        int done = 0;
+        if (bad > 0 && mix.get(bad).offeredIops() > 1.15 * mix.get(bad - 1).offeredIops()) {
+            double lo = mix.get(bad - 1).offeredIops(), hi = mix.get(bad).offeredIops();
+            for (int k = 1; k <= CalibrationPlan.REFINE_POINTS; k++) {
+                double iops = Math.floor(lo + k * (hi - lo) / (CalibrationPlan.REFINE_POINTS + 1));
+                String what = String.format(Locale.ROOT, "%d%% reads at %,.0f IOPS", r, iops);
+                checkInterrupted();
+                progress.starting(String.format(Locale.ROOT, "%s (refining the knee, %d of %d)", what, k, CalibrationPlan.REFINE_POINTS));
+                if (!plan.warmup().isZero()) checked(driver.openLoop(r, iops, plan.warmup()), what + " (warm-up)");
+                LoadPoint p = checked(driver.openLoop(r, iops, plan.perPoint()), what);
+                progress.finished(plan.pointStep());
+                listener.measured(p);
+                points.add(p);
+                done++;
+                if (saturated(p, saturatedP95)) break;
+            }
+            notes.add(String.format(Locale.ROOT, "The %d%% read knee between %,.0f and %,.0f IOPS was refined with %d point%s.",
+                    r, lo, hi, done, done == 1 ? "" : "s"));
+        }
+        if (done < CalibrationPlan.REFINE_POINTS) progress.skipped(plan.pointStep().multipliedBy(CalibrationPlan.REFINE_POINTS - done));
+    }
+
+    private static boolean saturated(LoadPoint p, double saturatedP95) {
+        return p.iops() < SATURATED_ACHIEVED * p.offeredIops() || p.readP95Micros() > saturatedP95;
     }
 
     /** A calibration is not trusted when the device failed requests: the model would describe the failures. */

@@ -140,8 +140,13 @@ class CalibratorTest {
         Calibration c = run(CalibrationPlan.standard().withPrecondition(false));
 
         List<LoadPoint> readOnly = c.points().stream().filter(p -> p.readPercent() == 100).toList();
-        assertThat(readOnly).hasSize(8);   // 0.05 .. 0.5 fine, 0.6 and 0.7 saturated, 0.8 .. 1.0 skipped
-        assertThat(c.yaml()).contains("The 100% read sweep stopped after 8 of 11 points");
+        // 0.05 .. 0.5 fine, 0.6 and 0.7 saturated, 0.8 .. 1.0 skipped; then the knee between 0.5 and 0.6 refined (a
+        // point at 0.525 still serves, 0.55 saturates: the refinement stops there)
+        assertThat(readOnly.subList(0, 8)).extracting(LoadPoint::offeredIops).isSorted();
+        assertThat(readOnly.size()).isBetween(9, 8 + CalibrationPlan.REFINE_POINTS);
+        assertThat(readOnly.subList(8, readOnly.size())).allSatisfy(p -> assertThat(p.offeredIops())
+                .isBetween(readOnly.get(5).offeredIops(), readOnly.get(6).offeredIops()));
+        assertThat(c.yaml()).contains("The 100% read sweep stopped after 8 of 11 points").contains("The 100% read knee between");
         double maxReadOnly = readOnly.stream().mapToDouble(LoadPoint::readIops).max().orElseThrow();
         for (var limit : c.model().tokenLimits()) assertThat(limit.readOnlyTokensPerSec()).isLessThanOrEqualTo(100 * maxReadOnly);
         assertThat(c.model().tokenRateAt(1000, true)).isLessThanOrEqualTo(100 * CAPACITY);
