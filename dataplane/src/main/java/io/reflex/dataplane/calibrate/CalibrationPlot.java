@@ -36,8 +36,12 @@ final class CalibrationPlot {
         double w = c.writeWeight();
         XYSeriesCollection data = new XYSeriesCollection();
         Map<Integer, XYSeries> mixes = new TreeMap<>(Comparator.reverseOrder());
+        // Saturated points (served < 90% of the offered rate) sit at their achieved rate, left of the load that caused
+        // their latency; the fit leaves them out, and so do the lines here: they are drawn as loose markers.
+        XYSeries saturated = new XYSeries("saturated (served < 90% of offered; not fitted)");
         for (LoadPoint p : c.points()) {
-            mixes.computeIfAbsent(p.readPercent(), r -> new XYSeries("measured, " + r + "% reads"))
+            boolean sat = p.offeredIops() > 0 && p.iops() < 0.9 * p.offeredIops();
+            (sat ? saturated : mixes.computeIfAbsent(p.readPercent(), r -> new XYSeries("measured, " + r + "% reads")))
                     .add(p.readIops() + w * p.writeIops(), Math.max(1, p.readP95Micros()));
         }
         mixes.values().forEach(data::addSeries);
@@ -49,11 +53,15 @@ final class CalibrationPlot {
         }
         data.addSeries(readOnly);
         data.addSeries(mixed);
+        data.addSeries(saturated);
 
         XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, true);
         Color[] colors = {new Color(0x1f77b4), new Color(0xff7f0e), new Color(0x2ca02c), new Color(0x9467bd), new Color(0x8c564b)};
         for (int i = 0; i < mixes.size(); i++) renderer.setSeriesPaint(i, colors[i % colors.length]);
-        for (int i = mixes.size(); i < data.getSeriesCount(); i++) {
+        int sat = data.getSeriesCount() - 1;
+        renderer.setSeriesLinesVisible(sat, false);
+        renderer.setSeriesPaint(sat, Color.RED);
+        for (int i = mixes.size(); i < sat; i++) {
             renderer.setSeriesShapesVisible(i, false);
             renderer.setSeriesPaint(i, i == mixes.size() ? Color.BLACK : Color.GRAY);
             renderer.setSeriesStroke(i, new BasicStroke(2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[]{8f, 5f}, 0f));

@@ -64,6 +64,21 @@ class ModelFitTest {
         assertThat(w.how()).startsWith("capacity ratio");
     }
 
+    /** Saturated points (served far below what was offered) stay out of the curve: the budget ends at the heaviest load served. */
+    @Test
+    void saturatedPointsDoNotPullTheBudgetDown() throws Exception {
+        List<LoadPoint> points = new java.util.ArrayList<>();
+        long[][] served = {{7063, 111}, {14182, 134}, {28397, 168}, {42425, 257}, {56347, 275}, {70693, 355}, {84512, 445}};
+        for (long[] p : served) points.add(new LoadPoint(100, p[0], p[0], 0, 0, p[1], 0, 0, 5));
+        points.add(new LoadPoint(100, 98_882, 54_847, 0, 0, 5_007_999, 0, 0, 5));   // offered 98.9K, served 54.8K
+        points.add(new LoadPoint(100, 113_008, 41_651, 0, 0, 6_186_598, 0, 0, 5));
+        points.add(new LoadPoint(90, 2600, 2340, 260, 0, 95, 0, 0, 5));
+        points.add(new LoadPoint(90, 52_000, 46_800, 5200, 0, 342, 0, 0, 5));
+        List<LoadPoint> caps = List.of(new LoadPoint(100, 0, 140_000, 0, 0, 0, 0, 0, 3), new LoadPoint(90, 0, 90_000, 10_000, 0, 0, 0, 0, 3));
+        ModelFit.Fit fit = ModelFit.fit(points, caps, List.of(1000L));
+        assertThat(fit.tokenLimits().getFirst().readOnlyTokensPerSec()).isCloseTo(100.0 * 84_512, within(1000.0));
+    }
+
     @Test
     void isotonicPoolsAdjacentViolators() {
         // The 100% read curve of virtio-vm: one early outlier (4358 µs) is pooled with its neighbours, not carried forward.

@@ -8,7 +8,7 @@ import java.nio.file.Path;
 
 /**
  * Measures one device and fits its model (on a thread of its own; interruptible). The agent's is
- * {@link EngineCalibrationRunner}; tests may give another.
+ * {@link DriverCalibrationRunner}; tests may give another.
  */
 @FunctionalInterface
 public interface CalibrationRunner {

@@ -25,7 +25,8 @@ class CalibrationFlagsTest {
     s = parse("--node", "n1", "--state-dir", "/tmp/x", "--calibration-plan", "Quick", "--calibration-duration-per-point", "0.5");
     assertThat(s.calibration().plan()).isEqualTo("quick");
     assertThat(s.calibration().perPoint()).isEqualTo(Duration.ofMillis(500));
-    assertThat(s.calibration().describe()).isEqualTo("quick plan, 0.5 s per point");
+    assertThat(s.calibration().describe()).isEqualTo("quick plan, 0.5 s per point, through the dataplane");
+    assertThat(parse("--node", "n1", "--calibrate-through", "Device").calibration().through()).isEqualTo("device");
   }
 
   @Test
@@ -34,5 +35,7 @@ class CalibrationFlagsTest {
         .hasMessageContaining("--calibration-plan must be standard or quick");
     assertThatThrownBy(() -> parse("--node", "n1", "--calibration-duration-per-point", "0"))
         .hasMessageContaining("--calibration-duration-per-point must be > 0");
+    assertThatThrownBy(() -> parse("--node", "n1", "--calibrate-through", "nvme"))
+        .hasMessageContaining("--calibrate-through must be dataplane or device");
   }
 }

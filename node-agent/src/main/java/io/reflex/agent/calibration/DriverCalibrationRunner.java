@@ -9,21 +9,19 @@ import io.reflex.devmodels.calibration.LoadDriver;
 import java.io.IOException;
 
 /**
- * The devmodels {@link Calibrator} over the dataplane's storage engine ({@link LoadDrivers}): the device alone, without
- * the network. The agent measures this way because it calibrates before the device is offered, when no dataplane
- * serves it and no tenant (hence no port, token or client) exists; the network's cost on top is small next to
- * flash latency and the same for every device of a node (bench/calibrate-dataplane.sh measures it when wanted).
+ * The devmodels {@link Calibrator} over the driver {@link LoadDrivers} makes: by default through a dataplane of its own
+ * on loopback (before the device is offered, so no tenant's dataplane serves it yet), or the storage engine alone.
  */
-public final class EngineCalibrationRunner implements CalibrationRunner {
+public final class DriverCalibrationRunner implements CalibrationRunner {
   private final CalibrationSettings settings;
 
-  public EngineCalibrationRunner(CalibrationSettings settings) {
+  public DriverCalibrationRunner(CalibrationSettings settings) {
     this.settings = settings;
   }
 
   @Override
   public Calibration run(Target t, CalibrationListener listener) throws IOException, CalibrationException {
-    try (LoadDriver driver = LoadDrivers.open(t.path(), t.engine(), t.spanBytes(), t.syncWrites())) {
+    try (LoadDriver driver = LoadDrivers.open(t.path(), t.engine(), t.spanBytes(), t.syncWrites(), settings.through())) {
       return new Calibrator(settings.toPlan(), listener).run(driver, t.device(),
           "calibrated by the node agent on " + t.node() + ": " + driver.describe());
     } catch (UnsupportedOperationException e) { // a devmodels build whose calibrator is a stub
