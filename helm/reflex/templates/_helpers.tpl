@@ -96,6 +96,9 @@ app.kubernetes.io/component: node-agent
 {{- if and (gt $nbd 0) (ge (add $nbd 15) (int $p.min)) (le $nbd (int $p.max)) }}
 {{- fail (printf "agent.nbdPort %v (and the next 15, one per device) overlaps operator.placement.ports %v-%v, where tenants listen" $nbd $p.min $p.max) }}
 {{- end }}
+{{- if and (eq $a.network.engine "dpdk") (not $a.dpdk.address) (not $a.dpdk.nodeAddresses) }}
+{{- fail "agent.network.engine dpdk: give the DPDK port an address, agent.dpdk.address or agent.dpdk.nodeAddresses {NODE: IP/PREFIX}" }}
+{{- end }}
 {{- $taken := list "/dev" "/sys" "/run/udev" "/tmp" "/hugepages" $a.stateHostPath }}
 {{- range $a.hostPaths }}
 {{- if has . $taken }}

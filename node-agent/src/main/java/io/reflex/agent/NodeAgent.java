@@ -8,9 +8,12 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.reflex.agent.binding.DriverBinder;
+import io.reflex.agent.binding.SysfsWriter;
+import io.reflex.agent.discovery.Nics;
+import io.reflex.agent.network.DpdkPort;
 import io.reflex.agent.calibration.CalibrationRunner;
 import io.reflex.agent.calibration.DeviceCalibrations;
-import io.reflex.agent.calibration.EngineCalibrationRunner;
+import io.reflex.agent.calibration.DriverCalibrationRunner;
 import io.reflex.agent.calibration.ModelConfigMaps;
 import io.reflex.agent.config.AgentSettings;
 import io.reflex.agent.discovery.Discovery;
@@ -65,6 +68,8 @@ import java.util.logging.Logger;
  */
 public final class NodeAgent implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(NodeAgent.class.getName());
+  /** FlashDevice condition (--net dpdk): how the device is reached, or why its DPDK port is not there. */
+  public static final String NETWORK = "Network";
 
   /** What health checks read: written by the control thread after every pass. */
   public record Health(boolean synced, boolean live, List<String> notListening, int devices, int tenantsServing) {}
@@ -83,6 +88,16 @@ public final class NodeAgent implements AutoCloseable {
   private final Map<String, DeviceServer> servers = new LinkedHashMap<>();
   private final Set<String> reported = new HashSet<>();
   private final Map<String, String> loggedProblems = new HashMap<>();
+  /** The node's DPDK port (--net dpdk): its NIC, found, checked and bound; also gives back NICs of earlier runs. */
+  private final DpdkPort dpdkPort;
+  /**
+   * The device served from the DPDK port (--net dpdk): one per process (the EAL initialises once, a port belongs to
+   * one process). The first device this agent wants, kept while it is wanted; every other device is served over
+   * kernel TCP. Null in TCP mode or before there is a device.
+   */
+  private String dpdkDevice;
+  /** A DPDK device server was started (and its port is closed once it stops: DPDK cannot open it again here). */
+  private boolean dpdkPortUsed;
   /** Devices whose model is {@code calibrate}: their calibration, model and Calibrated condition. */
   private final DeviceCalibrations calibrations;
   private SharedIndexInformer<FlashDevice> devices;
@@ -101,7 +116,7 @@ public final class NodeAgent implements AutoCloseable {
   private volatile boolean started;
 
   public NodeAgent(KubernetesClient client, AgentSettings settings, MeterRegistry registry) {
-    this(client, settings, registry, new EngineCalibrationRunner(settings.calibration()));
+    this(client, settings, registry, new DriverCalibrationRunner(settings.calibration()));
   }
 
   /** With another calibrator (tests): what measures devices whose model is {@code calibrate}. */
@@ -111,9 +126,13 @@ public final class NodeAgent implements AutoCloseable {
     this.heartbeat = Heartbeat.fromEnvironment(client, settings);
     this.publisher = new Publisher(client, settings, heartbeat == null ? null : heartbeat.key());
     this.resolver = new DeviceResolver(settings);
-    Discovery discovery = new Discovery(settings.roots());
-    this.check = new DeviceCheck(settings, discovery, new DriverBinder(settings.roots(), settings.stateDir()),
-        new HugePages(settings.roots()), new ClaimStore(settings.stateDir()));
+    // NICs are judged with the agent's own address in mind: the interface that carries it is never a DPDK port.
+    Discovery discovery = new Discovery(settings.roots(), w -> LOG.warning(w), new Nics(settings.roots(),
+        Nics.defaultAddresses(settings.roots()), Set.of(settings.address())));
+    DriverBinder binder = new DriverBinder(settings.roots(), settings.stateDir(), discovery, SysfsWriter.REAL);
+    this.check = new DeviceCheck(settings, discovery, binder, new HugePages(settings.roots()),
+        new ClaimStore(settings.stateDir()));
+    this.dpdkPort = new DpdkPort(settings.net(), discovery, binder, settings.restoreDrivers());
     this.metrics = new AgentMetrics(registry, () -> health);
     if (heartbeat != null) {
       metrics.fencing(() -> fenced, () -> {
@@ -143,6 +162,7 @@ public final class NodeAgent implements AutoCloseable {
    * runs the first pass and schedules the periodic rescan.
    */
   public NodeAgent start() {
+    dpdkPort.releaseStale(); // a NIC an earlier run bound for DPDK and this one does not use goes back
     if (heartbeat != null) heartbeat.start();
     try {
       startInformers(Duration.ofSeconds(60));
@@ -250,6 +270,8 @@ public final class NodeAgent implements AutoCloseable {
       if (w == null) calibrations.forget(name, "the device is no longer configured");
       else if (!w.calibrates()) calibrations.forget(name, "the device was given model " + w.model());
     }
+    String dpdkName = chooseDpdkDevice(wanted.keySet());
+    DpdkPort.Outcome port = null; // prepared at most once a pass, for the DPDK device
     Map<String, List<String>> tenantsByDevice = tenantsByDevice();
     Map<String, DeviceCalibrations.Verdict> verdicts = new HashMap<>();
     check.releaseAllBut(wanted.keySet());
@@ -258,7 +280,9 @@ public final class NodeAgent implements AutoCloseable {
     for (ManagedDevice d : List.copyOf(wanted.values())) {
       FlashDevice fd = byName.get(d.name());
       try {
-        if (fd == null || d.configured() || !annotated(fd)) byName.put(d.name(), publisher.applyDevice(d));
+        if (fd == null || d.configured() || !annotated(fd, addressOf(d.name()))) {
+          byName.put(d.name(), publisher.applyDevice(d, addressOf(d.name())));
+        }
       } catch (RuntimeException e) {
         if (!refusedByApiServer(e)) {
           // Unreachable or overloaded: go on as before. Whether to stop serving is the heartbeat's call (self-fencing),
@@ -271,7 +295,8 @@ public final class NodeAgent implements AutoCloseable {
           continue;
         }
       }
-      DeviceCheck.Outcome o = check.check(d, servers.containsKey(d.name()));
+      boolean dpdk = d.name().equals(dpdkName);
+      DeviceCheck.Outcome o = check.check(d, servers.containsKey(d.name()), dpdk && !settings.net().noHuge());
       ManagedDevice serveAs = d;
       DeviceCalibrations.Verdict v = null;
       if (d.calibrates()) {
@@ -290,8 +315,22 @@ public final class NodeAgent implements AutoCloseable {
       } else if (held || (v != null && v.mode() != DeviceCalibrations.Mode.SERVE)) {
         if (servers.containsKey(d.name())) stop(d.name(), v != null ? v.message() : "a calibration still holds it");
       } else if (!servers.containsKey(d.name())) {
-        try {
-          DeviceServer srv = new DeviceServer(serveAs, settings, nbdPorts.portFor(d.name()));
+        if (dpdk) { // the device is fine: now its network, the DPDK port (found, checked, bound)
+          port = dpdkPort.prepare();
+          if (!port.ok()) {
+            o = o.unusable(port.refused().reason(), "not served: " + port.refused().message());
+            logOnce(d.name() + "/dpdk", "device " + d.name() + ": no DPDK port: " + port.refused().message());
+          } else if (dpdkPortUsed) {
+            o = o.openFailed("the DPDK port was closed when device " + d.name() + " stopped serving, and DPDK cannot "
+                + "open it again in this process: restart the agent");
+          }
+        }
+        if (o.usable()) try {
+          DeviceServer srv = dpdk && port != null && port.ok()
+              ? new DeviceServer(serveAs, settings, 0, new DeviceServer.Dpdk(port.ready().ealArgs(), settings.net().ip(),
+                  settings.net().inetAddress(), settings.net().mtu(), port.ready().description()))
+              : new DeviceServer(serveAs, settings, nbdPorts.portFor(d.name()));
+          if (srv.dpdk() != null) dpdkPortUsed = true;
           synchronized (fenceLock) {
             servers.put(d.name(), srv); // serves nothing until its table is applied below
           }
@@ -316,11 +355,15 @@ public final class NodeAgent implements AutoCloseable {
       int n = served.getOrDefault(d.name(), 0);
       if (srv != null) srv.retryNbd(); // a port that was busy may be free now
       // The assigned port, listening or not (like a tenant's port): Secrets and clients keep it across outages.
-      Integer nbd = nbdPorts.enabled() ? nbdPorts.portFor(d.name()) : null;
+      boolean dpdk = d.name().equals(dpdkName);
+      Integer nbd = nbdPorts.enabled() && !dpdk ? nbdPorts.portFor(d.name()) : null; // NBD needs kernel TCP
+      String transport = dpdk ? FlashDevice.TRANSPORT_UDP : FlashDevice.TRANSPORT_TCP;
+      if (settings.net().dpdk()) conds.add(networkCondition(old, gen, d.name(), dpdkName, srv, o));
       DeviceCalibrations.Verdict v = verdicts.get(d.name());
       boolean calibrating = srv == null && v != null && v.mode() == DeviceCalibrations.Mode.CALIBRATING;
       conds.add(srv != null
-          ? Conditions.of(old, Publisher.SERVING, true, "Serving", "serving " + n + " tenant(s) on " + settings.address().getHostAddress()
+          ? Conditions.of(old, Publisher.SERVING, true, "Serving", "serving " + n + " tenant(s) on " + srv.address().getHostAddress()
+              + (srv.dpdk() != null ? " over UDP (DPDK port)" : "")
               + (srv.nbdListening() != null ? "; NBD exports on port " + srv.nbdListening()
                   : srv.nbdProblem() != null ? "; " + srv.nbdProblem() : ""), gen)
           : v != null && v.mode() != DeviceCalibrations.Mode.SERVE && o.usable()
@@ -341,14 +384,51 @@ public final class NodeAgent implements AutoCloseable {
       Long capacity = srv != null ? Long.valueOf(srv.capacityBytes()) : o.capacityBytes();
       if (srv != null && srv.nbdProblem() != null) logOnce(d.name() + "/nbd", "device " + d.name() + ": " + srv.nbdProblem());
       if (fd == null || !sameDeviceStatus(fd, phase, gen, capacity, nbd, conds)
-          || !Objects.equals(fd.getStatus().getCalibration(), calibration)) {
+          || !Objects.equals(fd.getStatus().getCalibration(), calibration)
+          || !Objects.equals(fd.getStatus().getTransport(), transport)) {
         try {
-          publisher.deviceStatus(d.name(), phase, gen, capacity, nbd, conds, calibration);
+          publisher.deviceStatus(d.name(), phase, gen, capacity, nbd, conds, calibration, transport);
         } catch (RuntimeException e) {
           logOnce(d.name() + "/status", "cannot write the status of FlashDevice " + d.name() + ": " + e.getMessage());
         }
       }
     }
+  }
+
+  /** The device served from the DPDK port (see {@link #dpdkDevice}), or null. */
+  private String chooseDpdkDevice(Set<String> wanted) {
+    if (!settings.net().dpdk()) return null;
+    if (dpdkDevice != null && (wanted.contains(dpdkDevice) || dpdkPortUsed)) return dpdkDevice;
+    String first = wanted.isEmpty() ? null : wanted.iterator().next();
+    if (!Objects.equals(first, dpdkDevice) && first != null) {
+      LOG.info("device " + first + " is served from the DPDK port (" + settings.net().address() + ", MTU "
+          + settings.net().mtu() + ")" + (wanted.size() > 1 ? "; one device per DPDK port: "
+          + String.join(", ", wanted.stream().filter(n -> !n.equals(first)).toList()) + " over kernel TCP on "
+          + settings.address().getHostAddress() : ""));
+    }
+    dpdkDevice = first;
+    return first;
+  }
+
+  /** Where a device's tenants are reached: the DPDK port's address for the DPDK device, else the node's. */
+  private String addressOf(String device) {
+    return settings.net().dpdk() && device.equals(dpdkDevice) ? settings.net().inetAddress().getHostAddress()
+        : settings.address().getHostAddress();
+  }
+
+  /** Condition Network (--net dpdk only): how the device is reached, or why the DPDK port is not there. */
+  private Condition networkCondition(List<Condition> old, Long gen, String device, String dpdkName, DeviceServer srv,
+                                     DeviceCheck.Outcome o) {
+    if (!device.equals(dpdkName)) {
+      return Conditions.of(old, NETWORK, true, "KernelTcp", "kernel TCP on " + settings.address().getHostAddress()
+          + (dpdkName == null ? "" : ": the agent's one DPDK port serves device " + dpdkName), gen);
+    }
+    if (srv != null && srv.dpdk() != null) {
+      return Conditions.of(old, NETWORK, true, "DpdkPort", "UDP on the DPDK port at " + settings.net().address() + ", MTU "
+          + settings.net().mtu() + " (" + srv.dpdk().description() + ")", gen);
+    }
+    return Conditions.of(old, NETWORK, false, o.usable() ? "NotStarted" : o.reason(), o.usable()
+        ? "the DPDK port is not started yet" : o.summary(), gen);
   }
 
   /** Tenants placed on each device (namespace/name), as the informer has them, those being deleted included. */
@@ -383,9 +463,9 @@ public final class NodeAgent implements AutoCloseable {
   }
 
   /** Whether an admin-created device already carries the agent's annotations (address, heartbeat Lease). */
-  private boolean annotated(FlashDevice fd) {
+  private boolean annotated(FlashDevice fd, String address) {
     var a = fd.getMetadata().getAnnotations();
-    return a != null && publisher.annotations().entrySet().stream().allMatch(e -> e.getValue().equals(a.get(e.getKey())));
+    return a != null && publisher.annotations(address).entrySet().stream().allMatch(e -> e.getValue().equals(a.get(e.getKey())));
   }
 
   /**
@@ -451,8 +531,10 @@ public final class NodeAgent implements AutoCloseable {
       if (ok) serving++;
       else notListening.add(key + ": " + problem);
       now.add(key);
-      Runnable write = report(t, ok, reason, ok ? "listening on " + settings.address().getHostAddress() + ":"
-          + t.getStatus().getPlacement().getPort() + " (device " + device + ")" : problem);
+      DeviceServer srv = ok ? servers.get(device) : null;
+      Runnable write = report(t, ok, reason, ok ? "listening on " + srv.address().getHostAddress() + ":"
+          + t.getStatus().getPlacement().getPort() + (srv.dpdk() != null ? "/udp" : "") + " (device " + device
+          + (srv.dpdk() != null ? ", DPDK port" : "") + ")" : problem);
       if (write != null) writes.add(write);
     }
     writeConcurrently(writes);
@@ -682,6 +764,7 @@ public final class NodeAgent implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    if (settings.net().dpdk()) dpdkPort.close(); // ports closed: the EAL lets go of the NIC, which goes back (--restore-drivers)
   }
 
 }

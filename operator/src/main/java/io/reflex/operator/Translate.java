@@ -116,6 +116,11 @@ public final class Translate {
     return d == null || d.getStatus() == null ? null : d.getStatus().getNbdPort();
   }
 
+  /** The device's {@code status.transport} ({@code udp}: its agent's DPDK port), or null (kernel TCP). */
+  public static String transport(FlashDevice d) {
+    return d == null || d.getStatus() == null ? null : d.getStatus().getTransport();
+  }
+
   public static Optional<String> nodeAddress(FlashDevice d, Node node) {
     if (d != null && d.getMetadata().getAnnotations() != null) {
       String a = d.getMetadata().getAnnotations().get(OperatorSettings.NODE_ADDRESS_ANNOTATION);

@@ -33,6 +33,10 @@ public class FlashDevice extends CustomResource<FlashDeviceSpec, FlashDeviceStat
   public static final String CRD_NAME = "flashdevices." + GROUP;
   /** Field selector key (a selectable field) of the node a device is on. */
   public static final String NODE_FIELD = "spec.nodeName";
+  /** {@code status.transport}: kernel TCP on the node's address (also when absent). */
+  public static final String TRANSPORT_TCP = "tcp";
+  /** {@code status.transport}: ReFlex over UDP from the node agent's DPDK port. */
+  public static final String TRANSPORT_UDP = "udp";
   /** Annotation with the address clients reach the device's node on (its agent sets it; the operator reads it). */
   public static final String NODE_ADDRESS_ANNOTATION = GROUP + "/node-address";
   /**

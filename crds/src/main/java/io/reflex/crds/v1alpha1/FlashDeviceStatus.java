@@ -47,6 +47,11 @@ public class FlashDeviceStatus {
   @JsonPropertyDescription("TCP port of the device's NBD front-end on the node's address (every tenant on the device is an export); absent while it is not listening")
   private Integer nbdPort;
 
+  @io.fabric8.generator.annotation.Pattern("^(tcp|udp)$")
+  @JsonPropertyDescription("how clients reach the device's tenants (written by its node agent): tcp, kernel TCP on the "
+      + "node's address; udp, ReFlex over UDP from the agent's DPDK port, at the device's reflex.io/node-address")
+  private String transport;
+
   @JsonPropertyDescription("the model the node agent measured (device model 'calibrate', written by the agent): what "
       + "the operator prices tenants with; absent until the first calibration is complete, kept while a recalibration runs")
   private DeviceCalibration calibration;
@@ -72,6 +77,8 @@ public class FlashDeviceStatus {
   public void setTenantCount(Integer tenantCount) { this.tenantCount = tenantCount; }
   public Integer getNbdPort() { return nbdPort; }
   public void setNbdPort(Integer nbdPort) { this.nbdPort = nbdPort; }
+  public String getTransport() { return transport; }
+  public void setTransport(String transport) { this.transport = transport; }
   public DeviceCalibration getCalibration() { return calibration; }
   public void setCalibration(DeviceCalibration calibration) { this.calibration = calibration; }
   public List<Condition> getConditions() { return conditions; }

@@ -52,7 +52,9 @@ public final class DriverBinder {
   }
 
   /**
-   * Binds the function to {@link #targetDriver()}, or does nothing if it already is.
+   * Binds the function to {@link #targetDriver()}, or does nothing if it already is. NVMe controllers are refused while
+   * their namespaces are in use, NICs while one of their kernel interfaces carries the node's traffic
+   * ({@link io.reflex.agent.discovery.Nics#inUse}).
    *
    * @param ours whether the device holds this agent's own tenants' data, whose filesystem signatures do not make
    *             it someone else's
@@ -149,12 +151,33 @@ public final class DriverBinder {
   }
 
   private void refuseIfInUse(String bdf, boolean ours) throws BindingException {
-    var inspection = discovery.inspectPci(bdf);
+    var f = discovery.pciFunction(bdf);
+    var inspection = f != null && f.isNic() ? discovery.inspectNic(bdf) : discovery.inspectPci(bdf);
     List<InUse> reasons = ours ? inspection.inUseIgnoringSignatures() : inspection.inUse();
     if (!reasons.isEmpty()) {
       throw new BindingException("refusing to bind " + bdf + ": "
           + String.join("; ", reasons.stream().map(InUse::message).toList()), reasons, null);
     }
+  }
+
+  /** The functions this agent has bound (or was binding or releasing when it last stopped): their state files. */
+  public List<String> recorded() {
+    return SysFiles.names(states.dir()).stream().filter(n -> n.endsWith(".state"))
+        .map(n -> n.substring(0, n.length() - ".state".length())).filter(n -> BDF.matcher(n).matches()).toList();
+  }
+
+  /** The driver {@code bdf} is bound to now, or null (none, or no such function). */
+  public String currentDriver(String bdf) {
+    try {
+      return driverOf(path(bdf));
+    } catch (BindingException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  /** Whether {@code driver} is one of the user-space drivers DPDK and SPDK use. */
+  public static boolean userSpace(String driver) {
+    return driver != null && USER_SPACE.contains(driver);
   }
 
   /** vfio can only hand out a whole IOMMU group; the other functions in it must be unbound or on vfio too. */

@@ -3,6 +3,7 @@ package io.reflex.agent.cli;
 import io.reflex.agent.config.AgentSettings;
 import io.reflex.agent.config.CalibrationSettings;
 import io.reflex.agent.config.DeviceSpec;
+import io.reflex.agent.config.NetSettings;
 import io.reflex.agent.discovery.HostRoots;
 import io.reflex.dataplane.net.Layout;
 import io.reflex.dataplane.net.PollMode;
@@ -95,11 +96,44 @@ public final class AgentCommand {
           + "quick (seconds; tests, demos) (default: ${DEFAULT-VALUE}, env REFLEX_CALIBRATION_PLAN)")
   String calibrationPlan;
 
+  @Option(names = "--calibrate-through", defaultValue = "${env:REFLEX_CALIBRATE_THROUGH:-dataplane}",
+      description = "dataplane: measure through a dataplane on loopback (the node's CPU included; the default) | device: "
+          + "the storage engine alone (default: ${DEFAULT-VALUE})")
+  String calibrateThrough;
+
   @Option(names = "--calibration-duration-per-point", paramLabel = "SECONDS",
       defaultValue = "${env:REFLEX_CALIBRATION_DURATION_PER_POINT}",
       description = "Measured seconds per open-loop calibration point (default: the plan's; env "
           + "REFLEX_CALIBRATION_DURATION_PER_POINT)")
   Double calibrationPerPoint;
+
+  @Option(names = "--net", defaultValue = "${env:REFLEX_NET:-tcp}",
+      description = "tcp | dpdk: the network engine. dpdk: one device is served over ReFlex-on-UDP from a DPDK port "
+          + "(--dpdk-nic or --dpdk-args, --dpdk-address, --mtu), the others over kernel TCP (default: ${DEFAULT-VALUE}, "
+          + "env REFLEX_NET)")
+  String net;
+
+  @Option(names = "--dpdk-nic", paramLabel = "PCI|auto[,claim=Never|IfUnused]", defaultValue = "${env:REFLEX_DPDK_NIC}",
+      description = "The NIC of the DPDK port: a PCI address, or auto (the one NIC that carries none of the node's traffic). "
+          + "claim=IfUnused: the agent binds it to vfio-pci (uio_pci_generic without an IOMMU) and gives it back on exit; "
+          + "Never (default): it must be bound already. A NIC with an address or a route, in a bond or with VLANs is never "
+          + "used (default: auto unless --dpdk-args name the port; env REFLEX_DPDK_NIC)")
+  String dpdkNic;
+
+  @Option(names = "--dpdk-args", paramLabel = "EAL_ARGS", defaultValue = "${env:REFLEX_DPDK_ARGS}",
+      description = "DPDK EAL arguments, space-separated (default with a NIC: --in-memory --no-telemetry, plus -a PCI), "
+          + "e.g. \"--no-huge --no-pci --no-shconf -m 256 --vdev net_af_packet0,iface=veth1,framesz=9216,blocksz=36864\" "
+          + "(env REFLEX_DPDK_ARGS)")
+  String dpdkArgs;
+
+  @Option(names = "--dpdk-address", paramLabel = "IP/PREFIX", defaultValue = "${env:REFLEX_DPDK_ADDRESS}",
+      description = "The DPDK port's IPv4 address, e.g. 10.0.0.9/24: tenants of the DPDK device are reached there "
+          + "(env REFLEX_DPDK_ADDRESS)")
+  String dpdkAddress;
+
+  @Option(names = "--mtu", defaultValue = "${env:REFLEX_MTU:-9000}",
+      description = "MTU of the DPDK port: at least 4200, a 4 KiB block per datagram (default: ${DEFAULT-VALUE}, env REFLEX_MTU)")
+  int mtu;
 
   public AgentSettings settings() {
     if (node == null || node.isBlank()) throw new IllegalArgumentException("--node is required (or REFLEX_NODE_NAME)");
@@ -124,7 +158,8 @@ public final class AgentCommand {
     return new AgentSettings(node, new HostRoots(sysfsRoot, procRoot, devRoot), specs, ip, state, loops, mode, !noQos,
         syncWrites, Duration.ofMillis((long) (rescanSeconds * 1000)), hugePages2M, hugePages1G, lowerHugePages, restoreDrivers, nbdPort,
         cpuList, new CalibrationSettings(calibrationPlan,
-            calibrationPerPoint == null ? null : Duration.ofMillis(Math.round(calibrationPerPoint * 1000))));
+            calibrationPerPoint == null ? null : Duration.ofMillis(Math.round(calibrationPerPoint * 1000)), calibrateThrough),
+        NetSettings.parse(net, dpdkNic, dpdkArgs, dpdkAddress, mtu));
   }
 
   /** host and port of the HTTP endpoint. */

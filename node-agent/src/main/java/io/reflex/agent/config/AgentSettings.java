@@ -27,11 +27,12 @@ import java.util.List;
  * @param nbdPort       first TCP port of the devices' NBD front-ends (each device keeps its own; 0: no NBD)
  * @param cpus          CPUs the dataplanes may use (empty: the agent's affinity, i.e. its container's cpuset)
  * @param calibration   how devices whose model is {@code calibrate} are measured
+ * @param net           the network engine: kernel TCP, or DPDK for one device ({@link NetSettings})
  */
 public record AgentSettings(String node, HostRoots roots, List<DeviceSpec> devices, InetAddress address, Path stateDir,
                             int threads, PollMode pollMode, boolean scheduler, boolean syncWrites, Duration rescan,
                             long hugePages2M, long hugePages1G, boolean lowerHugePages, boolean restoreDrivers,
-                            int nbdPort, List<Integer> cpus, CalibrationSettings calibration) {
+                            int nbdPort, List<Integer> cpus, CalibrationSettings calibration, NetSettings net) {
   public static final String FIELD_MANAGER_PREFIX = "reflex-agent-";
 
   public AgentSettings {
@@ -43,7 +44,17 @@ public record AgentSettings(String node, HostRoots roots, List<DeviceSpec> devic
     if (threads < 0) throw new IllegalArgumentException("--threads must be at least 1 (or 0: auto)");
     cpus = cpus == null ? List.of() : List.copyOf(cpus);
     if (calibration == null) calibration = CalibrationSettings.DEFAULT;
+    if (net == null) net = NetSettings.TCP;
     if (nbdPort < 0 || nbdPort > 65535) throw new IllegalArgumentException("--nbd-port must be 0 (off) or 1-65535, got " + nbdPort);
+  }
+
+  /** Kernel TCP networking. */
+  public AgentSettings(String node, HostRoots roots, List<DeviceSpec> devices, InetAddress address, Path stateDir,
+                       int threads, PollMode pollMode, boolean scheduler, boolean syncWrites, Duration rescan,
+                       long hugePages2M, long hugePages1G, boolean lowerHugePages, boolean restoreDrivers, int nbdPort,
+                       List<Integer> cpus, CalibrationSettings calibration) {
+    this(node, roots, devices, address, stateDir, threads, pollMode, scheduler, syncWrites, rescan, hugePages2M,
+        hugePages1G, lowerHugePages, restoreDrivers, nbdPort, cpus, calibration, NetSettings.TCP);
   }
 
   /** The default calibration settings. */

@@ -24,6 +24,7 @@ public final class Discovery {
   private final HostRoots roots;
   private final BlockTree blocks;
   private final PciBus pci;
+  private final Nics nics;
   private final Consumer<String> warnings;
 
   public Discovery(HostRoots roots) {
@@ -32,10 +33,26 @@ public final class Discovery {
 
   /** @param warnings told about entries skipped while listing (a garbled file, a vanished device) */
   public Discovery(HostRoots roots, Consumer<String> warnings) {
+    this(roots, warnings, new Nics(roots, Nics.defaultAddresses(roots), java.util.Set.of()));
+  }
+
+  /** @param nics how NICs' kernel interfaces and their traffic are judged (the agent's address among them) */
+  public Discovery(HostRoots roots, Consumer<String> warnings, Nics nics) {
     this.roots = roots;
     this.blocks = new BlockTree(roots);
     this.pci = new PciBus(roots);
+    this.nics = nics;
     this.warnings = warnings;
+  }
+
+  /** The NIC side: interfaces on PCI functions and the traffic they carry. */
+  public Nics nics() {
+    return nics;
+  }
+
+  /** A PCI function's class, ids and driver, or null when it does not exist or cannot be read. */
+  public PciFunction pciFunction(String bdf) {
+    return pci.exists(bdf) ? safely(() -> pci.function(bdf), null) : null;
   }
 
   /** NVMe controllers and NICs; functions whose files cannot be read are skipped with a warning. */
@@ -119,6 +136,35 @@ public final class Discovery {
     } catch (RuntimeException e) {
       return refused(null, bdf, Inspection.Kind.PCI, InUse.Kind.UNREADABLE, problem(bdf, e));
     }
+  }
+
+  /**
+   * A NIC: in use while one of its kernel interfaces carries the node's traffic ({@link Nics#inUse}); one bound to a
+   * user-space driver has no kernel interface and carries none.
+   */
+  public Inspection inspectNic(String bdf) {
+    if (!pci.exists(bdf)) {
+      return refused(null, bdf, Inspection.Kind.PCI, InUse.Kind.NOT_FOUND, "PCI function " + bdf + " does not exist");
+    }
+    try {
+      PciFunction f = pci.function(bdf);
+      if (!f.isNic()) {
+        return refused(null, bdf, Inspection.Kind.PCI, InUse.Kind.NOT_FOUND,
+            bdf + " is not a network controller (class 0x" + String.format("%06x", f.classCode()) + ")");
+      }
+      return inspectNic(f);
+    } catch (RuntimeException e) {
+      return refused(null, bdf, Inspection.Kind.PCI, InUse.Kind.UNREADABLE, problem(bdf, e));
+    }
+  }
+
+  private Inspection inspectNic(PciFunction f) {
+    List<InUse> reasons = new ArrayList<>();
+    List<String> netdevs = nics.netdevsOf(f.address());
+    for (String ifname : netdevs) reasons.addAll(nics.inUse(ifname));
+    String model = "NIC " + String.format("%04x:%04x", f.vendor(), f.device()) + (f.driver() == null ? ", no driver"
+        : ", driver " + f.driver()) + (netdevs.isEmpty() ? "" : ", interface " + String.join(", ", netdevs));
+    return new Inspection(null, f.address(), Inspection.Kind.PCI, 0, 512, model, null, "pci:" + f.address(), reasons);
   }
 
   /** @param shown the path as configured (a stable /dev/disk/by-id link, say), kept as the inspection's path */

@@ -8,5 +8,6 @@ package io.reflex.agent.discovery;
  * @param message the reason, naming the device and where it is used
  */
 public record InUse(Kind kind, String message) {
-  public enum Kind { MOUNTED, HOLDER, SWAP, PARTITIONS, SIGNATURE, ROOT, LOOP_BACKING, NOT_FOUND, UNREADABLE }
+  /** NETWORK: a NIC that carries the node's traffic (an address, a route, a bond or VLAN on it). */
+  public enum Kind { MOUNTED, HOLDER, SWAP, PARTITIONS, SIGNATURE, ROOT, LOOP_BACKING, NOT_FOUND, UNREADABLE, NETWORK }
 }

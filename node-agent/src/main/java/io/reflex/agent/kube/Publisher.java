@@ -27,7 +27,7 @@ import java.util.Map;
 /**
  * The agent's writes to the API server, all server-side applies under its own per-node field manager: FlashDevice
  * metadata (node label, address and heartbeat Lease annotations) and, for configured devices, spec; the agent's part of FlashDevice
- * status (phase, capacity, observedGeneration, conditions Discovered, Claimed, HugePages, Serving); the agent's part of
+ * status (phase, capacity, transport, observedGeneration, conditions Discovered, Claimed, HugePages, Network, Serving); the agent's part of
  * FlashTenant status (phase Serving/Placed and the Serving condition). The operator's fields are never sent, so
  * neither side overwrites the other's.
  */
@@ -52,17 +52,27 @@ public final class Publisher {
 
   /** The annotations the agent owns on each of its devices: the node's address and its heartbeat Lease. */
   public Map<String, String> annotations() {
+    return annotations(settings.address().getHostAddress());
+  }
+
+  /** The same, with the address the device's tenants are reached at (its DPDK port's, for the device served there). */
+  public Map<String, String> annotations(String address) {
     Map<String, String> a = new java.util.HashMap<>();
-    a.put(FlashDevice.NODE_ADDRESS_ANNOTATION, settings.address().getHostAddress());
+    a.put(FlashDevice.NODE_ADDRESS_ANNOTATION, address);
     if (agentLease != null) a.put(Heartbeat.LEASE_ANNOTATION, agentLease);
     return a;
   }
 
   /** Metadata (and spec, when the agent's configuration names the device) of one device. */
   public FlashDevice applyDevice(ManagedDevice d) {
+    return applyDevice(d, settings.address().getHostAddress());
+  }
+
+  /** {@code address}: where the device's tenants are reached (the node's, or the DPDK port's). */
+  public FlashDevice applyDevice(ManagedDevice d, String address) {
     FlashDevice fd = new FlashDevice();
     fd.setMetadata(new ObjectMetaBuilder().withName(d.name()).withLabels(Map.of(NODE_LABEL, settings.node()))
-        .withAnnotations(annotations()).build());
+        .withAnnotations(annotations(address)).build());
     if (d.configured()) {
       FlashDeviceSpec spec = new FlashDeviceSpec();
       spec.setNodeName(settings.node());
@@ -105,7 +115,14 @@ public final class Publisher {
    */
   public void deviceStatus(String name, DevicePhase phase, Long observedGeneration, Long capacityBytes, Integer nbdPort,
                            List<Condition> conditions, DeviceCalibration calibration) {
+    deviceStatus(name, phase, observedGeneration, capacityBytes, nbdPort, conditions, calibration, null);
+  }
+
+  /** {@code transport}: how the device's tenants are reached, {@code tcp} or {@code udp} (null: not stated). */
+  public void deviceStatus(String name, DevicePhase phase, Long observedGeneration, Long capacityBytes, Integer nbdPort,
+                           List<Condition> conditions, DeviceCalibration calibration, String transport) {
     FlashDeviceStatus s = new FlashDeviceStatus();
+    s.setTransport(transport);
     s.setCalibration(calibration);
     s.setPhase(phase);
     s.setNbdPort(nbdPort); // absent from the apply when null: the field is released, clients stop being sent there

@@ -36,6 +36,11 @@ public final class DeviceCheck {
       return conds.stream().map(c -> Conditions.of(old, c.type(), c.status(), c.reason(), c.message(), generation)).toList();
     }
 
+    /** Not served for a reason outside the device (its network: no DPDK port), which passed every check itself. */
+    public Outcome unusable(String reason, String message) {
+      return new Outcome(false, DevicePhase.Unavailable, reason, message, capacityBytes, conds);
+    }
+
     /** The dataplane could not open the device although every check passed. */
     public Outcome openFailed(String message) {
       return new Outcome(false, DevicePhase.Unavailable, "OpenFailed", message, capacityBytes, conds);
@@ -76,11 +81,25 @@ public final class DeviceCheck {
   }
 
   public Outcome check(ManagedDevice d, boolean serving) {
+    return check(d, serving, false);
+  }
+
+  /**
+   * @param dpdkHugePages the device is served from the DPDK port and its EAL uses hugepages (no {@code --no-huge}):
+   *                      it is not started without them
+   */
+  public Outcome check(ManagedDevice d, boolean serving, boolean dpdkHugePages) {
+    boolean needs = d.needsHugePages() || dpdkHugePages;
     List<Cond> conds = new ArrayList<>();
     if (d.engine() == Engine.MEMORY) {
       conds.add(new Cond("Discovered", true, "Memory", "engine memory: " + d.capacity() + " bytes of RAM"));
       conds.add(new Cond("Claimed", true, "Memory", "RAM needs no claim"));
-      conds.add(hugePagesCond(d));
+      Cond hp = hugePagesCond(d, needs);
+      conds.add(hp);
+      if (needs && !hp.status()) {
+        return new Outcome(false, DevicePhase.Unavailable, "HugePages", "the DPDK port is not started: " + hp.message(),
+            d.capacity(), conds);
+      }
       return new Outcome(true, DevicePhase.Pending, "Ready", "memory engine", d.capacity(), conds);
     }
     if (d.createBytes() > 0) createIfMissing(d);
@@ -93,7 +112,7 @@ public final class DeviceCheck {
       String msg = join(missing);
       conds.add(new Cond("Discovered", false, missing.getFirst().kind() == InUse.Kind.NOT_FOUND ? "NotFound" : "Unreadable", msg));
       conds.add(new Cond("Claimed", false, "NotDiscovered", "not claimed: " + msg));
-      conds.add(hugePagesCond(d));
+      conds.add(hugePagesCond(d, needs));
       return new Outcome(false, DevicePhase.Unavailable, conds.getFirst().reason(), msg, size, conds);
     }
     conds.add(new Cond("Discovered", true, "Found", describe(in)));
@@ -103,7 +122,7 @@ public final class DeviceCheck {
     if (!inUse.isEmpty()) {
       String msg = join(inUse) + (serving ? "; stopped serving it" : "; it is not opened, bound or served");
       conds.add(new Cond("Claimed", false, "InUse", msg));
-      conds.add(hugePagesCond(d));
+      conds.add(hugePagesCond(d, needs));
       return new Outcome(false, DevicePhase.Unavailable, "InUse", msg, size, conds);
     }
     String claimed = ours ? "ours since before this start (" + in.identity() + ")" : "claimed (" + in.identity() + ")";
@@ -114,16 +133,16 @@ public final class DeviceCheck {
         claimed = "bound " + d.pciAddress() + " to " + r.driver() + (r.warnings().isEmpty() ? "" : " (" + String.join("; ", r.warnings()) + ")");
       } catch (io.reflex.agent.binding.BindingException | RuntimeException e) {
         conds.add(new Cond("Claimed", false, "BindFailed", e.getMessage()));
-        conds.add(hugePagesCond(d));
+        conds.add(hugePagesCond(d, needs));
         return new Outcome(false, DevicePhase.Unavailable, "BindFailed", e.getMessage(), size, conds);
       }
     }
     conds.add(new Cond("Claimed", true, ours ? "Ours" : "Claimed", claimed));
-    Cond hp = hugePagesCond(d);
+    Cond hp = hugePagesCond(d, needs);
     conds.add(hp);
-    if (d.needsHugePages() && !hp.status()) {
-      return new Outcome(false, DevicePhase.Unavailable, "HugePages", "engine " + engineName(d) + " is not started: "
-          + hp.message(), size, conds);
+    if (needs && !hp.status()) {
+      return new Outcome(false, DevicePhase.Unavailable, "HugePages", (d.needsHugePages() ? "engine " + engineName(d)
+          : "the DPDK port") + " is not started: " + hp.message(), size, conds);
     }
     if (d.engine() == Engine.SPDK) {
       return new Outcome(false, DevicePhase.Unavailable, "EngineUnavailable",
@@ -167,10 +186,12 @@ public final class DeviceCheck {
     });
   }
 
-  private Cond hugePagesCond(ManagedDevice d) {
+  private Cond hugePagesCond(ManagedDevice d, boolean needs) {
     if (settings.hugePages2M() <= 0 && settings.hugePages1G() <= 0) {
-      return d.needsHugePages()
-          ? new Cond("HugePages", false, "NotConfigured", "engine " + engineName(d) + " needs hugepages: set --hugepages-2m")
+      String who = d.needsHugePages() ? "engine " + engineName(d) : needs ? "the DPDK port" : null;
+      return needs
+          ? new Cond("HugePages", false, "NotConfigured", who + " needs hugepages: set --hugepages-2m"
+              + (d.needsHugePages() ? "" : " (about 64 per DPDK loop at MTU 9000), or give the EAL --no-huge"))
           : new Cond("HugePages", true, "NotNeeded", "engine " + engineName(d) + " needs no hugepages");
     }
     if (hugePageReport == null) {

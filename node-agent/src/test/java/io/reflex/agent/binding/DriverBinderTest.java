@@ -159,8 +159,8 @@ class DriverBinderTest {
   }
 
   @Test
-  void refusesWhatIsNotAnNvmeController() {
-    host.pci("0000:00:03.0", "0x020000", "virtio-pci", 0, 7);
+  void refusesWhatIsNotAnNvmeController() { // nor a NIC (those: DpdkNicTest)
+    host.pci("0000:00:03.0", "0x030000", "virtio-pci", 0, 7);
     assertThatThrownBy(() -> binder().bind("0000:00:03.0"))
         .hasMessageContaining("0000:00:03.0 is not an NVMe controller");
     assertThatThrownBy(() -> binder().bind("0000:00:09.0"))

@@ -108,6 +108,55 @@ public final class FakeHost {
     return this;
   }
 
+  // ---- network interfaces
+
+  /**
+   * A kernel network interface on PCI function {@code bdf}: directly ({@code virtio false}, as ixgbe or mlx5 make
+   * them) or through a virtio device (virtio-net), with /sys/class/net/IF linking to it.
+   */
+  public FakeHost netdev(String bdf, String ifname, boolean virtio) {
+    String devDir = "sys/" + PCI_ROOT + "/" + bdf + (virtio ? "/virtio0" : "");
+    String netDir = devDir + "/net/" + ifname;
+    write(netDir + "/mtu", "1500\n");
+    link(netDir + "/device", "../../../" + (virtio ? "virtio0" : bdf));
+    linkTo("sys/class/net/" + ifname, root.resolve(netDir));
+    return this;
+  }
+
+  /** A virtual interface (bridge, bond, veth): no device link. */
+  public FakeHost virtualNetdev(String ifname) {
+    String netDir = "sys/devices/virtual/net/" + ifname;
+    write(netDir + "/mtu", "1500\n");
+    linkTo("sys/class/net/" + ifname, root.resolve(netDir));
+    return this;
+  }
+
+  /** An IPv4 route through {@code ifname} in /proc/net/route ({@code dest}/{@code prefix}; 0.0.0.0/0: the default route). */
+  public FakeHost route(String ifname, String dest, int prefix) {
+    if (!Files.exists(root.resolve("proc/net/route"))) {
+      write("proc/net/route", "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n");
+    }
+    String[] o = dest.split("\\.");
+    int d = (Integer.parseInt(o[0]) << 24) | (Integer.parseInt(o[1]) << 16) | (Integer.parseInt(o[2]) << 8) | Integer.parseInt(o[3]);
+    int mask = prefix == 0 ? 0 : -1 << (32 - prefix);
+    append("proc/net/route", String.format("%s\t%08X\t00000000\t0001\t0\t0\t0\t%08X\t0\t0\t0%n", ifname,
+        Integer.reverseBytes(d), Integer.reverseBytes(mask)));
+    return this;
+  }
+
+  /** An IPv6 address of {@code ifname} in /proc/net/if_inet6 ({@code scope} 00: global, 20: link). */
+  public FakeHost ipv6Address(String ifname, String hex32, String scope) {
+    if (!Files.exists(root.resolve("proc/net/if_inet6"))) write("proc/net/if_inet6", "");
+    append("proc/net/if_inet6", hex32 + " 00000002 40 " + scope + " 80 " + ifname + "\n");
+    return this;
+  }
+
+  /** {@code ifname} is a member of bond or bridge {@code master}. */
+  public FakeHost master(String ifname, String master) {
+    link("sys/class/net/" + ifname + "/master", "../" + master);
+    return this;
+  }
+
   // ---- block devices
 
   /** A virtio-style disk on PCI function 0000:00:05.0. */

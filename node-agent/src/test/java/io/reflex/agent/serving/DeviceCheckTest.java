@@ -50,6 +50,18 @@ class DeviceCheckTest {
   }
 
   @Test
+  void theDpdkDeviceIsNotStartedWithoutHugepagesUnlessTheEalRunsWithout() throws Exception {
+    Path f = dir.resolve("dpdk.img");
+    Files.write(f, new byte[1 << 20]);
+    ManagedDevice d = device(f.toString());
+    DeviceCheck.Outcome o = check().check(d, false, true); // its EAL uses hugepages; --hugepages-2m not set
+    assertThat(o.usable()).isFalse();
+    assertThat(o.reason()).isEqualTo("HugePages");
+    assertThat(o.summary()).startsWith("the DPDK port is not started: the DPDK port needs hugepages: set --hugepages-2m");
+    assertThat(check().check(d, false, false).usable()).as("--no-huge, or kernel TCP").isTrue();
+  }
+
+  @Test
   void aFileWithAFilesystemSignatureIsRefusedUnlessItIsAlreadyOurs() throws Exception {
     Path f = dir.resolve("ext4.img");
     byte[] img = new byte[1 << 20];

@@ -111,6 +111,38 @@ class DeviceServerTest {
     assertThat(d.live()).isFalse();
   }
 
+  /**
+   * Over a DPDK port (an in-process net_null vdev that receives nothing, no hugepages): the same Dataplane takes the
+   * tables, its UDP loops answer liveness pings, no NBD; tenants are reached at the port's address over UDP. The EAL
+   * initialises once per JVM: the only test here that starts it.
+   */
+  @Test
+  void aDeviceServedFromADpdkPortTakesTablesAndIsLive() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(io.reflex.dataplane.dpdk.DpdkLib.available(),
+        io.reflex.dataplane.dpdk.DpdkLib.reason());
+    AgentSettings s = new AgentSettings("n1", HostRoots.REAL, List.of(), InetAddress.getLoopbackAddress(), state, 1,
+        PollMode.ADAPTIVE, true, true, Duration.ofSeconds(10), 0, 0, false, true, 0);
+    var dpdk = new DeviceServer.Dpdk(List.of("--no-huge", "--no-pci", "--no-shconf", "-m", "256", "--no-telemetry",
+        "--log-level", "warning", "--vdev", "net_null0,no-rx=1"), 0x0A000009, InetAddress.getByName("10.0.0.9"), 9000,
+        "net_null");
+    DeviceServer d = new DeviceServer(new ManagedDevice("n1-mem", null, null, Engine.MEMORY, "null", ClaimPolicy.Never,
+        256L << 20, true, 0), s, 10809, dpdk);
+    try (d) {
+      assertThat(d.transport()).isEqualTo("udp");
+      assertThat(d.address().getHostAddress()).isEqualTo("10.0.0.9");
+      assertThat(d.nbdListening()).as("NBD needs kernel TCP").isNull();
+      assertThat(d.apply(List.of(be("a", 5000, 0), be("b", 5001, 4096)))).isEmpty();
+      assertThat(d.listening()).containsExactlyInAnyOrder("a", "b");
+      assertThat(d.apply(List.of(be("b", 5001, 4096)))).isEmpty();
+      assertThat(d.listening()).containsExactly("b");
+      assertThat(d.live()).isTrue();
+      Thread.sleep(50);
+      assertThat(d.live()).isTrue();
+      assertThat(d.dpdkSummary()).contains("dpdk port");
+    }
+    assertThat(d.live()).isFalse();
+  }
+
   @Test
   void aBusyNbdPortLeavesTheDeviceServingWithTheReasonAndIsTakenOnceFree() throws Exception {
     List<Integer> ports = freePorts(1);

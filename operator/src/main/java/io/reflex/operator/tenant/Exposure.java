@@ -14,6 +14,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.reflex.crds.access.TenantNames;
 import io.reflex.crds.access.TenantSecret;
 import io.reflex.crds.v1alpha1.AuthMode;
+import io.reflex.crds.v1alpha1.FlashDevice;
 import io.reflex.crds.v1alpha1.FlashTenant;
 import io.reflex.operator.OperatorSettings;
 import io.reflex.operator.ServerSideApply;
@@ -29,7 +30,9 @@ import java.util.Objects;
 /**
  * How clients reach a placed tenant: a headless, selector-less Service named like the tenant whose one
  * EndpointSlice points at the node's address and the tenant's port (and, when the device has an NBD front-end, its
- * NBD port), and a Secret with endpoint, port, LBA size, an access token and the NBD export. All owned by the
+ * NBD port), and a Secret with endpoint, port, LBA size, an access token and the NBD export. For a device served over
+ * UDP from its agent's DPDK port ({@code status.transport: udp}) the address is the port's (the device's
+ * node-address annotation), the ReFlex port's protocol is UDP and the Secret says {@code transport: udp}. All owned by the
  * FlashTenant (garbage-collected where a controller manager runs) and deleted by the operator when it sees the
  * tenant's delete (FlashTenantReconciler, by owner UID).
  */
@@ -37,6 +40,8 @@ public final class Exposure {
   public static final String TENANT_LABEL = "reflex.io/tenant";
   public static final String PORT_NAME = "reflex";
   public static final String NBD_PORT_NAME = "nbd";
+  /** The Secret's key saying how to reach the tenant: {@code udp}; absent, TCP. */
+  public static final String TRANSPORT_KEY = "transport";
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private Exposure() {}
@@ -73,9 +78,22 @@ public final class Exposure {
 
   /** {@code nbdPort}: the device's NBD port, or null for a Service with the ReFlex port only. */
   public static Service service(FlashTenant t, Allocation a, Integer nbdPort) {
+    return service(t, a, nbdPort, null);
+  }
+
+  /**
+   * The ReFlex port's protocol: UDP for a device its agent serves from a DPDK port ({@code status.transport: udp}),
+   * else TCP.
+   */
+  public static String protocol(String transport) {
+    return FlashDevice.TRANSPORT_UDP.equals(transport) ? "UDP" : "TCP";
+  }
+
+  /** {@code transport}: the device's {@code status.transport} (null: tcp). */
+  public static Service service(FlashTenant t, Allocation a, Integer nbdPort, String transport) {
     var spec = new ServiceBuilder().withNewMetadata().withName(serviceName(t)).withNamespace(t.getMetadata().getNamespace())
         .withLabels(labels(t)).withOwnerReferences(owner(t)).endMetadata()
-        .withNewSpec().withClusterIP("None").addNewPort().withName(PORT_NAME).withProtocol("TCP").withPort(a.port())
+        .withNewSpec().withClusterIP("None").addNewPort().withName(PORT_NAME).withProtocol(protocol(transport)).withPort(a.port())
         .withNewTargetPort(a.port()).endPort();
     if (nbdPort != null) {
       spec.addNewPort().withName(NBD_PORT_NAME).withProtocol("TCP").withPort(nbdPort).withNewTargetPort(nbdPort).endPort();
@@ -85,13 +103,18 @@ public final class Exposure {
 
   /** The slice; no endpoints while the node's address is unknown. */
   public static EndpointSlice endpointSlice(FlashTenant t, Allocation a, String address, Integer nbdPort) {
+    return endpointSlice(t, a, address, nbdPort, null);
+  }
+
+  /** {@code transport}: the device's {@code status.transport} (null: tcp). */
+  public static EndpointSlice endpointSlice(FlashTenant t, Allocation a, String address, Integer nbdPort, String transport) {
     Map<String, String> labels = new LinkedHashMap<>(labels(t));
     labels.put("kubernetes.io/service-name", serviceName(t));
     labels.put("endpointslice.kubernetes.io/managed-by", "reflex.io-operator");
     var b = new EndpointSliceBuilder().withNewMetadata().withName(endpointSliceName(t))
         .withNamespace(t.getMetadata().getNamespace()).withLabels(labels).withOwnerReferences(owner(t)).endMetadata()
         .withAddressType(address != null && address.contains(":") ? "IPv6" : "IPv4")
-        .addNewPort().withName(PORT_NAME).withProtocol("TCP").withPort(a.port()).endPort();
+        .addNewPort().withName(PORT_NAME).withProtocol(protocol(transport)).withPort(a.port()).endPort();
     if (nbdPort != null) {
       b.addNewPort().withName(NBD_PORT_NAME).withProtocol("TCP").withPort(nbdPort).endPort();
     }
@@ -110,10 +133,21 @@ public final class Exposure {
    * what fio's nbd engine, nbdcopy, nbdinfo and qemu take).
    */
   public static Secret secret(FlashTenant t, Allocation a, String existingToken, Integer nbdPort) {
+    return secret(t, a, existingToken, nbdPort, null);
+  }
+
+  /**
+   * As above; for a device served over UDP (its agent's DPDK port) also {@code transport: udp}, which a client must
+   * follow ({@code ReflexClient.connectUdp}, {@code reflex-bench --transport udp}). Absent: TCP.
+   */
+  public static Secret secret(FlashTenant t, Allocation a, String existingToken, Integer nbdPort, String transport) {
     Map<String, String> data = new LinkedHashMap<>();
     data.put("endpoint", endpoint(t, a.port()));
     data.put("host", host(t));
     data.put("port", Integer.toString(a.port()));
+    if (FlashDevice.TRANSPORT_UDP.equals(transport)) {
+      data.put(TRANSPORT_KEY, FlashDevice.TRANSPORT_UDP);
+    }
     data.put("lbaCount", Long.toString(a.sizeBytes() / Allocation.SECTOR_BYTES));
     data.put("capacityBytes", Long.toString(a.sizeBytes()));
     boolean needsToken = t.getSpec().getAuth() == null || t.getSpec().getAuth().getMode() != AuthMode.None;

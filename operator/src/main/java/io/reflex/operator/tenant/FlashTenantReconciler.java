@@ -108,7 +108,8 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant> {
     devices = new InformerEventSource<>(InformerEventSourceConfiguration.from(FlashDevice.class, FlashTenant.class)
         .withName("tenant-devices").withWatchAllNamespaces().withItemStore(new LeanItemStore<>())
         .withOnUpdateFilter((n, o) -> !Objects.equals(Translate.nodeAddress(n, null), Translate.nodeAddress(o, null))
-            || !Objects.equals(Translate.nbdPort(n), Translate.nbdPort(o)))
+            || !Objects.equals(Translate.nbdPort(n), Translate.nbdPort(o))
+            || !Objects.equals(Translate.transport(n), Translate.transport(o)))
         .withSecondaryToPrimaryMapper(d -> placement.tenantsOn(d.getMetadata().getName())).build(), context);
     nodes = new InformerEventSource<>(InformerEventSourceConfiguration.from(Node.class, FlashTenant.class)
         .withName("tenant-nodes").withWatchAllNamespaces().withItemStore(new LeanItemStore<>())
@@ -206,7 +207,7 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant> {
         // Exposure first, so that Exposed=True is only ever written once the objects are there.
         String address = Translate.endpointAddressProblem(d.address()) == null ? d.address() : null;
         try {
-          Exposed ex = expose(client, t, a, address, nbdPort(a));
+          Exposed ex = expose(client, t, a, address, nbdPort(a), transport(a));
           exposureError = ex.error();
           Condition exposed = exposureError != null
               ? cond(t, EXPOSED, false, "ExposureFailed", "writing Service/EndpointSlice/Secret failed: " + exposureError)
@@ -335,12 +336,13 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant> {
    * tenant: three creates; a reconcile with nothing changed: no request). The Secret's token is kept (a user who
    * edits it, or deletes the Secret for a new one, rotates it).
    */
-  private Exposed expose(KubernetesClient c, FlashTenant t, Allocation a, String address, Integer nbdPort) {
+  private Exposed expose(KubernetesClient c, FlashTenant t, Allocation a, String address, Integer nbdPort,
+                         String transport) {
     // The three writes are independent: Service and EndpointSlice go out on virtual threads while this thread writes
     // the Secret, so a new tenant costs one API round trip here instead of three (the reconcile holds a reconciler
     // thread throughout; with three in a row, API latency and not CPU set how fast tenants were placed).
-    Service svc = Exposure.service(t, a, nbdPort);
-    EndpointSlice eps = Exposure.endpointSlice(t, a, address, nbdPort);
+    Service svc = Exposure.service(t, a, nbdPort, transport);
+    EndpointSlice eps = Exposure.endpointSlice(t, a, address, nbdPort, transport);
     Future<?> service = EXPOSURE.submit(
         () -> write(c, services, svc, cached(services, svc), Exposure::sameService, o -> Exposure.applyService(c, o), null));
     Future<?> slice = EXPOSURE.submit(
@@ -351,12 +353,12 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant> {
     try {
       Secret have = secrets == null ? null
           : secrets.get(new ResourceID(Exposure.secretName(t), t.getMetadata().getNamespace())).orElse(null);
-      sec = Exposure.secret(t, a, Exposure.token(have), nbdPort);
+      sec = Exposure.secret(t, a, Exposure.token(have), nbdPort, transport);
       write(c, secrets, sec, have, Exposure::sameSecret, null, () -> {
         // Exists but not in the cache yet: keep its token.
         Secret old = c.secrets().inNamespace(t.getMetadata().getNamespace()).withName(Exposure.secretName(t)).get();
         kept[0] = Exposure.token(old);
-        return Exposure.secret(t, a, kept[0], nbdPort);
+        return Exposure.secret(t, a, kept[0], nbdPort, transport);
       });
     } catch (RuntimeException e) {
       failed = e;
@@ -470,13 +472,20 @@ public class FlashTenantReconciler implements Reconciler<FlashTenant> {
     return address == null
         ? cond(t, EXPOSED, false, "NodeAddressUnknown", "node " + a.node() + " has no InternalIP (no Node object?) and "
             + "FlashDevice " + a.device() + " has no " + OperatorSettings.NODE_ADDRESS_ANNOTATION + " annotation")
-        : cond(t, EXPOSED, true, "EndpointReady", "Service " + Exposure.serviceName(t) + " -> " + address + ":" + a.port());
+        : cond(t, EXPOSED, true, "EndpointReady", "Service " + Exposure.serviceName(t) + " -> " + address + ":" + a.port()
+            + ("UDP".equals(Exposure.protocol(transport(a))) ? "/udp (the node's DPDK port)" : ""));
   }
 
   /** The NBD port of the tenant's device (its agent publishes it), or null when the device has none. */
   private Integer nbdPort(Allocation a) {
     FlashDevice d = devices == null ? null : devices.get(new ResourceID(a.device())).orElse(null);
     return Translate.nbdPort(d);
+  }
+
+  /** How the tenant's device is reached ({@code status.transport}; null: tcp). */
+  private String transport(Allocation a) {
+    FlashDevice d = devices == null ? null : devices.get(new ResourceID(a.device())).orElse(null);
+    return Translate.transport(d);
   }
 
   private String address(Allocation a) {

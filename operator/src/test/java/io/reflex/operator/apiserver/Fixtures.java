@@ -62,11 +62,17 @@ final class Fixtures {
 
   /** The agent's status fields, with the device's NBD port (null: none). */
   static FlashDevice deviceStatus(KubernetesClient c, String name, DevicePhase phase, Integer nbdPort) {
+    return deviceStatus(c, name, phase, nbdPort, null);
+  }
+
+  /** ... and how its tenants are reached ({@code udp}: the agent's DPDK port; null: not stated, i.e. tcp). */
+  static FlashDevice deviceStatus(KubernetesClient c, String name, DevicePhase phase, Integer nbdPort, String transport) {
     FlashDevice p = new FlashDevice();
     p.setMetadata(new ObjectMetaBuilder().withName(name).build());
     FlashDeviceStatus st = new FlashDeviceStatus();
     st.setPhase(phase);
     st.setNbdPort(nbdPort);
+    st.setTransport(transport);
     p.setStatus(st);
     return c.resource(p).subresource("status").patch(new PatchContext.Builder().withPatchType(PatchType.SERVER_SIDE_APPLY)
         .withFieldManager(AGENT).withForce(true).build(), p);

@@ -177,6 +177,25 @@ class OperatorApiServerTest {
         .withName("db-reflex").get())).doesNotContainKey("nbdUri").containsEntry("token", data.get("token")));
     assertThat(client.services().inNamespace(api.namespace()).withName("db").get().getSpec().getPorts()).hasSize(1);
 
+    // The agent serves the device from its DPDK port: the tenant is reached over UDP (Service, EndpointSlice, Secret).
+    Fixtures.deviceStatus(client, "op-a-1", DevicePhase.Ready, null, "udp");
+    await().atMost(WAIT).untilAsserted(() -> assertThat(decode(client.secrets().inNamespace(api.namespace())
+        .withName("db-reflex").get())).containsEntry("transport", "udp").containsEntry("token", data.get("token")));
+    await().atMost(WAIT).untilAsserted(() -> assertThat(client.services().inNamespace(api.namespace()).withName("db").get()
+        .getSpec().getPorts()).extracting(x -> x.getName() + ":" + x.getProtocol() + ":" + x.getPort())
+        .containsExactly("reflex:UDP:" + p.getPort()));
+    await().atMost(WAIT).untilAsserted(() -> assertThat(client.resources(EndpointSlice.class).inNamespace(api.namespace())
+        .withName("db-reflex").get().getPorts()).extracting(x -> x.getName() + ":" + x.getProtocol() + ":" + x.getPort())
+        .containsExactly("reflex:UDP:" + p.getPort()));
+    await().atMost(WAIT).untilAsserted(() -> assertThat(condition(tenant("db"), FlashTenantReconciler.EXPOSED).getMessage())
+        .endsWith(":" + p.getPort() + "/udp (the node's DPDK port)"));
+    // ... and back on kernel TCP.
+    Fixtures.deviceStatus(client, "op-a-1", DevicePhase.Ready, null, "tcp");
+    await().atMost(WAIT).untilAsserted(() -> assertThat(client.services().inNamespace(api.namespace()).withName("db").get()
+        .getSpec().getPorts()).extracting(x -> x.getName() + ":" + x.getProtocol()).containsExactly("reflex:TCP"));
+    await().atMost(WAIT).untilAsserted(() -> assertThat(decode(client.secrets().inNamespace(api.namespace())
+        .withName("db-reflex").get())).doesNotContainKey("transport"));
+
     // Exposure objects removed by someone else come back (the operator watches them).
     client.services().inNamespace(api.namespace()).withName("db").delete();
     client.secrets().inNamespace(api.namespace()).withName("db-reflex").delete();
