@@ -7,7 +7,8 @@
 #   bench/calibration/run.sh
 #
 # Environment (defaults): CALS=3 calibrations; CAL_CPU=1 (vCPU the calibrator runs on: where the dataplane serves
-# in the QoS run); ENGINE=uring; CAL_ARGS= (more bin/reflex-calibrate flags, e.g. --through-dataplane);
+# in the QoS run); ENGINE=uring; CAL_ARGS=--through-dataplane (bin/reflex-calibrate flags; empty: the device alone); OVERSTATE=2
+# (the factor the wrong model multiplies every token rate by);
 # QOS_SETUPS="qos-on", REPS=1, QOS_P95=1000, QOS_DURATION=15 (as bench/run-dataplane.sh); DEV, MAX_LOAD, WAIT_MAX
 # (bench/lib/common.sh). Results: bench/results/calibration-<date>/{model-N.yaml,model-N.log,overstated.yaml,
 # qos-fresh/,qos-overstated/,summary.md}.
@@ -18,7 +19,8 @@ trap cleanup EXIT
 CALS=${CALS:-3}
 CAL_CPU=${CAL_CPU:-1}
 ENGINE=${ENGINE:-uring}
-CAL_ARGS=${CAL_ARGS:-}
+CAL_ARGS=${CAL_ARGS---through-dataplane}   # as the node agent (--calibrate-through dataplane); CAL_ARGS= for the device alone
+OVERSTATE=${OVERSTATE:-2}
 export QOS_SETUPS=${QOS_SETUPS:-qos-on} REPS=${REPS:-1} QOS_P95=${QOS_P95:-1000}
 OUT=$REPO/bench/results/calibration-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$OUT"
@@ -59,13 +61,13 @@ for i in $(seq 1 "$CALS"); do
   log "  took ${SECS[$i]} s; budget at p95 $QOS_P95 µs: mixed ${MIXED[$i]}, read-only ${RO[$i]} tokens/s; write cost ${WCOST[$i]}"
 done
 
-# the overstated model: the first calibration with every token rate doubled
-python3 - "$OUT/model-1.yaml" "$OUT/overstated.yaml" <<'PY'
+# the overstated model: the first calibration with every token rate multiplied by OVERSTATE
+python3 - "$OUT/model-1.yaml" "$OUT/overstated.yaml" "$OVERSTATE" <<'PY'
 import sys, yaml
-m = yaml.safe_load(open(sys.argv[1]))
-m["name"] = "overstated-2x"; m["description"] = "model-1 with every token rate doubled (a wrong model)"
+m = yaml.safe_load(open(sys.argv[1])); f = float(sys.argv[3])
+m["name"] = f"overstated-{sys.argv[3]}x"; m["description"] = f"model-1 with every token rate x {sys.argv[3]} (a wrong model)"
 for l in m["tokenLimits"]:
-    l["mixedTokensPerSec"] *= 2; l["readOnlyTokensPerSec"] *= 2
+    l["mixedTokensPerSec"] = int(l["mixedTokensPerSec"] * f); l["readOnlyTokensPerSec"] = int(l["readOnlyTokensPerSec"] * f)
 yaml.safe_dump(m, open(sys.argv[2], "w"), sort_keys=False)
 PY
 
@@ -89,7 +91,7 @@ print(f"\nSpread of the mixed budget at the SLO point: {100 * (max(v) - med) / m
 PY
   echo
   for which in fresh overstated; do
-    echo "### QoS with the $which model"
+    [ $which = overstated ] && echo "### QoS with the model overstated ${OVERSTATE}x" || echo "### QoS with the fresh model"
     echo
     sed -n '/^### 4. QoS/,/^### Commands/p' "$OUT/qos-$which/summary.md" | sed '1d;$d'
   done
