@@ -8,10 +8,10 @@
 #
 # Environment (defaults): CALS=3 calibrations; CAL_CPU=1 (vCPU the calibrator runs on: where the dataplane serves
 # in the QoS run); ENGINE=uring; CAL_ARGS=--through-dataplane (bin/reflex-calibrate flags; empty: the device alone); OVERSTATE=2
-# (the factor the wrong model multiplies every token rate by);
+# (the factors wrong models multiply every token rate by, e.g. "2 4");
 # QOS_SETUPS="qos-on", REPS=1, QOS_P95=1000, QOS_DURATION=15 (as bench/run-dataplane.sh); DEV, MAX_LOAD, WAIT_MAX
-# (bench/lib/common.sh). Results: bench/results/calibration-<date>/{model-N.yaml,model-N.log,overstated.yaml,
-# qos-fresh/,qos-overstated/,summary.md}.
+# (bench/lib/common.sh). Results: bench/results/calibration-<date>/{model-N.yaml,model-N.log,overstated-F.yaml,
+# qos-fresh/,qos-overstated-F/,summary.md}.
 set -euo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 trap cleanup EXIT
@@ -61,8 +61,9 @@ for i in $(seq 1 "$CALS"); do
   log "  took ${SECS[$i]} s; budget at p95 $QOS_P95 µs: mixed ${MIXED[$i]}, read-only ${RO[$i]} tokens/s; write cost ${WCOST[$i]}"
 done
 
-# the overstated model: the first calibration with every token rate multiplied by OVERSTATE
-python3 - "$OUT/model-1.yaml" "$OUT/overstated.yaml" "$OVERSTATE" <<'PY'
+# the overstated models: the first calibration with every token rate multiplied by each factor in OVERSTATE
+for f in $OVERSTATE; do
+  python3 - "$OUT/model-1.yaml" "$OUT/overstated-$f.yaml" "$f" <<'PY'
 import sys, yaml
 m = yaml.safe_load(open(sys.argv[1])); f = float(sys.argv[3])
 m["name"] = f"overstated-{sys.argv[3]}x"; m["description"] = f"model-1 with every token rate x {sys.argv[3]} (a wrong model)"
@@ -70,9 +71,11 @@ for l in m["tokenLimits"]:
     l["mixedTokensPerSec"] = int(l["mixedTokensPerSec"] * f); l["readOnlyTokensPerSec"] = int(l["readOnlyTokensPerSec"] * f)
 yaml.safe_dump(m, open(sys.argv[2], "w"), sort_keys=False)
 PY
+done
 
-for which in fresh overstated; do
-  model=$OUT/model-1.yaml; [ $which = overstated ] && model=$OUT/overstated.yaml
+RUNS_QOS=(fresh); for f in $OVERSTATE; do RUNS_QOS+=("overstated-$f"); done
+for which in "${RUNS_QOS[@]}"; do
+  model=$OUT/model-1.yaml; [ $which = fresh ] || model=$OUT/$which.yaml
   log "QoS with the $which model ($model)"
   MODEL=$model OUT_DIR=$OUT/qos-$which "$BENCH_DIR/run-dataplane.sh" qos > "$OUT/qos-$which.log" 2>&1 \
     || { tail -20 "$OUT/qos-$which.log" >&2; die "QoS run with the $which model failed"; }
@@ -90,8 +93,8 @@ v = [float(x) for x in sys.argv[1:]]; med = statistics.median(v)
 print(f"\nSpread of the mixed budget at the SLO point: {100 * (max(v) - med) / med:+.1f}% / {100 * (min(v) - med) / med:+.1f}% around the median {med:,.0f} tokens/s (goal ±15%).")
 PY
   echo
-  for which in fresh overstated; do
-    [ $which = overstated ] && echo "### QoS with the model overstated ${OVERSTATE}x" || echo "### QoS with the fresh model"
+  for which in "${RUNS_QOS[@]}"; do
+    [ $which = fresh ] && echo "### QoS with the fresh model" || echo "### QoS with the model ${which/-/ }x"
     echo
     sed -n '/^### 4. QoS/,/^### Commands/p' "$OUT/qos-$which/summary.md" | sed '1d;$d'
   done
