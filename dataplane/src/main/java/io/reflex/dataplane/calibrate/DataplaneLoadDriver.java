@@ -7,8 +7,6 @@ import io.reflex.dataplane.Dataplane;
 import io.reflex.dataplane.DataplaneConfig;
 import io.reflex.dataplane.net.PollMode;
 import io.reflex.dataplane.storage.StorageException;
-import io.reflex.devmodels.calibration.LoadDriver;
-import io.reflex.devmodels.calibration.LoadPoint;
 import io.reflex.protocol.ReflexHeader;
 import io.reflex.protocol.Status;
 
@@ -19,9 +17,7 @@ import java.net.ServerSocket;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.SplittableRandom;
-import java.util.function.DoubleConsumer;
 
 /**
  * Loads a device through a dataplane started in this process (QoS off, one loop, one tenant over the device,
@@ -30,7 +26,7 @@ import java.util.function.DoubleConsumer;
  * loop thread. The client module's reflex-bench runner is not reused: it is package-private, sends at a fixed rate
  * (not Poisson), and spreads over threads, none of which fits a driver called point by point.
  */
-public final class DataplaneLoadDriver extends LoadLoop implements LoadDriver, CompletionListener {
+public final class DataplaneLoadDriver extends LoadLoop implements CompletionListener {
     private static final int SECTORS_PER_BLOCK = BLOCK >>> ReflexHeader.SECTOR_SHIFT;
 
     private final Dataplane dataplane;
@@ -82,21 +78,6 @@ public final class DataplaneLoadDriver extends LoadLoop implements LoadDriver, C
         return "a dataplane in this process (" + dataplane.engine().name() + " engine, O_DIRECT, QoS off, 1 loop, " + layout
                 + ") over TCP on 127.0.0.1, on " + device + ", " + human(spanBytes()) + " span of "
                 + human(dataplane.engine().capacityBytes()) + ", queue depth " + depth();
-    }
-
-    @Override
-    public void precondition(DoubleConsumer progress) throws IOException {
-        runPrecondition(progress);
-    }
-
-    @Override
-    public LoadPoint closedLoop(int readPercent, int queueDepth, Duration duration) throws IOException {
-        return runClosed(readPercent, queueDepth, duration);
-    }
-
-    @Override
-    public LoadPoint openLoop(int readPercent, double iops, Duration duration) throws IOException {
-        return runOpen(readPercent, iops, duration);
     }
 
     @Override

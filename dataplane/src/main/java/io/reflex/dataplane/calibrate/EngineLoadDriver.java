@@ -6,25 +6,21 @@ import io.reflex.dataplane.storage.Engines;
 import io.reflex.dataplane.storage.IoQueue;
 import io.reflex.dataplane.storage.StorageEngine;
 import io.reflex.dataplane.storage.StorageException;
-import io.reflex.devmodels.calibration.LoadDriver;
-import io.reflex.devmodels.calibration.LoadPoint;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Locale;
 import java.util.SplittableRandom;
-import java.util.function.DoubleConsumer;
 
 /**
  * Loads a device directly through the dataplane's own storage engine (io_uring or the file engine, O_DIRECT, the
  * dataplane's write durability), one thread, run to completion: what the device costs without the network. Not
  * thread-safe; use it from one thread.
  */
-public final class EngineLoadDriver extends LoadLoop implements LoadDriver {
+public final class EngineLoadDriver extends LoadLoop {
     /** The open loop's queue depth cap: the dataplane's default --queue-depth. */
     public static final int QUEUE_DEPTH = 256;
 
@@ -97,21 +93,6 @@ public final class EngineLoadDriver extends LoadLoop implements LoadDriver {
                 : engine.name().equals("uring") ? "writes RWF_DSYNC" : "writes O_DSYNC";
         return how + " on " + device + ", " + human(spanBytes()) + " span of " + human(engine.capacityBytes()) + ", " + writes
                 + ", queue depth " + QUEUE_DEPTH;
-    }
-
-    @Override
-    public void precondition(DoubleConsumer progress) throws IOException {
-        runPrecondition(progress);
-    }
-
-    @Override
-    public LoadPoint closedLoop(int readPercent, int queueDepth, Duration duration) throws IOException {
-        return runClosed(readPercent, queueDepth, duration);
-    }
-
-    @Override
-    public LoadPoint openLoop(int readPercent, double iops, Duration duration) throws IOException {
-        return runOpen(readPercent, iops, duration);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.reflex.dataplane.calibrate;
 
+import io.reflex.devmodels.calibration.LoadDriver;
 import io.reflex.devmodels.calibration.LoadPoint;
 import org.HdrHistogram.Histogram;
 
@@ -22,7 +23,7 @@ import java.util.function.DoubleConsumer;
  * left then count with their latency so far (a lower bound), so a saturated device shows as such instead of dropping
  * its worst, and an overloaded point does not take forever.
  */
-abstract class LoadLoop {
+abstract class LoadLoop implements LoadDriver {
     static final int BLOCK = 4096;
     static final int CHUNK = 1 << 20;
     static final int PRECONDITION_DEPTH = 8;
@@ -120,7 +121,8 @@ abstract class LoadLoop {
         }
     }
 
-    final LoadPoint runOpen(int readPercent, double iops, Duration duration) throws IOException {
+    @Override
+    public final LoadPoint openLoop(int readPercent, double iops, Duration duration) throws IOException {
         checkMix(readPercent);
         if (!(iops > 0) || iops > 1e8) throw new IllegalArgumentException("open-loop rate must be in (0, 1e8] IOPS, got " + iops);
         long start = begin(duration);
@@ -151,7 +153,8 @@ abstract class LoadLoop {
         return finish(readPercent, iops, duration, now);
     }
 
-    final LoadPoint runClosed(int readPercent, int queueDepth, Duration duration) throws IOException {
+    @Override
+    public final LoadPoint closedLoop(int readPercent, int queueDepth, Duration duration) throws IOException {
         checkMix(readPercent);
         if (queueDepth < 1 || queueDepth > depth) throw new IllegalArgumentException("queue depth must be in 1.." + depth + ", got " + queueDepth);
         begin(duration);
@@ -180,7 +183,8 @@ abstract class LoadLoop {
     }
 
     /** Sequential {@link #CHUNK} writes over the span at queue depth {@link #PRECONDITION_DEPTH}. */
-    final void runPrecondition(DoubleConsumer progress) throws IOException {
+    @Override
+    public final void precondition(DoubleConsumer progress) throws IOException {
         recording = false;
         errors = 0;
         long nextOffset = 0, chunksDone = 0;
