@@ -40,8 +40,7 @@ final class CalibrationPlot {
         // their latency; the fit leaves them out, and so do the lines here: they are drawn as loose markers.
         XYSeries saturated = new XYSeries("saturated (served < 90% of offered; not fitted)");
         for (LoadPoint p : c.points()) {
-            boolean sat = p.offeredIops() > 0 && p.iops() < 0.9 * p.offeredIops();
-            (sat ? saturated : mixes.computeIfAbsent(p.readPercent(), r -> new XYSeries("measured, " + r + "% reads")))
+            (p.fellBehind() ? saturated : mixes.computeIfAbsent(p.readPercent(), r -> new XYSeries("measured, " + r + "% reads")))
                     .add(p.readIops() + w * p.writeIops(), Math.max(1, p.readP95Micros()));
         }
         mixes.values().forEach(data::addSeries);

@@ -21,9 +21,7 @@ import java.util.Objects;
 public final class Calibrator {
     /** Open-loop rates below this measure nothing but timer noise (bench/calibrate.sh's floor). */
     static final double MIN_RATE = 100;
-    /** A point is saturated when the device completes less than this share of the offered rate... */
-    static final double SATURATED_ACHIEVED = 0.9;
-    /** ...or its read p95 exceeds this many times the loosest target: heavier points would add nothing to the fit. */
+    /** A point is saturated when it fell behind its offered rate ({@link LoadPoint#fellBehind()}) or its read p95 exceeds this many times the loosest target: heavier points would add nothing to the fit. */
     static final double SATURATED_P95 = 2;
     /** A sweep stops after this many consecutive saturated points (one alone may be a hiccup of the host). */
     static final int SATURATED_RUN = 2;
@@ -170,7 +168,7 @@ public final class Calibrator {
     }
 
     private static boolean saturated(LoadPoint p, double saturatedP95) {
-        return p.iops() < SATURATED_ACHIEVED * p.offeredIops() || p.readP95Micros() > saturatedP95;
+        return p.fellBehind() || p.readP95Micros() > saturatedP95;
     }
 
     /** A calibration is not trusted when the device failed requests: the model would describe the failures. */

@@ -17,7 +17,18 @@ package io.reflex.devmodels.calibration;
  */
 public record LoadPoint(int readPercent, double offeredIops, double readIops, double writeIops, long readP50Micros,
                         long readP95Micros, long writeP95Micros, long errors, double seconds) {
+    /** An open-loop point served less than this share of its offered rate fell behind: the device could not keep up. */
+    public static final double FELL_BEHIND_BELOW = 0.9;
+
     public double iops() {
         return readIops + writeIops;
+    }
+
+    /**
+     * An open-loop point whose device could not keep up with the offered rate: its achieved rate sits below the load
+     * that caused its latency (the calibrator stops sweeps on it, the fit leaves it out, the plot draws it apart).
+     */
+    public boolean fellBehind() {
+        return offeredIops > 0 && iops() < FELL_BEHIND_BELOW * offeredIops;
     }
 }

@@ -214,7 +214,7 @@ public final class ModelFit {
      */
     static Map<Integer, List<LoadPoint>> byMix(List<LoadPoint> points) {
         return points.stream().filter(p -> p.readIops() > 0)
-                .filter(p -> p.offeredIops() <= 0 || p.iops() >= Calibrator.SATURATED_ACHIEVED * p.offeredIops())
+                .filter(p -> !p.fellBehind())
                 .collect(Collectors.groupingBy(LoadPoint::readPercent, TreeMap::new, Collectors.toList()));
     }
 
