@@ -64,11 +64,7 @@ public final class Translate {
       return DeviceModels.load(ref.getName());
     }
     InlineDeviceModel m = ref.getInline();
-    List<TokenLimit> limits = new ArrayList<>();
-    if (m.getTokenLimits() != null) {
-      m.getTokenLimits().stream().sorted(java.util.Comparator.comparing(io.reflex.crds.v1alpha1.TokenLimit::getP95Micros))
-          .forEach(l -> limits.add(new TokenLimit(l.getP95Micros(), l.getMixedTokensPerSec(), l.getReadOnlyTokensPerSec())));
-    }
+    List<TokenLimit> limits = io.reflex.crds.v1alpha1.TokenLimit.toModel(m.getTokenLimits());
     return new DeviceModel("inline:" + d.getMetadata().getName(), "inline", m.getReadCost4k(), m.getWriteCost4k(),
         Boolean.TRUE.equals(m.getUnlimited()), limits);
   }
@@ -84,9 +80,7 @@ public final class Translate {
       throw new IllegalArgumentException("status.calibration is incomplete (readCost4k, writeCost4k and tokenLimits are "
           + "needed); the node agent rewrites it, or set reflex.io/recalibrate");
     }
-    List<TokenLimit> limits = c.getTokenLimits().stream()
-        .sorted(java.util.Comparator.comparing(io.reflex.crds.v1alpha1.TokenLimit::getP95Micros))
-        .map(l -> new TokenLimit(l.getP95Micros(), l.getMixedTokensPerSec(), l.getReadOnlyTokensPerSec())).toList();
+    List<TokenLimit> limits = io.reflex.crds.v1alpha1.TokenLimit.toModel(c.getTokenLimits());
     return new DeviceModel("calibrated:" + d.getMetadata().getName(), "calibrated " + c.getCalibratedAt()
         + (c.getConfigMap() == null ? "" : " (ConfigMap " + c.getNamespace() + "/" + c.getConfigMap() + ")"),
         c.getReadCost4k(), c.getWriteCost4k(), false, limits);

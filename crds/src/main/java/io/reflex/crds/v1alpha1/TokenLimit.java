@@ -4,6 +4,8 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Required;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Objects;
 
 /** One point of a device model: at this p95 latency limit the device sustains these token rates. */
@@ -30,6 +32,13 @@ public class TokenLimit {
     this.p95Micros = p95Micros;
     this.mixedTokensPerSec = mixedTokensPerSec;
     this.readOnlyTokensPerSec = readOnlyTokensPerSec;
+  }
+
+  /** The API's points as the cost model's, sorted by p95 as the model requires; null: none. */
+  public static List<io.reflex.devmodels.TokenLimit> toModel(List<TokenLimit> limits) {
+    return limits == null ? List.of() : limits.stream().sorted(Comparator.comparing(TokenLimit::getP95Micros))
+        .map(l -> new io.reflex.devmodels.TokenLimit(l.getP95Micros(), l.getMixedTokensPerSec(), l.getReadOnlyTokensPerSec()))
+        .toList();
   }
 
   public Integer getP95Micros() { return p95Micros; }

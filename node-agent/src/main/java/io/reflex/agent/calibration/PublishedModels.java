@@ -17,7 +17,6 @@ import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -222,10 +221,7 @@ final class PublishedModels {
   /** A model rebuilt from status.calibration (its ConfigMap lost): the token rates and costs, without the points. */
   private static PublishedModel fromStatus(ManagedDevice d, DeviceCalibration s) {
     try {
-      List<io.reflex.devmodels.TokenLimit> limits = s.getTokenLimits().stream()
-          .sorted(Comparator.comparing(io.reflex.crds.v1alpha1.TokenLimit::getP95Micros))
-          .map(l -> new io.reflex.devmodels.TokenLimit(l.getP95Micros(), l.getMixedTokensPerSec(), l.getReadOnlyTokensPerSec()))
-          .toList();
+      List<io.reflex.devmodels.TokenLimit> limits = io.reflex.crds.v1alpha1.TokenLimit.toModel(s.getTokenLimits());
       DeviceModel m = new DeviceModel(d.name(), "calibrated " + s.getCalibratedAt() + " (restored from FlashDevice "
           + d.name() + " status.calibration; the measured points were in its lost ConfigMap)", s.getReadCost4k(),
           s.getWriteCost4k(), false, limits);

@@ -19,7 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.PathMatcher;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -103,9 +102,7 @@ public final class DeviceResolver {
       return ref.getName();
     }
     InlineDeviceModel m = ref.getInline();
-    List<TokenLimit> limits = m.getTokenLimits() == null ? List.of() : m.getTokenLimits().stream()
-        .sorted(Comparator.comparing(io.reflex.crds.v1alpha1.TokenLimit::getP95Micros))
-        .map(l -> new TokenLimit(l.getP95Micros(), l.getMixedTokensPerSec(), l.getReadOnlyTokensPerSec())).toList();
+    List<TokenLimit> limits = io.reflex.crds.v1alpha1.TokenLimit.toModel(m.getTokenLimits());
     DeviceModel model = new DeviceModel("inline:" + fd.getMetadata().getName(), "inline", m.getReadCost4k(),
         m.getWriteCost4k(), Boolean.TRUE.equals(m.getUnlimited()), limits);
     try {
