@@ -16,6 +16,7 @@
 #      report shows what native memory changed over the second half)
 #      AGENT_JAVA_OPTS / OPERATOR_JAVA_OPTS (extra JVM flags; the agent gets the product's, as bin/reflex-node-agent
 #      and the chart run it, TrimNativeHeapInterval included)
+#      WARMUP (10 s: windows before t0, reported, not judged)
 #      MODEL (virtio-vm-dataplane) CHURN_IOPS (100) MAX_LOAD / WAIT_MAX (wait up to WAIT_MAX=600 s for the 1-min
 #      load average to drop below MAX_LOAD before the load starts; unset: no wait)
 #      REFLEX_HOME (checkout whose built jars run; default this one, built if stale) NO_BUILD (1: never build)
@@ -42,6 +43,9 @@ for a in "$@"; do
 done
 if $short; then DURATION=${DURATION:-90} OPERATOR_RESTART=${OPERATOR_RESTART:-30}; fi
 DURATION=${DURATION:-1800} OPERATOR_RESTART=${OPERATOR_RESTART:-300} RELOAD=${RELOAD:-10} WINDOW=10
+# Warm-up before the judged DURATION (whole windows): the freshly started agent and clients JIT-compile their paths
+# and the table churn runs, on the one vCPU the data path has; its windows are reported, not judged.
+WARMUP=${WARMUP:-10}; WARMUP=$(( (WARMUP + WINDOW - 1) / WINDOW * WINDOW )); [ "$WARMUP" -ge "$WINDOW" ] || WARMUP=$WINDOW
 SLO=${SLO:-1000} LC_SHARE=${LC_SHARE:-0.5} TOTAL_SHARE=${TOTAL_SHARE:-0.7} MODEL=${MODEL:-virtio-vm-dataplane}
 CHURN_IOPS=${CHURN_IOPS:-100}
 REFLEX_HOME=${REFLEX_HOME:-$root}
@@ -304,22 +308,22 @@ load_start=$(loadavg)
 $PY gcpoint "$OUT" t0 agent "${pids[agent]}" >&2
 $PY gcpoint "$OUT" life-1-start operator "${pids[operator]}" >&2
 TW=$(now)
-T0=$(python3 -c "print(round($TW + $WINDOW + 1, 3))")     # the first row of each client is its warm-up window
+T0=$(python3 -c "print(round($TW + $WARMUP + 1, 3))")     # the first WARMUP/WINDOW rows of each client: warm-up
 END=$(python3 -c "print(round($T0 + $DURATION, 3))")
 expected_restarts=$(( (DURATION - 1) / OPERATOR_RESTART ))
 python3 - "$OUT/meta.json" <<EOF
 import json, sys
 json.dump({"stamp": "$stamp", "command": """$command""", "commit": "$commit", "reflex_home": "$REFLEX_HOME",
            "nproc": $ncpu, "layout": "$layout", "plan_text": """$plan_text""", "model": "$MODEL",
-           "duration": $DURATION, "operator_restart": $OPERATOR_RESTART, "reload": $RELOAD, "window": $WINDOW,
+           "duration": $DURATION, "warmup": $WARMUP, "operator_restart": $OPERATOR_RESTART, "reload": $RELOAD, "window": $WINDOW,
            "slo": $SLO, "lc_share": $LC_SHARE, "total_share": $TOTAL_SHARE, "budget": $budget, "lc_iops": $lc_iops,
            "be_r_iops": $be_r_iops, "be_w_iops": $be_w_iops, "offered_pct": $offered_pct, "ns": "$NS",
            "t_warmup": $TW, "t0": $T0, "t_end": $END, "expected_restarts": $expected_restarts,
            "load_start": "$load_start", "placements_start": json.loads('''$placements_start''')},
           open(sys.argv[1], "w"), indent=1)
 EOF
-say "load for ${DURATION}s after a ${WINDOW}s warm-up window: LC ${lc_iops} IOPS reads, BE ${be_r_iops} reads/s + ${be_w_iops} writes/s (open loop); load $(loadavg)"
-rows=$((DURATION / WINDOW + 1))
+say "load for ${DURATION}s after a ${WARMUP}s warm-up: LC ${lc_iops} IOPS reads, BE ${be_r_iops} reads/s + ${be_w_iops} writes/s (open loop); load $(loadavg)"
+rows=$(( (DURATION + WARMUP) / WINDOW ))
 client_loop lc "${port[lc]}" "${token[lc]}" "${lbas[lc]}" "$lc_iops" 100 "$DP_PIN" "$DP_POLL" $rows &
 pids[loop-lc]=$!
 client_loop be-r "${port[be-r]}" "${token[be-r]}" "${lbas[be-r]}" "$be_r_iops" 100 "" block $rows &
@@ -329,10 +333,12 @@ pids[loop-be-w]=$!
 SOAK_NODE=$NODE SOAK_SLO=$SLO SOAK_CHURN_IOPS=$CHURN_IOPS $PY sample "$OUT" "http://$AGENT_HTTP/metrics" "http://127.0.0.1:$OP_PORT/q/metrics" $WINDOW \
   "$(python3 -c "print($END + $WINDOW)")" 2>"$OUT/sampler.err" &
 pids[sampler]=$!
-sleep "$(python3 -c "print(max(0, $T0 - $(now)))")"
+# The table changes start after the first window, so the warm-up covers their code paths too.
+sleep "$(python3 -c "print(max(0, $TW + $WINDOW + 1 - $(now)))")"
 SOAK_NODE=$NODE SOAK_SLO=$SLO SOAK_CHURN_IOPS=$CHURN_IOPS $PY reload "$OUT" "$NS" "http://$AGENT_HTTP/metrics" "$RELOAD" "$END" \
   2>"$OUT/reload.err" &
 pids[reload]=$!
+sleep "$(python3 -c "print(max(0, $T0 - $(now)))")"
 event '"what": "t0"' "t0: measuring"
 
 # The agent's live heap is measured by a forced full GC (a pause of the data path: 30-250 ms here) only three times:
