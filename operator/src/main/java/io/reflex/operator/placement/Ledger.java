@@ -48,10 +48,18 @@ public final class Ledger {
   /** Held allocations not yet confirmed (their status write is in flight), with the allocation to roll back to. */
   private final Map<String, Pending> pending = new HashMap<>();
   /**
-   * Budget tally of each device's tenants, computed when first needed and dropped when they or the device change:
-   * placing a tenant evaluates every device, and re-adding every device's tenants for each was most of its cost.
+   * What placement needs of each device's tenants (their budget tally, their extents, the bytes they hold), computed
+   * when first needed and dropped when they or the device change: placing a tenant evaluates every device, and
+   * re-adding every device's tenants (then looking their extents up and summing their sizes) was most of its cost.
    */
-  private final Map<String, Budget.Tally> tallies = new HashMap<>();
+  private final Map<String, Tenancy> tallies = new HashMap<>();
+
+  /** A device's tenants as placement sees them; {@code extents} is the ledger's own map (null: none), not a copy. */
+  private record Tenancy(Budget.Tally tally, TreeMap<Long, Allocation> extents, long usedBytes) {
+    Collection<Allocation> allocations() {
+      return extents == null ? List.of() : extents.values();
+    }
+  }
 
   public Ledger(PlacementPolicy policy, int portMin, int portMax) {
     if (portMin < 1 || portMax > 65535 || portMin > portMax) {
@@ -405,16 +413,19 @@ public final class Ledger {
     }
   }
 
-  private Budget.Tally tally(Device d) {
-    Budget.Tally t = tallies.get(d.name());
+  private Tenancy tenancy(Device d) {
+    Tenancy t = tallies.get(d.name());
     if (t == null) {
-      t = Budget.Tally.EMPTY;
+      Budget.Tally tally = Budget.Tally.EMPTY;
+      long used = 0;
       TreeMap<Long, Allocation> m = extents.get(d.name());
       if (m != null) {
         for (Allocation a : m.values()) { // offset order, as Budget.evaluate over allocationsOn: the same sums
-          t = t.plus(d.model(), a.demand());
+          tally = tally.plus(d.model(), a.demand());
+          used += a.sizeBytes();
         }
       }
+      t = new Tenancy(tally, m, used);
       tallies.put(d.name(), t);
     }
     return t;
@@ -435,13 +446,13 @@ public final class Ledger {
         rs.add(new Rejection(d, Kind.CONSTRAINTS, v, 0, 0, 0));
         continue;
       }
-      TreeMap<Long, Allocation> m = extents.get(d.name());
-      Collection<Allocation> on = m == null ? List.of() : m.values();
+      Tenancy tenancy = tenancy(d);
+      Collection<Allocation> on = tenancy.allocations();
       if (on.size() >= MAX_TENANTS_PER_DEVICE) {
         rs.add(new Rejection(d, Kind.TENANTS, null, 0, 0, 0));
         continue;
       }
-      Budget.Evaluation after = tally(d).plus(d.model(), demand).evaluation(d.model());
+      Budget.Evaluation after = tenancy.tally().plus(d.model(), demand).evaluation(d.model());
       double needed = demand.latencyCritical() ? d.model().reservation(demand.iops(), demand.readPercent()) : 0;
       double spareForCandidate = after.tokenRate() - (after.lcReserved() - needed);
       if (after.overcommitted()) {
@@ -458,11 +469,8 @@ public final class Ledger {
         rs.add(new Rejection(d, Kind.PORTS, null, spareForCandidate, 0, needed));
         continue;
       }
-      long used = 0;
-      for (Allocation a : on) {
-        used += a.sizeBytes();
-      }
-      cs.add(new Candidate(d, offset, port, after, alignedDown(d.capacityBytes()) - used - size, on.size() + 1));
+      cs.add(new Candidate(d, offset, port, after, alignedDown(d.capacityBytes()) - tenancy.usedBytes() - size,
+          on.size() + 1));
     }
     return new Evaluated(cs, rs, devices.size());
   }
@@ -493,6 +501,11 @@ public final class Ledger {
     TreeSet<Integer> used = portsByNode.get(node);
     if (used == null) {
       return portMin;
+    }
+    // Ports are taken lowest first, so a node's usually run from portMin without a gap: the next one is free.
+    int last = used.last();
+    if (used.first() == portMin && last - portMin + 1 == used.size()) {
+      return last < portMax ? last + 1 : -1;
     }
     for (int p = portMin; p <= portMax; p++) {
       if (!used.contains(p)) {
