@@ -12,7 +12,8 @@
 #      (agent, client), timed from `ctr run` to exit: a cold start; in the agent image the DPDK probe
 #      (io.reflex.dataplane.dpdk.DpdkProbe: EAL init, the drivers its plugin directory loaded, a net_null and a
 #      net_af_packet port on lo opened and started), privileged, and as the chart's unprivileged vdev agent runs it
-#      (read-only root filesystem, default seccomp profile, no capability but CAP_NET_RAW, host network)
+#      (read-only root filesystem, default seccomp profile, no capability but CAP_NET_RAW and CAP_NET_ADMIN, host
+#      network)
 #   4. unless --no-cluster: a private control plane (e2e/controlplane on ports 17443/13379/13380, state in $T),
 #      the CRDs, then the operator and the agent containers (host network, the kubeconfig bind-mounted) until
 #      Quarkus logs "started in"; prints the time from `ctr run` to that line, then stops them with SIGTERM
@@ -139,10 +140,17 @@ port 0 \(net_null, .*started and stopped
 port 1 \(net_af_packet, .*started and stopped
 2 port\(s\), 0 failed'
 agent_img=docker.io/$REGISTRY/node-agent:$TAG
+# ctr has no "drop ALL": drop each of its default capabilities (containerd's oci.populateDefaultUnixSpec) but NET_RAW
+# (net_af_packet's raw socket), and add NET_ADMIN (rte_eth_dev_start replays the promiscuous setting: SIOCSIFFLAGS on
+# the interface; without it the start fails with EPERM).
+net_caps=(--cap-add CAP_NET_ADMIN)
+for c in CHOWN DAC_OVERRIDE FSETID FOWNER MKNOD SETGID SETUID SETFCAP SETPCAP NET_BIND_SERVICE SYS_CHROOT KILL AUDIT_WRITE; do
+  net_caps+=(--cap-drop "CAP_$c")
+done
 LINES_SHOWN=6 check "node-agent: DPDK probe, privileged (agent.privileged)" \
   dpdk_probe "$probe_want" "${RUN[@]}" --privileged --net-host "$agent_img" p-agent
-LINES_SHOWN=6 check "node-agent: DPDK probe as the chart's unprivileged vdev agent (read-only, seccomp, CAP_NET_RAW only)" \
-  dpdk_probe "$probe_want" "${RUN[@]}" --net-host --read-only --seccomp --cap-drop ALL --cap-add CAP_NET_RAW \
+LINES_SHOWN=6 check "node-agent: DPDK probe as the chart's unprivileged vdev agent (read-only, seccomp, NET_RAW + NET_ADMIN only)" \
+  dpdk_probe "$probe_want" "${RUN[@]}" --net-host --read-only --seccomp "${net_caps[@]}" \
   --mount type=tmpfs,src=tmpfs,dst=/tmp,options=rw:nosuid:nodev "$agent_img" p-agent-unpriv
 
 # The operator and client images run as nonroot (65532, named in the base's /etc/passwd), the agent as root.

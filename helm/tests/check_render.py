@@ -124,9 +124,9 @@ for ds in sets:
           f"{name}: hostNetwork, hostPID, ClusterFirstWithHostNet")
     node = ds["metadata"].get("annotations", {}).get("reflex.io/node", "")
     dpdk = DPDK.get(node)
-    if UNPRIVILEGED:  # no capabilities, but a DPDK vdev's raw socket (net_af_packet) needs NET_RAW
+    if UNPRIVILEGED:  # no capabilities, but a DPDK vdev (net_af_packet) needs its raw socket and interface flags
         sc = ag["securityContext"]
-        caps = {"drop": ["ALL"], "add": ["NET_RAW"]} if dpdk else {"drop": ["ALL"]}
+        caps = {"drop": ["ALL"], "add": ["NET_ADMIN", "NET_RAW"]} if dpdk else {"drop": ["ALL"]}
         check(sc.get("privileged") is False and sc.get("capabilities") == caps
               and sc.get("allowPrivilegeEscalation") is False and sc.get("seccompProfile") == {"type": "RuntimeDefault"},
               f"{name}: unprivileged agent has capabilities {caps} only: {sc}")

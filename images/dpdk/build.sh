@@ -148,9 +148,10 @@ with tarfile.open(sys.argv[1]) as t:
     m = json.load(t.extractfile("manifest.json"))[0]
     for l in m["Layers"]:
         with tarfile.open(fileobj=t.extractfile(l), mode="r:*") as lt:
-            lt.extractall(sys.argv[2], filter="tar")
+            lt.extractall(sys.argv[2], filter="fully_trusted")  # our own base
 EOF
   cp -a "$layer/." "$merged/"
+  ldconfig -r "$merged" 2>/dev/null && cp "$merged/etc/ld.so.cache" "$layer/etc/ld.so.cache"
   bad=0
   for f in "$merged$LIBDIR"/librte_*.so.$ABI "$merged$PMDDIR"/*.so.$ABI.0; do
     in=${f#"$merged"}
@@ -159,7 +160,6 @@ EOF
     fi
   done
   [ "$bad" = 0 ] || die "libraries missing from the layer (above)"
-  ldconfig -r "$merged" 2>/dev/null && cp "$merged/etc/ld.so.cache" "$layer/etc/ld.so.cache"
   log "every librte_*.so.$ABI resolves inside the image (drivers in $PMDDIR: $pmds)"
 else
   log "not root: the in-image loader check is skipped (images/verify.sh runs the DPDK probe in the agent image)"

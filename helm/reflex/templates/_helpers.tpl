@@ -108,7 +108,7 @@ app.kubernetes.io/component: node-agent
 {{- fail "agent.dpdk.args: the EAL refuses --in-memory together with --no-huge (use --no-shconf with --no-huge)" }}
 {{- end }}
 {{- if not $a.privileged }}
-{{- /* Unprivileged: only a vdev on a kernel interface through a raw socket (net_af_packet, CAP_NET_RAW). */}}
+{{- /* Unprivileged: only a vdev on a kernel interface (net_af_packet: NET_RAW and NET_ADMIN, see the DaemonSet). */}}
 {{- if or $a.dpdk.nic (not $a.dpdk.args) }}
 {{- fail "agent.network.engine dpdk on a NIC (agent.dpdk.nic, or auto when agent.dpdk.args names no port) needs agent.privileged: the agent binds it to vfio-pci through sysfs and the EAL opens /dev/vfio; without privilege only a vdev works (agent.dpdk.args \"--no-huge --no-shconf --vdev net_af_packet0,iface=IF\")" }}
 {{- end }}
