@@ -22,6 +22,7 @@
 #   libnuma, libfdt, libbsd, libmd (EAL); libxdp, libbpf, libelf (net_af_xdp) and libxdp's BPF programs in
 #   /usr/lib/x86_64-linux-gnu/bpf (the XSK redirect program and the multi-program dispatcher)
 #   /etc/ld.so.cache                                regenerated over both layers
+#   /var/run/dpdk                                   the EAL's runtime directory (empty)
 #
 # Drivers (REFLEX_DPDK_DRIVERS overrides the list, names as in librte_<name>.so.23):
 #   buses bus_pci bus_vdev; mempool handlers mempool_ring (DPDK's default "ring_mp_mc", needed for any mbuf pool)
@@ -134,6 +135,9 @@ for s in "${sonames[@]}"; do
   n=$((n + 1))
 done
 for o in "${BPF_OBJECTS[@]}"; do install -m 644 "$LIBDIR/bpf/$o" "$layer$LIBDIR/bpf/$o"; done
+# The EAL's runtime directory for root (/var/run/dpdk; not needed with --in-memory or --no-shconf): present, so a
+# writable container works as it is; the chart mounts an emptyDir there (its root filesystem is read-only).
+mkdir -p "$layer/var/run/dpdk"
 # The plugin directory holds the drivers and the driver libraries they link (common_iavf): the EAL loads all of it.
 pmds=$(cd "$layer$PMDDIR" && ls | sed -n "s/^librte_\(.*\)\.so\.$ABI\.0\$/\1/p" | paste -sd' ')
 
