@@ -5,7 +5,8 @@
 #      (*.class, *.jar) in the chart
 #   2. helm lint --strict for each row of the values matrix: default, ci/e2e-values.yaml, tests/full-values.yaml
 #      (2 replicas + leader election, per-node devices, create= file devices with their hostPaths, hugepages,
-#      monitoring, dashboards, NetworkPolicy)
+#      monitoring, dashboards, NetworkPolicy), tests/dpdk-values.yaml (DPDK ports on a bound NIC on two nodes,
+#      privileged, hugepages), tests/dpdk-vdev-values.yaml (a DPDK vdev, net_af_packet: unprivileged but NET_RAW)
 #   3. the schema refuses unknown keys at every level and bad values; the template's own checks fire
 #   4. helm template of each row, with assertions on the objects (tests/check_render.py)
 #   5. every reflex_* metric in the dashboard and the alerts is one the code exports (tests/check_metrics.py)
@@ -17,12 +18,20 @@
 #      is allowed, what it must not is denied; helm upgrade; helm uninstall leaves only the CRDs
 #
 #   helm/test.sh            # ~1 min once helm, promtool and the control plane binaries are cached
+#   helm/test.sh --offline  # steps 1-6 only: no API server (no etcd/kube-apiserver binaries, ports or root needed)
 #
 # Needs: helm (e2e/bin/build-helm builds it), kube-apiserver + etcd (e2e/bin/build-controlplane), kubectl, python3
 # with PyYAML, promtool (PATH, or extracted from Debian's prometheus package into the
 # cache: no service is installed or started). Environment: HELM, PROMTOOL, REFLEX_HELM_TEST_DIR (default
-# /var/tmp/reflex-helm-test), KEEP=1 leaves the control plane running.
+# /var/tmp/reflex-helm-test), KEEP=1 leaves the control plane running, OFFLINE=1 is --offline.
 set -euo pipefail
+OFFLINE=${OFFLINE:-0}
+case "${1:-}" in
+  "") ;;
+  --offline) OFFLINE=1 ;;
+  -h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "$0"; exit 0 ;;
+  *) echo "helm/test.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+esac
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 chart=$here/reflex
@@ -87,13 +96,15 @@ fi
 python3 -c 'import yaml' 2>/dev/null || { echo "helm/test.sh: python3 with PyYAML is needed" >&2; exit 1; }
 echo "helm $("$HELM" version --short), $("$PROMTOOL" --version 2>&1 | head -1), kubectl $(kubectl version --client -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["clientVersion"]["gitVersion"])'), Kubernetes $KUBE_VERSION"
 
-CASES=(default e2e full)
+CASES=(default e2e full dpdk dpdk-vdev)
 # values CASE: the values file of one row of the matrix (default: the chart's own values.yaml).
 values() {
   case $1 in
     default) echo "$chart/values.yaml" ;;
     e2e) echo "$chart/ci/e2e-values.yaml" ;;
     full) echo "$here/tests/full-values.yaml" ;;
+    dpdk) echo "$here/tests/dpdk-values.yaml" ;;
+    dpdk-vdev) echo "$here/tests/dpdk-vdev-values.yaml" ;;
   esac
 }
 render() { # render CASE [more helm args]: helm template of one row of the matrix
@@ -121,7 +132,7 @@ done
 step "values.schema.json refuses what it should"
 for key in bogus operator.bogus operator.image.bogus operator.placement.bogus operator.placement.ports.bogus \
            operator.probes.startup.bogus agent.bogus agent.hugepages.bogus agent.updateStrategy.bogus \
-           monitoring.bogus monitoring.prometheusRule.bogus dashboards.bogus networkPolicy.bogus; do
+           agent.network.bogus agent.dpdk.bogus monitoring.bogus monitoring.prometheusRule.bogus dashboards.bogus networkPolicy.bogus; do
   expect_fail "unknown key $key" "Additional property bogus is not allowed" render default --set "$key=1"
 done
 expect_fail "agent.poll=spin" "must be one of" render default --set agent.poll=spin
@@ -149,6 +160,31 @@ expect_fail "agent.nbdPort among the tenant ports" "overlaps operator.placement.
 expect_fail "agent.nbdPort 15 below the tenant ports (a node's 16 devices would reach them)" "overlaps operator.placement.ports" \
   render default --set agent.nbdPort=19990
 expect_fail "agent.nbdPort above 65520" "less than or equal to 65520" render default --set agent.nbdPort=65530
+# DPDK: values the schema refuses, then combinations only the template can check.
+expect_fail "agent.network.engine=rdma" "must be one of" render dpdk --set agent.network.engine=rdma
+expect_fail "DPDK MTU 1500 (a 4 KiB block per datagram needs jumbo frames)" "greater than or equal to 4200" \
+  render dpdk --set agent.network.mtu=1500
+expect_fail "DPDK MTU 4199" "greater than or equal to 4200" render dpdk-vdev --set agent.network.mtu=4199
+expect_fail "DPDK MTU above 9600" "less than or equal to 9600" render dpdk --set agent.network.mtu=16000
+expect_fail "agent.dpdk.nic=eth1 (a PCI address or auto)" "[Dd]oes not match pattern" render dpdk --set agent.dpdk.nic=eth1
+expect_fail "agent.dpdk.claim=Always" "must be one of" render dpdk --set agent.dpdk.claim=Always
+expect_fail "agent.dpdk.address without a prefix" "[Dd]oes not match pattern" render dpdk-vdev --set agent.dpdk.address=192.168.50.7
+expect_fail "agent.dpdk.nodeAddresses entry without a prefix" "[Dd]oes not match pattern" render dpdk \
+  --set-json 'agent.dpdk.nodeAddresses={"node-a":"10.0.9.1"}'
+expect_fail "agent.dpdk.nodeAddresses key that is no node name" "[Dd]oes not match pattern" render dpdk \
+  --set-json 'agent.dpdk.nodeAddresses={"Node A":"10.0.9.1/24"}'
+expect_fail "DPDK without an address" "give the DPDK port an address" render dpdk-vdev --set agent.dpdk.address=
+expect_fail "DPDK without hugepages (and without --no-huge)" "needs agent.hugepages.enabled" render dpdk \
+  --set agent.hugepages.enabled=false
+expect_fail "DPDK with --in-memory and --no-huge (the EAL refuses the pair)" "refuses --in-memory together with --no-huge" \
+  render dpdk-vdev --set 'agent.dpdk.args=--no-huge --in-memory --vdev net_af_packet0\,iface=eth1'
+expect_fail "unprivileged DPDK on a NIC (vfio, sysfs binding)" "needs agent.privileged" render dpdk \
+  --set agent.privileged=false --set agent.hugepages.pagesPerNumaNode=0
+expect_fail "unprivileged DPDK with the NIC picked automatically" "needs agent.privileged" render dpdk-vdev \
+  --set agent.dpdk.args= --set agent.hugepages.enabled=true
+expect_fail "unprivileged net_af_xdp (an XDP program)" "net_af_xdp loads an XDP program" render dpdk-vdev \
+  --set 'agent.dpdk.args=--no-huge --no-shconf --vdev net_af_xdp0\,iface=eth1'
+expect_ok "DPDK on a vdev without privilege, hugepages or a NIC renders" render dpdk-vdev
 
 # ---- 4. render matrix -----------------------------------------------------------------------------------------------
 step "helm template: values matrix"
@@ -180,6 +216,11 @@ render full --set monitoring.prometheusRule.agentJob=reflex-system/reflex-node-a
 cp "$here/tests/alerts.test.yaml" "$work/alerts/"
 expect_ok "promtool test rules (tests/alerts.test.yaml: each alert fires when it should, and only then)" \
   "$PROMTOOL" test rules "$work/alerts/alerts.test.yaml"
+
+if [ "$OFFLINE" = 1 ]; then
+  printf '\n%d passed, %d failed (--offline: the API server checks, 7-9, not run)\n' "$passes" "$fails"
+  [ "$fails" = 0 ]; exit
+fi
 
 # ---- 7. the API server ---------------------------------------------------------------------------------------------
 step "API server (e2e/controlplane on :$REFLEX_APISERVER_PORT, state in $REFLEX_CP_DIR)"

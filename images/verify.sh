@@ -9,7 +9,11 @@
 #      (default /var/tmp/reflex-images-test; CRI plugin off, so no CNI, no pause image, nothing shared)
 #   2. `ctr -n k8s.io images import --all-platforms` each tar; prints the unpacked size of each image
 #   3. per image: `java -version` (the runtime starts in the image's rootfs) and the app's --help
-#      (agent, client), timed from `ctr run` to exit: a cold start
+#      (agent, client), timed from `ctr run` to exit: a cold start; in the agent image the DPDK probe
+#      (io.reflex.dataplane.dpdk.DpdkProbe: EAL init, the drivers its plugin directory loaded, a net_null and a
+#      net_af_packet port on lo opened and started), privileged, and as the chart's unprivileged vdev agent runs it
+#      (read-only root filesystem, default seccomp profile, no capability but CAP_NET_RAW and CAP_NET_ADMIN, host
+#      network)
 #   4. unless --no-cluster: a private control plane (e2e/controlplane on ports 17443/13379/13380, state in $T),
 #      the CRDs, then the operator and the agent containers (host network, the kubeconfig bind-mounted) until
 #      Quarkus logs "started in"; prints the time from `ctr run` to that line, then stops them with SIGTERM
@@ -119,6 +123,36 @@ mapfile -t agent_ep < <(entrypoint "$AGENT_TAR")
 mapfile -t client_ep < <(entrypoint "$CLIENT_TAR")
 LINES_SHOWN=2 check "node-agent: --help (cold start to usage)" "${RUN[@]}" "docker.io/$REGISTRY/node-agent:$TAG" h-agent "${agent_ep[@]}" --help
 LINES_SHOWN=2 check "client: reflex-bench --help (cold start to usage)" "${RUN[@]}" "docker.io/$REGISTRY/client:$TAG" h-client "${client_ep[@]}" --help
+# DPDK in the agent image: the libraries load, the EAL's plugin directory has the drivers (the PCI NICs' too), the
+# vdev ports open on an mbuf pool (the mempool handler is a plugin as well). --no-huge: no hugepages needed here.
+dpdk_probe() { # EXPECTED-REGEX, ctr run args...: the probe's output must match every line of EXPECTED-REGEX
+  local want=$1 out rc=0; shift
+  out=$("$@" java --enable-native-access=ALL-UNNAMED -XX:-UsePerfData -cp '/deployments/lib/main/*' \
+    io.reflex.dataplane.dpdk.DpdkProbe --no-huge --no-shconf -m 128 --no-telemetry --log-level warning \
+    --vdev net_null0 --vdev net_af_packet0,iface=lo 2>&1) || rc=$?
+  printf '%s\n' "$out" | grep dpdk-probe
+  [ $rc = 0 ] || return $rc
+  while read -r re; do grep -qE "$re" <<<"$out" || { echo "no match for /$re/"; return 1; }; done <<<"$want"
+}
+probe_want='drivers loaded: .*\bnet_af_packet\b.*\bnet_af_xdp\b
+drivers loaded: .*\bmempool_ring\b.*\bnet_i40e\b.*\bnet_ice\b.*\bnet_ixgbe\b.*\bnet_virtio\b
+port 0 \(net_null, .*started and stopped
+port 1 \(net_af_packet, .*started and stopped
+2 port\(s\), 0 failed'
+agent_img=docker.io/$REGISTRY/node-agent:$TAG
+# ctr has no "drop ALL": drop each of its default capabilities (containerd's oci.populateDefaultUnixSpec) but NET_RAW
+# (net_af_packet's raw socket), and add NET_ADMIN (rte_eth_dev_start replays the promiscuous setting: SIOCSIFFLAGS on
+# the interface; without it the start fails with EPERM).
+net_caps=(--cap-add CAP_NET_ADMIN)
+for c in CHOWN DAC_OVERRIDE FSETID FOWNER MKNOD SETGID SETUID SETFCAP SETPCAP NET_BIND_SERVICE SYS_CHROOT KILL AUDIT_WRITE; do
+  net_caps+=(--cap-drop "CAP_$c")
+done
+LINES_SHOWN=6 check "node-agent: DPDK probe, privileged (agent.privileged)" \
+  dpdk_probe "$probe_want" "${RUN[@]}" --privileged --net-host "$agent_img" p-agent
+LINES_SHOWN=6 check "node-agent: DPDK probe as the chart's unprivileged vdev agent (read-only, seccomp, NET_RAW + NET_ADMIN only)" \
+  dpdk_probe "$probe_want" "${RUN[@]}" --net-host --read-only --seccomp "${net_caps[@]}" \
+  --mount type=tmpfs,src=tmpfs,dst=/tmp,options=rw:nosuid:nodev "$agent_img" p-agent-unpriv
+
 # The operator and client images run as nonroot (65532, named in the base's /etc/passwd), the agent as root.
 for app in operator:nonroot node-agent:root client:nonroot; do
   LINES_SHOWN=1 check "${app%%:*}: runs as ${app#*:}" bash -c '"$@" 2>&1 | grep -E "^ *user.name = $0\$"' "${app#*:}" \

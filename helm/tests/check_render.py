@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Assertions on one rendering of the chart (helm/test.sh): check_render.py CASE RENDERED.yaml CHART_DIR [OUT_DIR]
 
-CASE is default, e2e or full (the values matrix). Prints one line per failed assertion and exits 1 if any failed.
+CASE is default, e2e, full, dpdk or dpdk-vdev (the values matrix). Prints one line per failed assertion and exits 1 if any failed.
 With OUT_DIR, also writes there: core.yaml (the kinds a plain API server knows: everything but monitoring.coreos.com),
 rules.yaml (the PrometheusRule's spec, for promtool) and pods.yaml (each workload's pod template as a Pod, for the
 Pod Security admission check).
@@ -43,7 +43,19 @@ def container(pod_spec, name):
 
 
 MONITORING = {"ServiceMonitor", "PodMonitor", "PrometheusRule"}
-HOST_PATHS = {"default": [], "e2e": ["/var/lib/reflex/e2e"], "full": ["/mnt/scratch", "/var/lib/reflex/files"]}[case]
+HOST_PATHS = {"default": [], "e2e": ["/var/lib/reflex/e2e"], "full": ["/mnt/scratch", "/var/lib/reflex/files"], "dpdk": [],
+              "dpdk-vdev": ["/var/lib/reflex/files"]}[case]
+# Rows whose agents run without privilege, and each row's hugepages (agent.hugepages.size, pagesPerNumaNode).
+UNPRIVILEGED = case in ("e2e", "dpdk-vdev")
+HUGEPAGES = {"full": ("512Mi", 256), "dpdk": ("1Gi", 512)}.get(case)
+# The DPDK port per agent set (by its node, "" for the default set): the flags it must carry, or None (kernel TCP).
+DPDK = {
+    "dpdk": {"node-a": ["--net=dpdk", "--mtu=9000", "--dpdk-address=10.0.9.1/24", "--dpdk-nic=0000:3b:00.1,claim=IfUnused"],
+             "node-b": ["--net=dpdk", "--mtu=9000", "--dpdk-address=10.0.9.2/24", "--dpdk-nic=0000:3b:00.1,claim=IfUnused"]},
+    "dpdk-vdev": {"": ["--net=dpdk", "--mtu=9000", "--dpdk-address=192.168.50.7/24",
+                       "--dpdk-args=--no-huge --no-shconf -m 512 --no-telemetry "
+                       "--vdev net_af_packet0,iface=eth1,qpairs=1,framesz=9216,blocksz=36864,framecnt=512"]},
+}.get(case, {})
 expected = {
     "default": {"ServiceAccount": 2, "ClusterRole": 2, "ClusterRoleBinding": 2, "Role": 2, "RoleBinding": 2,
                 "Service": 1, "Deployment": 1, "PodDisruptionBudget": 1, "DaemonSet": 1},
@@ -52,6 +64,10 @@ expected = {
     "full": {"ServiceAccount": 2, "ClusterRole": 2, "ClusterRoleBinding": 2, "Role": 2, "RoleBinding": 2,
              "Service": 1, "Deployment": 1, "PodDisruptionBudget": 1, "DaemonSet": 3, "ConfigMap": 1,
              "NetworkPolicy": 2, "ServiceMonitor": 1, "PodMonitor": 1, "PrometheusRule": 1},
+    "dpdk": {"ServiceAccount": 2, "ClusterRole": 2, "ClusterRoleBinding": 2, "Role": 2, "RoleBinding": 2,
+             "Service": 1, "Deployment": 1, "PodDisruptionBudget": 1, "DaemonSet": 3, "NetworkPolicy": 2},
+    "dpdk-vdev": {"ServiceAccount": 2, "ClusterRole": 2, "ClusterRoleBinding": 2, "Role": 2, "RoleBinding": 2,
+                  "Service": 1, "Deployment": 1, "PodDisruptionBudget": 1, "DaemonSet": 1},
 }[case]
 have = {}
 for d in docs:
@@ -106,11 +122,14 @@ for ds in sets:
     e = env(ag)
     check(ps.get("hostNetwork") and ps.get("hostPID") and ps.get("dnsPolicy") == "ClusterFirstWithHostNet",
           f"{name}: hostNetwork, hostPID, ClusterFirstWithHostNet")
-    if case == "e2e":  # file devices only: unprivileged, no capabilities
+    node = ds["metadata"].get("annotations", {}).get("reflex.io/node", "")
+    dpdk = DPDK.get(node)
+    if UNPRIVILEGED:  # no capabilities, but a DPDK vdev (net_af_packet) needs its raw socket and interface flags
         sc = ag["securityContext"]
-        check(sc.get("privileged") is False and sc.get("capabilities") == {"drop": ["ALL"]}
+        caps = {"drop": ["ALL"], "add": ["NET_ADMIN", "NET_RAW"]} if dpdk else {"drop": ["ALL"]}
+        check(sc.get("privileged") is False and sc.get("capabilities") == caps
               and sc.get("allowPrivilegeEscalation") is False and sc.get("seccompProfile") == {"type": "RuntimeDefault"},
-              f"{name}: unprivileged agent drops every capability: {sc}")
+              f"{name}: unprivileged agent has capabilities {caps} only: {sc}")
     else:
         check(ag["securityContext"].get("privileged") is True, f"{name}: privileged")
     check(e["REFLEX_NODE_NAME"] == {"fieldRef": {"fieldPath": "spec.nodeName"}}, f"{name}: node name from spec.nodeName")
@@ -132,13 +151,21 @@ for ds in sets:
           and ag["readinessProbe"]["httpGet"] == {"path": "/q/health/ready", "port": "http"}
           and ag["ports"][0]["containerPort"] == 9500, f"{name}: probes on :9500 /q/health/*")
     huge = "hugepages-2Mi" in ag["resources"].get("requests", {})
-    check(huge == (case == "full"), f"{name}: hugepages-2Mi requests only when enabled")
-    check(any(v.get("emptyDir", {}).get("medium") == "HugePages-2Mi" for v in ps["volumes"]) == (case == "full"),
-          f"{name}: HugePages-2Mi volume only when enabled")
+    check(huge == bool(HUGEPAGES), f"{name}: hugepages-2Mi requests only when enabled")
+    check(any(v.get("emptyDir", {}).get("medium") == "HugePages-2Mi" for v in ps["volumes"]) == bool(HUGEPAGES)
+          and ("/hugepages" in mounts) == bool(HUGEPAGES), f"{name}: HugePages-2Mi volume at /hugepages only when enabled")
     if huge:
-        check(ag["resources"]["limits"].get("hugepages-2Mi") == ag["resources"]["requests"]["hugepages-2Mi"],
-              f"{name}: hugepages requests == limits")
-        check("--hugepages-2m=256" in ag["args"], f"{name}: --hugepages-2m")
+        check(ag["resources"]["limits"].get("hugepages-2Mi") == ag["resources"]["requests"]["hugepages-2Mi"] == HUGEPAGES[0],
+              f"{name}: hugepages requests == limits == {HUGEPAGES[0]}: {ag['resources']}")
+        check(f"--hugepages-2m={HUGEPAGES[1]}" in ag["args"], f"{name}: --hugepages-2m={HUGEPAGES[1]}")
+    # The DPDK port: its flags, the EAL's runtime directory (read-only root filesystem); none of it on TCP agents.
+    dpdk_args = [a for a in ag["args"] if a.startswith(("--net", "--mtu", "--dpdk-"))]
+    check(dpdk_args == (dpdk or []), f"{name}: DPDK flags {dpdk_args}, expected {dpdk}")
+    run = [v for v in ps["volumes"] if v["name"] == "dpdk-run"]
+    check(bool(run) == bool(dpdk) and ("/var/run/dpdk" in mounts) == bool(dpdk),
+          f"{name}: /var/run/dpdk emptyDir only on a DPDK agent")
+    if run:
+        check(run[0].get("emptyDir", {}).get("medium") == "Memory", f"{name}: /var/run/dpdk in memory")
     strategy = ds["spec"]["updateStrategy"]["type"]
     check(strategy == ("RollingUpdate" if case == "full" else "OnDelete"), f"{name}: update strategy {strategy}")
     check(not ps.get("initContainers"), f"{name}: no init container (the agent creates create=SIZE files itself)")
@@ -151,6 +178,17 @@ for ds in sets:
     for n, h in extra.items():
         check(h.get("type") == "DirectoryOrCreate", f"{name}: hostPath {h['path']} DirectoryOrCreate")
         check({"name": n, "mountPath": h["path"]} in ag["volumeMounts"], f"{name}: {h['path']} mounted at the same path")
+
+check(sorted(d["metadata"].get("annotations", {}).get("reflex.io/node", "") for d in sets
+             if any(a == "--net=dpdk" for a in container(d["spec"]["template"]["spec"], "agent")["args"])) == sorted(DPDK),
+      f"DPDK agents on exactly {sorted(DPDK)}")
+
+if case == "dpdk":
+    egress = next(d for d in kinds("NetworkPolicy") if d["metadata"]["namespace"] == "app")["spec"]["egress"]
+    udp = [r for r in egress if any(p.get("protocol") == "UDP" and p.get("port") == 20000 for p in r.get("ports", []))]
+    check(len(udp) == 1 and udp[0]["to"] == [{"ipBlock": {"cidr": "10.0.9.1/32"}}, {"ipBlock": {"cidr": "10.0.9.2/32"}}]
+          and udp[0]["ports"] == [{"protocol": "UDP", "port": 20000, "endPort": 29999}],
+          f"tenant egress to the DPDK ports' addresses over UDP: {egress}")
 
 if case == "e2e":
     ds = sets[0]

@@ -99,7 +99,25 @@ app.kubernetes.io/component: node-agent
 {{- if and (eq $a.network.engine "dpdk") (not $a.dpdk.address) (not $a.dpdk.nodeAddresses) }}
 {{- fail "agent.network.engine dpdk: give the DPDK port an address, agent.dpdk.address or agent.dpdk.nodeAddresses {NODE: IP/PREFIX}" }}
 {{- end }}
-{{- $taken := list "/dev" "/sys" "/run/udev" "/tmp" "/hugepages" $a.stateHostPath }}
+{{- if eq $a.network.engine "dpdk" }}
+{{- $eal := regexSplit "\\s+" (trim $a.dpdk.args) -1 }}
+{{- if and (not (has "--no-huge" $eal)) (not $a.hugepages.enabled) }}
+{{- fail "agent.network.engine dpdk needs agent.hugepages.enabled: the EAL's memory (mbuf pools, about 64 2 MiB pages per loop at MTU 9000), unless agent.dpdk.args has --no-huge" }}
+{{- end }}
+{{- if and (has "--no-huge" $eal) (has "--in-memory" $eal) }}
+{{- fail "agent.dpdk.args: the EAL refuses --in-memory together with --no-huge (use --no-shconf with --no-huge)" }}
+{{- end }}
+{{- if not $a.privileged }}
+{{- /* Unprivileged: only a vdev on a kernel interface (net_af_packet: NET_RAW and NET_ADMIN, see the DaemonSet). */}}
+{{- if or $a.dpdk.nic (not $a.dpdk.args) }}
+{{- fail "agent.network.engine dpdk on a NIC (agent.dpdk.nic, or auto when agent.dpdk.args names no port) needs agent.privileged: the agent binds it to vfio-pci through sysfs and the EAL opens /dev/vfio; without privilege only a vdev works (agent.dpdk.args \"--no-huge --no-shconf --vdev net_af_packet0,iface=IF\")" }}
+{{- end }}
+{{- if regexMatch "net_af_xdp" $a.dpdk.args }}
+{{- fail "agent.dpdk.args: net_af_xdp loads an XDP program (bpf, netlink) and needs agent.privileged; without privilege use net_af_packet" }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $taken := list "/dev" "/sys" "/run/udev" "/tmp" "/hugepages" "/var/run/dpdk" $a.stateHostPath }}
 {{- range $a.hostPaths }}
 {{- if has . $taken }}
 {{- fail (printf "agent.hostPaths: %s is already mounted into the agent" .) }}

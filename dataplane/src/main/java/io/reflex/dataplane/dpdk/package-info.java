@@ -31,6 +31,8 @@
  * <h2>What a node needs (the node agent's part)</h2>
  * Hugepages on the NIC's NUMA node (2 MiB pages: mbufs × (MTU + 1 KiB) per queue, ~40 MiB per queue at MTU 9000, plus
  * ~64 MiB for EAL), a NIC bound to vfio-pci (or the kernel interface for net_af_packet/net_af_xdp, with no kernel
- * address on it), and EAL arguments naming them: {@code -a <BDF> --in-memory --lcores <the loops' CPUs>}. The agent does not do this yet.
+ * address on it), and EAL arguments naming them: {@code -a <BDF> --in-memory --lcores <the loops' CPUs>}. The node agent does this
+ * ({@code --net dpdk}); its image ships the libraries and drivers, and {@link io.reflex.dataplane.dpdk.DpdkProbe} checks an
+ * environment (the libraries load, the drivers the EAL loaded, the ports open).
  */
 package io.reflex.dataplane.dpdk;
