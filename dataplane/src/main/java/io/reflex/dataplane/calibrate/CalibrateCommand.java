@@ -139,10 +139,12 @@ public final class CalibrateCommand implements Callable<Integer> {
     private String describe(CalibrationPlan p) {
         int ro = p.readPercents().contains(100) ? p.readOnlyFractions().size() : 0;
         int points = ro + (p.readPercents().size() - (ro > 0 ? 1 : 0)) * p.mixedFractions().size();
-        return String.format(Locale.ROOT, "%s plan: reads %s%%, %d open-loop points of %s (+%s warm-up), %d capacity probes of %s at QD %d,"
-                        + " p95 targets %s µs; about %s%s", quick ? "quick" : "standard",
+        return String.format(Locale.ROOT, "%s plan: reads %s%%, %d open-loop points of %s (+%s warm-up) and per mix up to %d at its knee"
+                        + " and %d measured again at %d µs, %d capacity probes of %s at QD %d, p95 targets %s µs; at most %s%s",
+                quick ? "quick" : "standard",
                 p.readPercents().stream().map(String::valueOf).collect(Collectors.joining("/")), points, secs(p.perPoint()),
-                secs(p.warmup()), p.readPercents().size(), secs(p.probe()), p.probeQueueDepth(),
+                secs(p.warmup()), CalibrationPlan.REFINE_POINTS, CalibrationPlan.CONFIRM_POINTS, p.confirmMicros(),
+                p.readPercents().size(), secs(p.probe()), p.probeQueueDepth(),
                 p.targetsMicros().stream().map(String::valueOf).collect(Collectors.joining(",")), ProgressBar.time(p.estimate()),
                 p.precondition() ? " plus preconditioning (writes the whole span once)" : ", no preconditioning");
     }

@@ -36,7 +36,10 @@ final class CalibrationYaml {
         l.add("# Method (ReFlex's, simplified): closed-loop QD" + plan.probeQueueDepth() + " capacity probes per mix, then open-loop sweeps");
         l.add("# (Poisson arrivals) of 4 KiB random I/O at fractions of each mix's capacity, " + seconds(plan.perPoint())
                 + " per point after " + seconds(plan.warmup()) + " warm-up;");
-        l.add("# latency = p95 of reads; a sweep stops after " + Calibrator.SATURATED_RUN + " saturated points in a row.");
+        l.add("# latency = p95 of reads; a sweep stops after " + Calibrator.SATURATED_RUN + " saturated points in a row; up to "
+                + CalibrationPlan.REFINE_POINTS + " more points refine each knee.");
+        l.add("# The points deciding each mix's rate at " + plan.confirmMicros() + " µs are measured again after all sweeps; a rate counts with its");
+        l.add("# worse measurement, and one that fell behind when measured again ends its mix's curve below it.");
         l.add("# Mixed rate at a target = the lowest over the mixes of the weighted IOPS (Rd + w*Wr) reaching it (isotonic fits);");
         l.add("# read-only rate = 100 x the read IOPS reaching it; never beyond the highest load measured.");
         ModelFit.WriteWeight w = fit.writeWeight();
@@ -48,7 +51,7 @@ final class CalibrationYaml {
             l.add("# Targets stricter than the lightest load's p95 (no token rate): " + fit.skippedTargets() + " µs.");
         }
         for (String note : run.notes()) l.add("# " + oneLine(note));
-        l.add("# Sweep points (achieved IOPS -> read p95 µs):");
+        l.add("# Sweep points (achieved IOPS -> read p95 µs; in measured order, knee points and repeats last):");
         for (int r : plan.readPercents()) {
             String pts = run.points().stream().filter(p -> p.readPercent() == r).map(CalibrationYaml::point)
                     .collect(Collectors.joining(", "));

@@ -3,9 +3,11 @@ package io.reflex.devmodels.calibration;
 import io.reflex.devmodels.TokenLimit;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
@@ -16,7 +18,9 @@ import java.util.stream.Collectors;
  * <p>Read-only latency (read p95) is fitted against read IOPS, R(p95) its inverse. Each mixed point with the same read
  * p95 as R*(p95) read-only IOPS says a write costs w = (R* - reads) / writes reads; w is the median over the points on
  * the rising part of the curves. Token rates at a p95 target: read-only 100 x R(target); mixed the lowest, over the
- * mixes, of 100 x the weighted IOPS (reads + w x writes) whose fitted p95 stays within the target.
+ * mixes, of 100 x the weighted IOPS (reads + w x writes) whose fitted p95 stays within the target. A rate measured
+ * more than once (a confirmation) counts with its worse measurement; one that fell behind on a repeat ends its mix's
+ * curve below it.
  */
 public final class ModelFit {
     /** Tokens per 4 KiB read: the unit everything else is relative to. */
@@ -51,6 +55,13 @@ public final class ModelFit {
     public static Fit fit(List<LoadPoint> points, List<LoadPoint> capacities, List<Long> targetsMicros) throws CalibrationException {
         Map<Integer, List<LoadPoint>> mixes = byMix(points);
         if (!mixes.containsKey(100)) throw new CalibrationException("no read-only sweep point with completed reads to fit");
+        for (int r : swept(points)) {
+            if (!mixes.containsKey(r)) {
+                throw new CalibrationException("no p95 target is reachable at " + r + "% reads: no point of that sweep kept up with its"
+                        + " offered rate (or each is at or above one that fell behind when measured again); the device (or the path to it)"
+                        + " is slower than every target there");
+            }
+        }
         WriteWeight w = writeWeight(points, capacities);
         List<TokenLimit> limits = tokenLimits(points, w.value(), targetsMicros);
         if (limits.isEmpty()) {
@@ -129,7 +140,8 @@ public final class ModelFit {
     public static List<TokenLimit> tokenLimits(List<LoadPoint> points, double writeWeight, List<Long> targetsMicros) {
         Map<Integer, List<LoadPoint>> mixes = byMix(points);
         List<LoadPoint> readOnly = mixes.get(100);
-        if (readOnly == null) return List.of();
+        // A mix measured but without a point to fit reaches no target: leaving it out would let the others' rates stand.
+        if (readOnly == null || !mixes.keySet().containsAll(swept(points))) return List.of();
         List<XY> ro = isotonic(curve(readOnly, 0));
         List<List<XY>> mixed = mixes.entrySet().stream().filter(e -> e.getKey() != 100)
                 .map(e -> isotonic(curve(e.getValue(), writeWeight))).toList();
@@ -206,16 +218,84 @@ public final class ModelFit {
     }
 
     /**
-     * Points by read percentage. Left out: points without completed reads (their read latency is unknown) and saturated
-     * open-loop points (served < 90% of the offered rate): their achieved rate is below the load that caused their
-     * latency, so they would sit on the curve below lighter, fast points and pull the budget down to them (through a
-     * dataplane here: 84.5K reads/s at p95 445 µs, then 98.9K offered served as 54.8K at 5 s, which made 1 ms fall at
-     * 28K). Without them the curve ends at the heaviest load served, which the fit never goes past.
+     * Points by read percentage, one per offered rate ({@link #rates}). Left out: points without completed reads (their
+     * read latency is unknown); saturated open-loop points (served < 90% of the offered rate): their achieved rate is
+     * below the load that caused their latency, so they would sit on the curve below lighter, fast points and pull the
+     * budget down to them (through a dataplane here: 84.5K reads/s at p95 445 µs, then 98.9K offered served as 54.8K
+     * at 5 s, which made 1 ms fall at 28K); and every rate at or above one that fell behind when measured again: a
+     * confirmed failure is a ceiling that heavier points, measured once, do not outvote (left in, they would also move
+     * the interpolation past the failed rate). The curve ends at the heaviest load served, which the fit never goes past.
      */
     static Map<Integer, List<LoadPoint>> byMix(List<LoadPoint> points) {
-        return points.stream().filter(p -> p.readIops() > 0)
-                .filter(p -> !p.fellBehind())
-                .collect(Collectors.groupingBy(LoadPoint::readPercent, TreeMap::new, Collectors.toList()));
+        Map<Integer, List<LoadPoint>> mixes = new TreeMap<>();
+        rates(points).forEach((r, rates) -> {
+            List<LoadPoint> fitted = fitted(rates);
+            if (!fitted.isEmpty()) mixes.put(r, fitted);
+        });
+        return mixes;
+    }
+
+    /** A mix's points the fit uses (see {@link #byMix}), in measured order. */
+    private static List<LoadPoint> fitted(List<Rate> rates) {
+        double ceiling = rates.stream().filter(x -> x.times() > 1 && x.point().fellBehind())
+                .mapToDouble(x -> x.point().offeredIops()).min().orElse(Double.POSITIVE_INFINITY);
+        return rates.stream().map(Rate::point)
+                .filter(p -> p.readIops() > 0 && !p.fellBehind() && p.offeredIops() < ceiling).toList();
+    }
+
+    /** An offered rate of a mix: its worse measurement and how often it was measured. */
+    record Rate(LoadPoint point, int times) {}
+
+    /** The points by read percentage and offered rate, in the order first measured; a rate measured again counts with its {@link #worse} measurement. */
+    static Map<Integer, List<Rate>> rates(List<LoadPoint> points) {
+        Map<Integer, Map<Double, Rate>> byRate = new TreeMap<>();
+        for (LoadPoint p : points) {
+            byRate.computeIfAbsent(p.readPercent(), r -> new LinkedHashMap<>()).merge(p.offeredIops(), new Rate(p, 1),
+                    (a, b) -> new Rate(worse(a.point(), b.point()), a.times() + b.times()));
+        }
+        Map<Integer, List<Rate>> rates = new TreeMap<>();
+        byRate.forEach((r, m) -> rates.put(r, List.copyOf(m.values())));
+        return rates;
+    }
+
+    /**
+     * Two measurements of one offered rate as the one a budget must hold through: the one that fell behind if either
+     * did, else the lower served rate with the higher latencies.
+     */
+    static LoadPoint worse(LoadPoint a, LoadPoint b) {
+        if (a.fellBehind() != b.fellBehind()) return a.fellBehind() ? a : b;
+        LoadPoint slower = a.iops() <= b.iops() ? a : b;
+        return new LoadPoint(a.readPercent(), a.offeredIops(), slower.readIops(), slower.writeIops(),
+                Math.max(a.readP50Micros(), b.readP50Micros()), Math.max(a.readP95Micros(), b.readP95Micros()),
+                Math.max(a.writeP95Micros(), b.writeP95Micros()), a.errors() + b.errors(), slower.seconds());
+    }
+
+    /**
+     * The next point of mix {@code readPercent} worth measuring again: of the points that decide the mix's rate at
+     * {@code targetMicros} (as {@link #xAt} reads the fitted curve: the heaviest within the target, and the next
+     * heavier one when there is one), the lightest that was measured only once and is not saturated (p95 within
+     * {@code saturatedP95}; a repeat of a saturated point could only confirm it). Empty when they are all confirmed or
+     * the target is stricter than the mix's lightest load. After a repeat that fails, the deciding points are lower ones.
+     */
+    static Optional<LoadPoint> toConfirm(List<LoadPoint> points, int readPercent, double targetMicros, double saturatedP95) {
+        List<Rate> rates = rates(points).getOrDefault(readPercent, List.of());
+        List<LoadPoint> fitted = fitted(rates).stream()
+                .sorted(Comparator.comparingDouble(LoadPoint::iops).thenComparingLong(LoadPoint::readP95Micros)).toList();
+        List<XY> curve = isotonic(fitted.stream().map(p -> new XY(p.iops(), p.readP95Micros())).toList());
+        int within = -1;
+        while (within + 1 < curve.size() && curve.get(within + 1).y() <= targetMicros) within++;
+        if (within < 0) return Optional.empty();
+        for (int i = within; i <= Math.min(within + 1, fitted.size() - 1); i++) {
+            LoadPoint p = fitted.get(i);
+            boolean once = rates.stream().anyMatch(x -> x.point().equals(p) && x.times() == 1);
+            if (once && p.readP95Micros() <= saturatedP95) return Optional.of(p);
+        }
+        return Optional.empty();
+    }
+
+    /** The read percentages measured. */
+    private static java.util.Set<Integer> swept(List<LoadPoint> points) {
+        return points.stream().map(LoadPoint::readPercent).collect(Collectors.toSet());
     }
 
     static double median(List<Double> values) {

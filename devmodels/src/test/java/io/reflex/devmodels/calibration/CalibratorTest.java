@@ -10,7 +10,11 @@ import java.io.InterruptedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
+import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -75,8 +79,13 @@ class CalibratorTest {
             assertThat(m.tokenRateAt(target, false)).as("mixed at %d µs", target).isBetween(0.75 * expected, 1.001 * expected);
         }
         assertThat(c.capacities()).hasSize(3);
-        assertThat(c.points()).hasSize(29);
-        assertThat(recorder.measured).hasSize(3 + 29).containsAll(c.points()).containsAll(c.capacities());
+        // 29 sweep points, no knee (nothing saturates), and each mix's heaviest point measured again: it alone decides the
+        // 1 ms rate (every p95 stays below 1 ms), and it holds, so nothing below it needs confirming.
+        assertThat(c.points()).hasSize(29 + 3);
+        assertThat(c.points().subList(29, 32)).extracting(LoadPoint::offeredIops).containsExactly(
+                c.points().get(10).offeredIops(), c.points().get(19).offeredIops(), c.points().get(28).offeredIops());
+        assertThat(c.yaml()).contains("# Confirmed (100% reads, the points deciding the 1000 µs rate, measured again after all sweeps; the fit takes the worse): at ");
+        assertThat(recorder.measured).hasSize(3 + 32).containsAll(c.points()).containsAll(c.capacities());
         assertThat(c.driver()).isEqualTo(device.describe());
         assertThat(c.at()).isEqualTo(clock.instant());
     }
@@ -93,12 +102,15 @@ class CalibratorTest {
                 .contains("# through " + device.describe())
                 .contains("Write weight w = ").contains("Read-only QD32 capacity").contains("90% read QD32")
                 .contains("#   100% read: ").contains("#   50% read: ");
-        // The header's points are the measured ones (the format the committed models have, so the same tools read both).
+        // The header's points are the measured ones, repeats included, by mix in measured order (the format the
+        // committed models have, so the same tools read both).
         CommittedModel header = CommittedModel.parse(c.yaml());
-        assertThat(header.points()).hasSize(c.points().size());
-        for (int i = 0; i < c.points().size(); i++) {
-            assertThat(header.points().get(i).readP95Micros()).isEqualTo(c.points().get(i).readP95Micros());
-            assertThat(header.points().get(i).iops()).isCloseTo(c.points().get(i).iops(), within(1.0));
+        List<LoadPoint> byMix = CalibrationPlan.standard().readPercents().stream()
+                .flatMap(r -> c.points().stream().filter(p -> p.readPercent() == r)).toList();
+        assertThat(header.points()).hasSize(byMix.size());
+        for (int i = 0; i < byMix.size(); i++) {
+            assertThat(header.points().get(i).readP95Micros()).isEqualTo(byMix.get(i).readP95Micros());
+            assertThat(header.points().get(i).iops()).isCloseTo(byMix.get(i).iops(), within(1.0));
         }
         assertThat(header.capacities()).hasSize(3);
     }
@@ -116,6 +128,11 @@ class CalibratorTest {
             double left = plan.estimate().toNanos() * (1 - r.fraction()) / 1e9;
             assertThat(r.timeLeft().toNanos() / 1e9).as(r.toString()).isCloseTo(left, within(0.01));
         }
+        // The total includes the confirmations: they start when all but their planned time is done.
+        Report confirming = recorder.progress.stream().filter(r -> r.text().contains("(confirming the 1000 µs point, 1 of 2)"))
+                .findFirst().orElseThrow();
+        assertThat(confirming.text()).matches("100% reads at [0-9,]+ IOPS \\(confirming the 1000 µs point, 1 of 2\\)");
+        assertThat(confirming.timeLeft()).isEqualTo(plan.confirmSteps().multipliedBy(3));
         List<String> texts = recorder.progress.stream().map(Report::text).toList();
         assertThat(texts).contains("capacity probe: 90% reads, closed loop QD32 (probe 2 of 3)");
         assertThat(texts).anyMatch(t -> t.matches("90% reads at [0-9,]+ IOPS \\(point 12 of 29\\)"));
@@ -141,9 +158,9 @@ class CalibratorTest {
 
         List<LoadPoint> readOnly = c.points().stream().filter(p -> p.readPercent() == 100).toList();
         // 0.05 .. 0.5 fine, 0.6 and 0.7 saturated, 0.8 .. 1.0 skipped; then the knee between 0.5 and 0.6 refined (a
-        // point at 0.525 still serves, 0.55 saturates: the refinement stops there)
+        // point at 0.533 saturates: the refinement stops there); then 0.5, the heaviest served, measured again
         assertThat(readOnly.subList(0, 8)).extracting(LoadPoint::offeredIops).isSorted();
-        assertThat(readOnly.size()).isBetween(9, 8 + CalibrationPlan.REFINE_POINTS);
+        assertThat(readOnly.size()).isBetween(9, 8 + CalibrationPlan.REFINE_POINTS + CalibrationPlan.CONFIRM_POINTS);
         assertThat(readOnly.subList(8, readOnly.size())).allSatisfy(p -> assertThat(p.offeredIops())
                 .isBetween(readOnly.get(5).offeredIops(), readOnly.get(6).offeredIops()));
         assertThat(c.yaml()).contains("The 100% read sweep stopped after 8 of 11 points").contains("The 100% read knee between");
@@ -159,10 +176,145 @@ class CalibratorTest {
     void quickPlanGivesAModelFromTheCapacityRatio() throws Exception {
         Calibration c = run(CalibrationPlan.quick());
 
-        assertThat(c.points()).hasSize(9);
+        assertThat(c.points()).hasSize(9 + 3);   // each mix's heaviest point confirmed
+        assertThat(clock.instant()).isBefore(FakeClock.START.plus(CalibrationPlan.quick().estimate()).plusNanos(1));
         assertThat(c.writeWeight()).isCloseTo(WRITE_WEIGHT, within(0.25 * WRITE_WEIGHT));
         assertThat(c.model().tokenLimits()).isNotEmpty();
         recorder.assertMonotoneToOne();
+    }
+
+    @Test
+    void aPointThatFailsItsConfirmationLowersTheBudget() throws Exception {
+        Calibration steady = run(CalibrationPlan.standard().withPrecondition(false));
+        double readOnly = steady.model().tokenRateAt(1000, true), mixed = steady.model().tokenRateAt(1000, false);
+        List<LoadPoint> ro = steady.points().stream().filter(p -> p.readPercent() == 100).toList();
+        double top = ro.get(10).offeredIops();
+
+        // Same device, but the heaviest read-only rate falls behind when measured again (the node's bad moment).
+        Repeating flaky = new Repeating(new SimulatedDevice(new FakeClock(), CAPACITY, WRITE_WEIGHT, 80),
+                p -> p.readPercent() == 100 && p.offeredIops() >= top, Repeating::stall);
+        Recorder rec = new Recorder();
+        Calibration c = new Calibrator(CalibrationPlan.standard().withPrecondition(false), rec, flaky.device.clock).run(flaky, "sim", "flaky");
+
+        // The failed rate ends the read-only curve; the next one down now decides the rate, is confirmed (it holds), and
+        // the budget is what it served: not interpolated towards the failed rate, nor past it to anything heavier.
+        assertThat(flaky.repeated).containsExactly(top, ro.get(9).offeredIops(), steady.points().get(19).offeredIops(),
+                steady.points().get(28).offeredIops());
+        double next = c.points().stream().filter(p -> p.readPercent() == 100 && p.offeredIops() == ro.get(9).offeredIops())
+                .mapToDouble(LoadPoint::readIops).min().orElseThrow();
+        assertThat(c.model().tokenRateAt(1000, true)).isEqualTo(ModelFit.roundDown(100 * next)).isLessThan(0.95 * readOnly);
+        assertThat(c.model().tokenRateAt(1000, false)).isLessThanOrEqualTo(mixed);
+        assertThat(c.yaml()).contains("(fell behind: the curve ends below it); at ");
+        rec.assertMonotoneToOne();
+
+        // A mixed rate failing its confirmation lowers the mixed budget the same way.
+        double top90 = steady.points().get(19).offeredIops();
+        Repeating flaky90 = new Repeating(new SimulatedDevice(new FakeClock(), CAPACITY, WRITE_WEIGHT, 80),
+                p -> p.readPercent() == 90 && p.offeredIops() >= top90, Repeating::stall);
+        Calibration c90 = new Calibrator(CalibrationPlan.standard().withPrecondition(false), null, flaky90.device.clock).run(flaky90, "sim", "flaky");
+        assertThat(c90.model().tokenRateAt(1000, false)).isLessThan(0.95 * mixed);
+        assertThat(c90.model().tokenRateAt(1000, true)).isEqualTo(readOnly);
+    }
+
+    @Test
+    void theFitTakesEachRatesWorseMeasurement() throws Exception {
+        // Every repeat serves 2% less at a 30% higher p95: still served, but worse than the first time.
+        Repeating worse = new Repeating(device, p -> true, p -> new LoadPoint(p.readPercent(), p.offeredIops(), 0.98 * p.readIops(),
+                0.98 * p.writeIops(), p.readP50Micros(), Math.round(1.3 * p.readP95Micros()), p.writeP95Micros(), 0, p.seconds()));
+        CalibrationPlan plan = CalibrationPlan.standard().withPrecondition(false);
+        Calibration c = new Calibrator(plan, recorder, clock).run(worse, "sim", "worse repeats");
+
+        assertThat(worse.repeated).isNotEmpty();
+        // The model is the fit of the points with each repeated rate's first measurement replaced by its repeat...
+        List<LoadPoint> firsts = new ArrayList<>(), seconds = new ArrayList<>();
+        for (LoadPoint p : c.points()) {
+            boolean repeated = c.points().stream().filter(q -> q.readPercent() == p.readPercent() && q.offeredIops() == p.offeredIops()).count() > 1;
+            boolean isFirst = c.points().stream().filter(q -> q.readPercent() == p.readPercent() && q.offeredIops() == p.offeredIops())
+                    .findFirst().orElseThrow() == p;
+            if (!repeated || isFirst) firsts.add(p);
+            if (!repeated || !isFirst) seconds.add(p);
+        }
+        ModelFit.Fit fit = ModelFit.fit(seconds, c.capacities(), plan.targetsMicros());
+        assertThat(c.model().tokenLimits()).isEqualTo(fit.tokenLimits());
+        assertThat(c.model().writeCost4k()).isEqualTo(fit.writeCost4k());
+        // ...which is below the fit of the first measurements alone.
+        ModelFit.Fit once = ModelFit.fit(firsts, c.capacities(), plan.targetsMicros());
+        assertThat(c.model().tokenRateAt(1000, true)).isLessThan(new DeviceModel("once", "", 100, once.writeCost4k(), false,
+                once.tokenLimits()).tokenRateAt(1000, true));
+        assertThat(c.yaml()).containsPattern("at [0-9,]+ IOPS [0-9]+->[0-9]+ then [0-9]+->[0-9]+ \\(p95 \\+[23][0-9]%, served -2\\.0%\\)");
+        recorder.assertMonotoneToOne();
+    }
+
+    @Test
+    void progressCountsConfirmationsThatFailAndSkipsThoseNotNeeded() throws Exception {
+        // The read-only top fails its repeat, so a second read-only confirmation runs; the mixes need one each.
+        CalibrationPlan plan = CalibrationPlan.standard().withPrecondition(false);
+        Repeating flaky = new Repeating(device, p -> p.readPercent() == 100 && p.offeredIops() > 0.97 * 0.95 * CAPACITY, Repeating::stall);
+        new Calibrator(plan, recorder, clock).run(flaky, "sim", "flaky");
+
+        assertThat(flaky.repeated).hasSize(4);
+        recorder.assertMonotoneToOne();
+        for (Report r : recorder.progress) {
+            double left = plan.estimate().toNanos() * (1 - r.fraction()) / 1e9;
+            assertThat(r.timeLeft().toNanos() / 1e9).as(r.toString()).isCloseTo(left, within(0.01));
+        }
+        assertThat(recorder.progress.stream().map(Report::text)).anyMatch(t -> t.startsWith("100% reads") && t.endsWith("(confirming the 1000 µs point, 2 of 2)"))
+                .noneMatch(t -> t.startsWith("90% reads") && t.endsWith("2 of 2)"));
+    }
+
+    /**
+     * The simulated device, except that a rate measured a second time (a confirmation; warm-ups, shorter, do not count)
+     * comes out as {@code repeat} makes it when {@code affected}.
+     */
+    static final class Repeating implements LoadDriver {
+        final SimulatedDevice device;
+        private final Predicate<LoadPoint> affected;
+        private final UnaryOperator<LoadPoint> repeat;
+        private final Set<String> measured = new HashSet<>();
+        final List<Double> repeated = new ArrayList<>();
+
+        Repeating(SimulatedDevice device, Predicate<LoadPoint> affected, UnaryOperator<LoadPoint> repeat) {
+            this.device = device;
+            this.affected = affected;
+            this.repeat = repeat;
+        }
+
+        /** Fell behind: half the offered rate served, p95 seconds. */
+        static LoadPoint stall(LoadPoint p) {
+            return new LoadPoint(p.readPercent(), p.offeredIops(), p.readIops() / 2, p.writeIops() / 2, 1_500_000, 3_000_000,
+                    p.writeIops() > 0 ? 3_000_000 : 0, 0, p.seconds());
+        }
+
+        @Override
+        public LoadPoint openLoop(int readPercent, double iops, Duration duration) throws java.io.IOException {
+            LoadPoint p = device.openLoop(readPercent, iops, duration);
+            if (!duration.equals(CalibrationPlan.standard().perPoint()) || measured.add(readPercent + "@" + iops)) return p;
+            repeated.add(iops);
+            return affected.test(p) ? repeat.apply(p) : p;
+        }
+
+        @Override
+        public LoadPoint closedLoop(int readPercent, int queueDepth, Duration duration) throws java.io.IOException {
+            return device.closedLoop(readPercent, queueDepth, duration);
+        }
+
+        @Override
+        public String describe() {
+            return device.describe();
+        }
+
+        @Override
+        public long spanBytes() {
+            return device.spanBytes();
+        }
+
+        @Override
+        public void precondition(java.util.function.DoubleConsumer progress) throws java.io.IOException {
+            device.precondition(progress);
+        }
+
+        @Override
+        public void close() {}
     }
 
     @Test

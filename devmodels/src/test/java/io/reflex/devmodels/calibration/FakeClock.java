@@ -6,7 +6,8 @@ import java.time.InstantSource;
 
 /** Simulated time: a simulated driver advances it by what it was asked to run, so tests take no real time. */
 final class FakeClock implements InstantSource {
-    private Instant now = Instant.parse("2026-12-06T12:00:00Z");
+    static final Instant START = Instant.parse("2026-12-06T12:00:00Z");
+    private Instant now = START;
 
     @Override
     public Instant instant() {

@@ -68,6 +68,31 @@ class ModelFitProperties {
         }
     }
 
+    /**
+     * Measuring a rate again (a confirmation) never raises a token rate: the fit takes the worse of the two, and a repeat
+     * that falls behind ends the curve below it. (A repeat serving 5-10% less without falling behind may reorder it
+     * with a point that close, and the least-squares pooling may then move the curve either way; unsaturated points
+     * serve 99-100% of their rate, and the calibrator's rates are at least 5% apart.)
+     */
+    @Property(tries = 500)
+    void aRepeatNeverRaisesATokenRate(@ForAll("devices") List<LoadPoint> points, @ForAll @DoubleRange(min = 1, max = 40) double w,
+                                      @ForAll @DoubleRange(min = 0, max = 1) double which, @ForAll @DoubleRange(min = 1, max = 5) double slower,
+                                      @ForAll @DoubleRange(min = 0, max = 1) double less, @ForAll boolean fellBehind) {
+        LoadPoint p = points.get((int) Math.min(points.size() - 1, which * points.size()));
+        double served = fellBehind ? 0.3 + 0.5 * less : 1 - 0.05 * less;
+        LoadPoint again = new LoadPoint(p.readPercent(), p.offeredIops(), served * p.readIops(), served * p.writeIops(), p.readP50Micros(),
+                Math.round(slower * p.readP95Micros()), p.writeP95Micros(), 0, p.seconds());
+        List<LoadPoint> repeated = new ArrayList<>(points);
+        repeated.add(again);
+        List<TokenLimit> before = ModelFit.tokenLimits(points, w, CalibrationPlan.STANDARD_TARGETS);
+        for (TokenLimit t : ModelFit.tokenLimits(repeated, w, CalibrationPlan.STANDARD_TARGETS)) {
+            TokenLimit b = before.stream().filter(x -> x.p95Micros() == t.p95Micros()).findFirst().orElse(null);
+            if (b == null) continue;
+            assertThat(t.readOnlyTokensPerSec()).as("read-only at %d µs", t.p95Micros()).isLessThanOrEqualTo(b.readOnlyTokensPerSec());
+            assertThat(t.mixedTokensPerSec()).as("mixed at %d µs", t.p95Micros()).isLessThanOrEqualTo(b.mixedTokensPerSec());
+        }
+    }
+
     @Property(tries = 500)
     void writeCostIsAtLeastTheReadCost(@ForAll("devices") List<LoadPoint> points,
                                        @ForAll @DoubleRange(min = 0.1, max = 2) double probeWriteShare) throws CalibrationException {

@@ -79,6 +79,81 @@ class ModelFitTest {
         assertThat(fit.tokenLimits().getFirst().readOnlyTokensPerSec()).isCloseTo(100.0 * 84_512, within(1000.0));
     }
 
+    /** A read-only curve crossing 1 ms between 40K (800 µs) and 50K (1.5 ms) reads/s: 37.5K... 47.1K depending on repeats. */
+    private static List<LoadPoint> knee(LoadPoint... more) {
+        List<LoadPoint> points = new java.util.ArrayList<>(List.of(ro(10_000, 100), ro(20_000, 200), ro(30_000, 400), ro(40_000, 800), ro(50_000, 1500)));
+        points.addAll(List.of(more));
+        return points;
+    }
+
+    private static double readOnlyAt1ms(List<LoadPoint> points) {
+        return ModelFit.tokenLimits(points, 1, List.of(1000L)).getFirst().readOnlyTokensPerSec();
+    }
+
+    @Test
+    void aRateCountsWithItsWorseMeasurementInEitherOrder() {
+        assertThat(readOnlyAt1ms(knee())).isEqualTo(ModelFit.roundDown(100 * (40_000 + 10_000 * 200 / 700.0)));
+        // Measured again at 1.2 ms: the curve crosses 1 ms before 40K.
+        LoadPoint slower = new LoadPoint(100, 40_000, 40_000, 0, 0, 1200, 0, 0, 5);
+        assertThat(readOnlyAt1ms(knee(slower))).isEqualTo(100 * (30_000 + 10_000 * 600 / 800.0));
+        List<LoadPoint> repeatFirst = knee();
+        repeatFirst.add(0, slower);
+        assertThat(readOnlyAt1ms(repeatFirst)).isEqualTo(readOnlyAt1ms(knee(slower)));
+        // Measured again faster: changes nothing.
+        assertThat(readOnlyAt1ms(knee(new LoadPoint(100, 40_000, 40_000, 0, 0, 300, 0, 0, 5)))).isEqualTo(readOnlyAt1ms(knee()));
+        // Serving less at the same p95: the point sits at the lower rate.
+        assertThat(readOnlyAt1ms(knee(new LoadPoint(100, 40_000, 38_000, 0, 0, 800, 0, 0, 5))))
+                .isEqualTo(ModelFit.roundDown(100 * (38_000 + 12_000 * 200 / 700.0)));
+    }
+
+    @Test
+    void aRateThatFellBehindWhenMeasuredAgainEndsTheCurve() {
+        LoadPoint stalled = new LoadPoint(100, 40_000, 20_000, 0, 1_000_000, 3_000_000, 0, 0, 5);
+        // Left out like any saturated point, the interpolation would reach past it (30K -> 50K: 40.9K).
+        assertThat(readOnlyAt1ms(knee(stalled))).isEqualTo(100 * 30_000.0);
+        // Measured once, a saturated point is still only left out (one alone may be a hiccup of the host).
+        List<LoadPoint> once = new java.util.ArrayList<>(knee());
+        once.set(3, stalled);
+        assertThat(readOnlyAt1ms(once)).isEqualTo(ModelFit.roundDown(100 * (30_000 + 20_000 * 600 / 1100.0)));
+    }
+
+    @Test
+    void aMixWithoutAPointThatKeptUpFailsTheFitInsteadOfDroppingOutOfTheMixedBudget() {
+        List<LoadPoint> caps = List.of(cap(100, 60_000, 0), cap(90, 20_000, 2000));
+        LoadPoint light = mixed(90, 900, 100, 300);
+        List<LoadPoint> points = knee(light, new LoadPoint(90, 1000, 400, 50, 0, 2_000_000, 0, 0, 5));
+        assertThat(ModelFit.tokenLimits(points, 10, List.of(1000L))).isEmpty();
+        assertThatThrownBy(() -> ModelFit.fit(points, caps, CalibrationPlan.STANDARD_TARGETS))
+                .isInstanceOf(CalibrationException.class).hasMessageStartingWith("no p95 target is reachable at 90% reads");
+    }
+
+    @Test
+    void confirmsTheDecidingPointsLightestFirstThenTheLowerOnesAfterAFailure() {
+        List<LoadPoint> points = knee(ro(60_000, 9_000_000));
+        // 1 ms falls between 40K and 50K: 40K first, then 50K, then nothing.
+        assertThat(ModelFit.toConfirm(points, 100, 1000, 10_000)).hasValueSatisfying(p -> assertThat(p.offeredIops()).isEqualTo(40_000));
+        points.add(ro(40_000, 820));
+        assertThat(ModelFit.toConfirm(points, 100, 1000, 10_000)).hasValueSatisfying(p -> assertThat(p.offeredIops()).isEqualTo(50_000));
+        points.add(ro(50_000, 1400));
+        assertThat(ModelFit.toConfirm(points, 100, 1000, 10_000)).isEmpty();
+        // At 50 ms, 50K (confirmed) and 60K decide; 60K is saturated (p95 beyond the limit): a repeat could only confirm that.
+        assertThat(ModelFit.toConfirm(points, 100, 50_000, 10_000)).isEmpty();
+        // 40K falls behind when measured again: the curve ends at 30K, which now decides 1 ms (and every looser target).
+        List<LoadPoint> failed = knee(new LoadPoint(100, 40_000, 20_000, 0, 1_000_000, 3_000_000, 0, 0, 5));
+        assertThat(ModelFit.toConfirm(failed, 100, 1000, 10_000)).hasValueSatisfying(p -> assertThat(p.offeredIops()).isEqualTo(30_000));
+        // Stricter than the lightest load, or a mix not measured: nothing decides it.
+        assertThat(ModelFit.toConfirm(points, 100, 50, 10_000)).isEmpty();
+        assertThat(ModelFit.toConfirm(points, 90, 1000, 10_000)).isEmpty();
+    }
+
+    @Test
+    void worseKeepsTheFellBehindMeasurementOrTheLowerServedRateWithTheHigherLatencies() {
+        LoadPoint a = new LoadPoint(90, 1000, 880, 100, 50, 300, 900, 0, 5), b = new LoadPoint(90, 1000, 900, 90, 60, 250, 1000, 0, 5);
+        assertThat(ModelFit.worse(a, b)).isEqualTo(ModelFit.worse(b, a)).isEqualTo(new LoadPoint(90, 1000, 880, 100, 60, 300, 1000, 0, 5));
+        LoadPoint behind = new LoadPoint(90, 1000, 500, 50, 9000, 90_000, 90_000, 0, 5);
+        assertThat(ModelFit.worse(a, behind)).isEqualTo(ModelFit.worse(behind, a)).isEqualTo(behind);
+    }
+
     @Test
     void isotonicPoolsAdjacentViolators() {
         // The 100% read curve of virtio-vm: one early outlier (4358 µs) is pooled with its neighbours, not carried forward.
