@@ -110,8 +110,6 @@ abstract class Session {
     int netId = -1;
     boolean recvArmed;
     int sending;
-    /** A zero-copy send's result, held until its notification says the kernel is done with the buffer. */
-    int zeroCopyResult;
     /**
      * Multishot receives: received buffers the session had no room for (first and last buffer id, chained through
      * UringNet's per-buffer links, -1: none), bytes of the first already taken, and whether its receive is being

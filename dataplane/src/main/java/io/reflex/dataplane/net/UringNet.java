@@ -52,17 +52,12 @@ final class UringNet implements SharedRing.Handler {
      * ({@code -Dreflex.uring.minwait}, 0: off; Linux 6.12 min_wait). A SEND to a socket with room completes inside the
      * enter that submits it, and its completion would end that enter's wait at once: one more enter per reply.
      */
-    static final int MIN_WAIT_USEC = Integer.getInteger("reflex.uring.minwait", 100);
+    static final int MIN_WAIT_USEC = Integer.getInteger("reflex.uring.minwait", 0);
     /**
      * Blocking mode on a shared ring: a request reaching an idle device is submitted by the enter that ends the
      * iteration (and waits for it) rather than by an enter of its own ({@code -Dreflex.uring.foldsubmit}).
      */
     static final boolean FOLD_SUBMIT = !"false".equals(System.getProperty("reflex.uring.foldsubmit"));
-    /**
-     * Replies as IORING_OP_SEND_ZC ({@code -Dreflex.uring.sendzc=true}, Linux 6.0): the kernel sends from the session's
-     * buffer without copying where the NIC allows and reports a second completion once the buffer is free again.
-     */
-    static final boolean SEND_ZC = Boolean.getBoolean("reflex.uring.sendzc");
     /**
      * One multishot receive per connection ({@code -Dreflex.uring.multishot=true}, Linux 6.0): armed once, it completes
      * with a whole provided buffer each time data arrives, instead of a one-shot receive re-armed per arrival and sized
@@ -82,7 +77,6 @@ final class UringNet implements SharedRing.Handler {
     private final BufRing buffers;
     private final ByteBuffer received;
     private final int wakeFd;
-    private final byte sendOp;
     /** Multishot receives: bytes in each held buffer, and the next held buffer of the same session (-1: last). */
     private final int[] heldLength;
     private final int[] heldNext;
@@ -115,7 +109,6 @@ final class UringNet implements SharedRing.Handler {
         this.ring = ring;
         this.shared = shared;
         this.wakeFd = wakeFd;
-        this.sendOp = SEND_ZC && ring.supports(IoUringSqe.IORING_OP_SEND_ZC) ? IoUringSqe.IORING_OP_SEND_ZC : IoUringSqe.IORING_OP_SEND;
         this.buffers = new BufRing(ring, BUFFER_GROUP, recvBuffers, RECV_BUFFER_SIZE);
         this.heldLength = MULTISHOT ? new int[recvBuffers] : null;
         this.heldNext = MULTISHOT ? new int[recvBuffers] : null;
@@ -193,7 +186,6 @@ final class UringNet implements SharedRing.Handler {
         return (ring.deferTaskRun() ? "single issuer, deferred task work"
                 : ring.coopTaskRun() ? "cooperative task work" : "plain task work")
                 + (MULTISHOT ? ", multishot receives" : "")
-                + (sendOp == IoUringSqe.IORING_OP_SEND_ZC ? ", zero-copy sends" : "")
                 + (MIN_WAIT_USEC > 0 && ring.hasMinWait() ? ", min_wait " + MIN_WAIT_USEC + " µs" : "");
     }
 
@@ -323,7 +315,7 @@ final class UringNet implements SharedRing.Handler {
         }
         // WAITALL: a send the socket cannot take at once is finished by the kernel as room appears, not bounced back
         // here in pieces; it completes once, with every byte or an error (then with the bytes that did go).
-        IoUringSqe.prep(ring.sqes(), base, sendOp, (byte) 0, s.fd, 0, address, length,
+        IoUringSqe.prep(ring.sqes(), base, IoUringSqe.IORING_OP_SEND, (byte) 0, s.fd, 0, address, length,
                 IoUringSqe.MSG_NOSIGNAL | IoUringSqe.MSG_WAITALL, tag(SEND, s.netId));
         ring.sqAdvance();
         s.sending = length;
@@ -453,14 +445,7 @@ final class UringNet implements SharedRing.Handler {
                 wakeFired = true;
             }
             case RECV -> onRecv(byId[id], res, flags);
-            case SEND -> {
-                Session s = byId[id];
-                if ((flags & IoUringCqe.IORING_CQE_F_MORE) != 0) {
-                    s.zeroCopyResult = res; // SEND_ZC: the buffer stays the kernel's until the notification
-                } else {
-                    onSend(s, (flags & IoUringCqe.IORING_CQE_F_NOTIF) != 0 ? s.zeroCopyResult : res);
-                }
-            }
+            case SEND -> onSend(byId[id], res);
             default -> { } // CANCEL: the cancelled request reports itself
         }
     }
@@ -576,7 +561,6 @@ final class UringNet implements SharedRing.Handler {
         // must never wait) and with min_wait to bound it: a SEND that has to wait for socket room delays the next event
         // by at most MIN_WAIT_USEC.
         int sends = sendEpoch == ring.submits() ? sendsInBatch : 0;
-        if (sendOp == IoUringSqe.IORING_OP_SEND_ZC) sends *= 2; // a result and a notification each
         if (sends > 0 && MIN_WAIT_USEC > 0 && ring.hasMinWait() && io.inFlight() == 0) {
             ring.submitAndWait(timeoutNanos, 1 + sends, MIN_WAIT_USEC);
         } else {

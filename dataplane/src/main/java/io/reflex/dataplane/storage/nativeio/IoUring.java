@@ -50,6 +50,11 @@ public final class IoUring implements AutoCloseable {
      */
     private boolean disabled;
     private final int setupFlags;
+    /**
+     * With deferred task work a submit also asks for events (min_complete 0: no wait), so the completions pending as
+     * task work are posted by the enter that is made anyway instead of costing one more ({@link #runTaskWork}).
+     */
+    private final int submitFlags;
     /** io_uring_enter calls that submitted (for callers that must know which submit carried an SQE). */
     private long submits;
 
@@ -57,6 +62,7 @@ public final class IoUring implements AutoCloseable {
         this.ringFd = ringFd;
         this.setupFlags = IoUringParams.flags(params);
         this.disabled = (setupFlags & IoUringParams.IORING_SETUP_R_DISABLED) != 0;
+        this.submitFlags = (setupFlags & IoUringParams.IORING_SETUP_DEFER_TASKRUN) != 0 ? IoUringSyscalls.IORING_ENTER_GETEVENTS : 0;
         this.features = IoUringParams.features(params);
         MemorySegment sqOff = IoUringParams.sqOff(params);
         MemorySegment cqOff = IoUringParams.cqOff(params);
@@ -349,12 +355,12 @@ public final class IoUring implements AutoCloseable {
         }
         ensureEnabled();
         submits++;
-        int r = IoUringSyscalls.enterNoErrno(ringFd, pending, 0, 0, 0, 0);
+        int r = IoUringSyscalls.enterNoErrno(ringFd, pending, 0, submitFlags, 0, 0);
         if (r >= 0) {
             return r;
         }
         // It failed before consuming any SQE (else it returns the count): repeat it, capturing errno this time.
-        return IoUringSyscalls.enter(errno, ringFd, pending, 0, 0, 0, 0);
+        return IoUringSyscalls.enter(errno, ringFd, pending, 0, submitFlags, 0, 0);
     }
 
     /** Takes back the SQEs the kernel has not consumed (after a failed submit); returns how many. */

@@ -32,8 +32,6 @@ public final class IoUringCqe {
     /** flags: a multishot request stays armed (more completions follow). */
     public static final int IORING_CQE_F_MORE = 1 << 1;
     public static final int IORING_CQE_BUFFER_SHIFT = 16;
-    /** A SEND_ZC's second completion: the kernel no longer uses the buffer (Linux 6.0). */
-    public static final int IORING_CQE_F_NOTIF = 1 << 3;
 
     private IoUringCqe() {}
 
