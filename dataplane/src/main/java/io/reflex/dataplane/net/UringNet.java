@@ -50,7 +50,8 @@ final class UringNet implements SharedRing.Handler {
     /**
      * How long (µs) an idle wait that also submits replies keeps waiting for the next event after their SENDs complete
      * ({@code -Dreflex.uring.minwait}, 0: off; Linux 6.12 min_wait). A SEND to a socket with room completes inside the
-     * enter that submits it, and its completion would end that enter's wait at once: one more enter per reply.
+     * enter that submits it, and its completion would end that enter's wait at once: one more enter per reply. Off by
+     * default: at 100 µs it saved that enter but added ~115 µs to QD1 p50 on 6.18 (bench/README.md, issue 17).
      */
     static final int MIN_WAIT_USEC = Integer.getInteger("reflex.uring.minwait", 0);
     /**
