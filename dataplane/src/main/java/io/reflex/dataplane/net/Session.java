@@ -110,6 +110,15 @@ abstract class Session {
     int netId = -1;
     boolean recvArmed;
     int sending;
+    /**
+     * Multishot receives: received buffers the session had no room for (first and last buffer id, chained through
+     * UringNet's per-buffer links, -1: none), bytes of the first already taken, and whether its receive is being
+     * cancelled (it stops reading the socket until the held bytes are parsed).
+     */
+    int heldHead = -1;
+    int heldTail = -1;
+    int heldTaken;
+    boolean recvCancelling;
     boolean retrying;
     private boolean retainOut;
     private CloseReason lingerAfterSend;

@@ -47,6 +47,26 @@ final class UringNet implements SharedRing.Handler {
     private static final int OWN_RING_ENTRIES = 256;
     private static final int OWN_RING_CQ = 4096;
     private static final long CLOSE_DRAIN_NANOS = 2_000_000_000L;
+    /**
+     * How long (µs) an idle wait that also submits replies keeps waiting for the next event after their SENDs complete
+     * ({@code -Dreflex.uring.minwait}, 0: off; Linux 6.12 min_wait). A SEND to a socket with room completes inside the
+     * enter that submits it, and its completion would end that enter's wait at once: one more enter per reply. Off by
+     * default: at 100 µs it saved that enter but added ~115 µs to QD1 p50 on 6.18 (bench/README.md, issue 17).
+     */
+    static final int MIN_WAIT_USEC = Integer.getInteger("reflex.uring.minwait", 0);
+    /**
+     * Blocking mode on a shared ring: a request reaching an idle device is submitted by the enter that ends the
+     * iteration (and waits for it) rather than by an enter of its own ({@code -Dreflex.uring.foldsubmit}).
+     */
+    static final boolean FOLD_SUBMIT = !"false".equals(System.getProperty("reflex.uring.foldsubmit"));
+    /**
+     * One multishot receive per connection ({@code -Dreflex.uring.multishot=true}, Linux 6.0): armed once, it completes
+     * with a whole provided buffer each time data arrives, instead of a one-shot receive re-armed per arrival and sized
+     * to the session's room. Bytes beyond that room stay in their provided buffer, held by the session (in order)
+     * until the parser has taken what was before them, and the receive is cancelled meanwhile: a session that stops
+     * reading holds a few buffers, not the socket's backlog.
+     */
+    static final boolean MULTISHOT = Boolean.getBoolean("reflex.uring.multishot");
     private static final Object PROBE_LOCK = new Object();
     private static volatile String unavailable;
     private static volatile boolean probed;
@@ -58,6 +78,11 @@ final class UringNet implements SharedRing.Handler {
     private final BufRing buffers;
     private final ByteBuffer received;
     private final int wakeFd;
+    /** Multishot receives: bytes in each held buffer, and the next held buffer of the same session (-1: last). */
+    private final int[] heldLength;
+    private final int[] heldNext;
+    /** The session whose input is being parsed just now: held input must wait until that returns (order). */
+    private Session receiving;
     private boolean wakeArmed;
     private boolean wakeFired;
     private Session[] byId = new Session[64];
@@ -74,6 +99,9 @@ final class UringNet implements SharedRing.Handler {
     private int events;
     /** Receives and sends in the kernel. */
     private int inKernel;
+    /** SENDs prepared since submit number {@link #sendEpoch} of the ring ({@link IoUring#submits}). */
+    private int sendsInBatch;
+    private long sendEpoch = -1;
     private boolean bufferRingLeaked;
 
     private UringNet(DataplaneLoop loop, IoQueue io, IoUring ring, boolean shared, int wakeFd, int recvBuffers) {
@@ -83,6 +111,8 @@ final class UringNet implements SharedRing.Handler {
         this.shared = shared;
         this.wakeFd = wakeFd;
         this.buffers = new BufRing(ring, BUFFER_GROUP, recvBuffers, RECV_BUFFER_SIZE);
+        this.heldLength = MULTISHOT ? new int[recvBuffers] : null;
+        this.heldNext = MULTISHOT ? new int[recvBuffers] : null;
         this.received = buffers.view();
     }
 
@@ -152,6 +182,14 @@ final class UringNet implements SharedRing.Handler {
 
     boolean shared() { return shared; }
 
+    /** The options in use, for the start-up log: task work, and receives/sends when not the defaults. */
+    String describe() {
+        return (ring.deferTaskRun() ? "single issuer, deferred task work"
+                : ring.coopTaskRun() ? "cooperative task work" : "plain task work")
+                + (MULTISHOT ? ", multishot receives" : "")
+                + (MIN_WAIT_USEC > 0 && ring.hasMinWait() ? ", min_wait " + MIN_WAIT_USEC + " µs" : "");
+    }
+
     IoUring ring() { return ring; }
 
     private static long tag(int op, int id) {
@@ -176,22 +214,96 @@ final class UringNet implements SharedRing.Handler {
 
     /** Arm a receive unless one is armed or the session takes no input now. */
     void maybeArm(Session s) {
+        if (s.heldHead >= 0 && s != receiving) takeHeld(s);
         if (s.recvArmed || s.netId < 0) return;
         if (s.closed ? !s.lingering : (s.paused || s.sendBlocked || !s.acceptsInput())) return;
         int room = s.lingering ? RECV_BUFFER_SIZE : Session.IN_BUFFER - s.buffered();
-        if (room <= 0) return; // a whole receive buffer of unparsed input: nothing to add until the parser takes some
+        if (room <= 0 || s.heldHead >= 0) return; // unparsed input fills the buffer: nothing to add until the parser takes some
         long base = sqe();
         if (base < 0) {
             retryLater(s);
             return;
         }
-        // At most the room left in the session's receive buffer: every byte received fits there, none waits elsewhere.
-        IoUringSqe.prep(ring.sqes(), base, IoUringSqe.IORING_OP_RECV, IoUringSqe.IOSQE_BUFFER_SELECT, s.fd, 0, 0,
-                Math.min(room, RECV_BUFFER_SIZE), 0, tag(RECV, s.netId));
+        if (MULTISHOT) {
+            IoUringSqe.prep(ring.sqes(), base, IoUringSqe.IORING_OP_RECV, IoUringSqe.IOSQE_BUFFER_SELECT, s.fd, 0, 0, 0, 0,
+                    tag(RECV, s.netId));
+            IoUringSqe.ioprio(ring.sqes(), base, IoUringSqe.IORING_RECV_MULTISHOT);
+        } else {
+            // At most the room left in the session's receive buffer: every byte received fits there, none waits elsewhere.
+            IoUringSqe.prep(ring.sqes(), base, IoUringSqe.IORING_OP_RECV, IoUringSqe.IOSQE_BUFFER_SELECT, s.fd, 0, 0,
+                    Math.min(room, RECV_BUFFER_SIZE), 0, tag(RECV, s.netId));
+        }
         IoUringSqe.bufGroup(ring.sqes(), base, BUFFER_GROUP);
         ring.sqAdvance();
         s.recvArmed = true;
         inKernel++;
+    }
+
+    /** Multishot: hand the session as much of its held input as it has room for, in order, recycling emptied buffers. */
+    private void takeHeld(Session s) {
+        if (s.lingering || s.closed) {
+            dropHeld(s);
+            return;
+        }
+        while (s.heldHead >= 0 && !s.paused && !s.sendBlocked && s.acceptsInput()) {
+            int bid = s.heldHead;
+            int room = Session.IN_BUFFER - s.buffered();
+            int n = Math.min(room, heldLength[bid] - s.heldTaken);
+            if (n <= 0) return;
+            int from = buffers.offset(bid) + s.heldTaken;
+            s.heldTaken += n;
+            if (s.heldTaken == heldLength[bid]) { // all of it taken: the next held buffer (if any) is first now
+                s.heldHead = heldNext[bid];
+                s.heldTaken = 0;
+                if (s.heldHead < 0) s.heldTail = -1;
+                receive(s, from, n); // parses: may close the session or pause it
+                buffers.recycle(bid);
+            } else {
+                receive(s, from, n);
+            }
+            if (s.closed) {
+                dropHeld(s);
+                return;
+            }
+        }
+    }
+
+    /** Multishot: keep buffer {@code bid} (bytes [taken, length)) behind the session's held input. */
+    private void hold(Session s, int bid, int taken, int length) {
+        heldLength[bid] = length;
+        heldNext[bid] = -1;
+        if (s.heldHead < 0) {
+            s.heldHead = bid;
+            s.heldTaken = taken;
+        } else {
+            heldNext[s.heldTail] = bid;
+        }
+        s.heldTail = bid;
+        if (s.recvArmed && !s.recvCancelling) { // stop reading the socket until the held bytes are parsed
+            long base = sqe();
+            if (base < 0) return; // tried again with the next held buffer
+            IoUringSqe.prep(ring.sqes(), base, IoUringSqe.IORING_OP_ASYNC_CANCEL, (byte) 0, -1, 0, tag(RECV, s.netId), 0, 0,
+                    tag(CANCEL, s.netId));
+            ring.sqAdvance();
+            s.recvCancelling = true;
+        }
+    }
+
+    private void receive(Session s, int offset, int n) {
+        Session outer = receiving;
+        receiving = s;
+        try {
+            s.receive(received, offset, n);
+        } finally {
+            receiving = outer;
+        }
+    }
+
+    private void dropHeld(Session s) {
+        for (int bid = s.heldHead; bid >= 0; bid = heldNext[bid]) buffers.recycle(bid);
+        s.heldHead = -1;
+        s.heldTail = -1;
+        s.heldTaken = 0;
     }
 
     /** Send the session's send buffer [0, position); false when no SQE was free (retried next iteration). */
@@ -209,6 +321,12 @@ final class UringNet implements SharedRing.Handler {
         ring.sqAdvance();
         s.sending = length;
         inKernel++;
+        long epoch = ring.submits();
+        if (epoch != sendEpoch) {
+            sendEpoch = epoch;
+            sendsInBatch = 0;
+        }
+        sendsInBatch++;
         return true;
     }
 
@@ -224,6 +342,7 @@ final class UringNet implements SharedRing.Handler {
      * kernel.
      */
     void close(Session s) {
+        if (s.heldHead >= 0) dropHeld(s);
         if (s.recvArmed) cancel(s, RECV);
         if (s.sending > 0) cancel(s, SEND);
         if (closeCount == toClose.length) toClose = Arrays.copyOf(toClose, closeCount * 2);
@@ -333,12 +452,15 @@ final class UringNet implements SharedRing.Handler {
     }
 
     private void onRecv(Session s, int res, int flags) {
-        s.recvArmed = false;
-        inKernel--;
+        if ((flags & IoUringCqe.IORING_CQE_F_MORE) == 0) { // a one-shot receive, or the end of a multishot one
+            s.recvArmed = false;
+            s.recvCancelling = false;
+            inKernel--;
+        }
         int bid = (flags & IoUringCqe.IORING_CQE_F_BUFFER) != 0 ? flags >>> IoUringCqe.IORING_CQE_BUFFER_SHIFT : -1;
         if (s.lingering) {
             if (bid >= 0) buffers.recycle(bid);
-            if (res <= 0 || (s.lingerDrained += res) >= Session.LINGER_MAX_BYTES) s.endLinger(); // peer closed too, or enough
+            if (res <= 0 && res != -Errno.ECANCELED || (s.lingerDrained += Math.max(res, 0)) >= Session.LINGER_MAX_BYTES) s.endLinger(); // peer closed too, or enough
             else maybeArm(s);
             return;
         }
@@ -348,13 +470,24 @@ final class UringNet implements SharedRing.Handler {
             return;
         }
         if (res > 0 && bid >= 0) {
-            s.receive(received, buffers.offset(bid), res);
-            buffers.recycle(bid);
+            if (!MULTISHOT) {
+                s.receive(received, buffers.offset(bid), res);
+                buffers.recycle(bid);
+            } else if (s.heldHead >= 0) {
+                hold(s, bid, 0, res); // behind input already held
+            } else {
+                int n = Math.min(res, Math.max(0, Session.IN_BUFFER - s.buffered()));
+                if (n < res) hold(s, bid, n, res); // held before the parser runs: the rest follows in order
+                if (n > 0) receive(s, buffers.offset(bid), n);
+                if (n == res) buffers.recycle(bid);
+            }
             maybeArm(s);
         } else if (res == 0) {
             s.peerClosed();
         } else if (res == -Errno.ENOBUFS || res == -Errno.EAGAIN || res == -Errno.EINTR) {
             retryLater(s); // every receive buffer is taken just now: they come back this iteration
+        } else if (res == -Errno.ECANCELED && MULTISHOT) {
+            maybeArm(s); // stopped while held input waits for room (hold)
         } else {
             s.close(CloseReason.IO_ERROR, "read failed: " + LibC.strerror(-res));
         }
@@ -421,9 +554,19 @@ final class UringNet implements SharedRing.Handler {
     /** Idle: submit what is prepared and wait for any completion (network, wake-up, device on a shared ring). */
     void await(long timeoutNanos) {
         armWake();
+        buffers.publish(); // buffers recycled since the reap (held input taken on resume)
         // One enter submits and waits. An SQE the kernel rejects completes with an error CQE; a refused enter leaves
         // them queued for the next iteration's submit, whose error handling (the device queue's) applies.
-        ring.submitAndWait(timeoutNanos);
+        // SENDs going with this enter usually complete inside it: wait for one completion more than them, so their
+        // completions do not end the wait for the next request. Only with nothing at the device (a device completion
+        // must never wait) and with min_wait to bound it: a SEND that has to wait for socket room delays the next event
+        // by at most MIN_WAIT_USEC.
+        int sends = sendEpoch == ring.submits() ? sendsInBatch : 0;
+        if (sends > 0 && MIN_WAIT_USEC > 0 && ring.hasMinWait() && io.inFlight() == 0) {
+            ring.submitAndWait(timeoutNanos, 1 + sends, MIN_WAIT_USEC);
+        } else {
+            ring.submitAndWait(timeoutNanos);
+        }
     }
 
     /** Stopping, sessions closed: wait for their cancelled requests, then free the receive buffers. */

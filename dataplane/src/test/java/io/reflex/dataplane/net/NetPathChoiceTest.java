@@ -47,15 +47,15 @@ class NetPathChoiceTest {
     void autoTakesIoUringExactlyWhereItIsAvailable(@TempDir Path dir) throws Exception {
         String reason = UringNet.unavailableReason();
         String path = pathOf(NetMode.AUTO, "memory", dir);
-        if (reason == null) assertThat(path).isEqualTo("io_uring, own ring");
+        if (reason == null) assertThat(path).startsWith("io_uring, own ring");
         else assertThat(path).isEqualTo("epoll");
     }
 
     @Test
     void theIoUringEngineSharesItsRing(@TempDir Path dir) throws Exception {
         if (UringNet.unavailableReason() != null) return;
-        assertThat(pathOf(NetMode.URING, "uring", dir)).isEqualTo("io_uring, sharing the device ring");
-        assertThat(pathOf(NetMode.URING, "file", dir)).isEqualTo("io_uring, own ring");
+        assertThat(pathOf(NetMode.URING, "uring", dir)).startsWith("io_uring, sharing the device ring");
+        assertThat(pathOf(NetMode.URING, "file", dir)).startsWith("io_uring, own ring");
     }
 
     @Test

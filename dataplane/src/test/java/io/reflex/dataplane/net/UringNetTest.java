@@ -160,6 +160,38 @@ class UringNetTest {
         }
     }
 
+    /**
+     * 64 writes of 32 KiB sent in one go (2 MiB, far beyond a session's 64 KiB receive buffer) to a connection allowed 4
+     * requests at a time: the session pauses with input left unparsed, so received bytes outrun its room (multishot
+     * receives hold them in their provided buffers); each write must land whole and in order, and every reply come.
+     */
+    @Test
+    void aBurstBeyondTheReceiveBufferToAPausedSessionArrivesInOrder() throws Exception {
+        try (LoopRig rig = new LoopRig(1, 256L << 20, 4, ConnectionLimits.DEFAULTS, NetMode.URING, 0)) {
+            int n = 64, sectors = 64;
+            java.io.ByteArrayOutputStream burst = new java.io.ByteArrayOutputStream();
+            for (int i = 0; i < n; i++) {
+                burst.write(LoopRig.Client.frame(Opcode.SET, i, (long) i * sectors, sectors, LoopRig.pattern(i * 7L, sectors)));
+            }
+            try (LoopRig.Client c = rig.connect(0)) {
+                Thread writer = Thread.ofPlatform().start(() -> {
+                    try {
+                        c.send(burst.toByteArray());
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+                for (int i = 0; i < n; i++) assertThat(c.read().handle()).as("reply %d", i).isBetween(0L, n - 1L);
+                writer.join();
+                for (int i = 0; i < n; i++) {
+                    c.send(LoopRig.Client.get(1000 + i, (long) i * sectors, sectors));
+                    assertThat(c.read().data()).as("data of write %d", i).isEqualTo(LoopRig.pattern(i * 7L, sectors));
+                }
+            }
+            settled(rig);
+        }
+    }
+
     /** No connection open, no receive or send in the kernel, no session id held. */
     private static void settled(LoopRig rig) throws InterruptedException {
         rig.await("every connection closed and its requests out of the kernel", WAIT,

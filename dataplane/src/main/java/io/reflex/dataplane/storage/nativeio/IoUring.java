@@ -44,9 +44,25 @@ public final class IoUring implements AutoCloseable {
     private int cqHead;
     private boolean filesRegistered;
     private boolean closed;
+    /**
+     * Created IORING_SETUP_R_DISABLED (with SINGLE_ISSUER): enabled by the first io_uring_enter, so the thread that
+     * first submits or waits becomes the ring's only issuer ({@link #ensureEnabled}).
+     */
+    private boolean disabled;
+    private final int setupFlags;
+    /**
+     * With deferred task work a submit also asks for events (min_complete 0: no wait), so the completions pending as
+     * task work are posted by the enter that is made anyway instead of costing one more ({@link #runTaskWork}).
+     */
+    private final int submitFlags;
+    /** io_uring_enter calls that submitted (for callers that must know which submit carried an SQE). */
+    private long submits;
 
     private IoUring(int ringFd, MemorySegment params) {
         this.ringFd = ringFd;
+        this.setupFlags = IoUringParams.flags(params);
+        this.disabled = (setupFlags & IoUringParams.IORING_SETUP_R_DISABLED) != 0;
+        this.submitFlags = (setupFlags & IoUringParams.IORING_SETUP_DEFER_TASKRUN) != 0 ? IoUringSyscalls.IORING_ENTER_GETEVENTS : 0;
         this.features = IoUringParams.features(params);
         MemorySegment sqOff = IoUringParams.sqOff(params);
         MemorySegment cqOff = IoUringParams.cqOff(params);
@@ -232,16 +248,60 @@ public final class IoUring implements AutoCloseable {
      * io_uring_enter (the network path's idle wait). Returns 0, or -1 when the wait ended without a completion.
      */
     public int submitAndWait(long timeoutNanos) {
+        return submitAndWait(timeoutNanos, 1, 0);
+    }
+
+    /**
+     * As {@link #submitAndWait(long)}, but waits for {@code minComplete} completions (counting those already in the CQ)
+     * for at most {@code minWaitUsec} µs, then for any one until the timeout (IORING_FEAT_MIN_TIMEOUT, Linux 6.12; a
+     * caller checks {@link #hasMinWait()} first, a kernel without it would wait for all {@code minComplete}).
+     */
+    public int submitAndWait(long timeoutNanos, int minComplete, int minWaitUsec) {
+        ensureEnabled();
         U32.setRelease(sqRing, sqTailOffset, sqTail);
         int pending = sqPending();
+        if (pending > 0) submits++;
         if ((features & IoUringParams.IORING_FEAT_EXT_ARG) == 0) {
             return Math.min(IoUringSyscalls.enterNoErrno(ringFd, pending, 1, IoUringSyscalls.IORING_ENTER_GETEVENTS, 0, 0), 0);
         }
         IoUringGeteventsArg.timeout(waitArg, timeoutNanos);
-        int r = IoUringSyscalls.enterNoErrno(ringFd, pending, 1,
+        IoUringGeteventsArg.minWaitUsec(waitArg, minWaitUsec);
+        int r = IoUringSyscalls.enterNoErrno(ringFd, pending, minComplete,
                 IoUringSyscalls.IORING_ENTER_GETEVENTS | IoUringSyscalls.IORING_ENTER_EXT_ARG, waitArg.address(),
                 IoUringGeteventsArg.ARG_SIZE);
         return Math.min(r, 0);
+    }
+
+    /** Whether waits honour a minimum wait ({@link #submitAndWait(long, int, int)}; Linux 6.12). */
+    public boolean hasMinWait() {
+        return (features & IoUringParams.IORING_FEAT_MIN_TIMEOUT) != 0;
+    }
+
+    /** How many io_uring_enter calls so far submitted SQEs (an SQE prepared after the n-th goes with a later one). */
+    public long submits() {
+        return submits;
+    }
+
+    /** Whether the ring defers task work to its one issuer's waits (IORING_SETUP_DEFER_TASKRUN). */
+    public boolean deferTaskRun() {
+        return (setupFlags & IoUringParams.IORING_SETUP_DEFER_TASKRUN) != 0;
+    }
+
+    /** Whether the kernel posts completions as cooperative task work (COOP_TASKRUN) rather than interrupting. */
+    public boolean coopTaskRun() {
+        return (setupFlags & IoUringParams.IORING_SETUP_COOP_TASKRUN) != 0;
+    }
+
+    /**
+     * A ring created disabled (SINGLE_ISSUER) is enabled on its first enter: the calling thread becomes its issuer, the
+     * only one that may submit, wait or register from then on (others get EEXIST). Creation and registrations before
+     * it may happen on any thread.
+     */
+    private void ensureEnabled() {
+        if (!disabled) return;
+        int r = IoUringSyscalls.register(errno, ringFd, IoUringSyscalls.IORING_REGISTER_ENABLE_RINGS, MemorySegment.NULL, 0);
+        if (r < 0) throw new NativeException("io_uring IORING_REGISTER_ENABLE_RINGS", -r);
+        disabled = false;
     }
 
     public int features() {
@@ -293,12 +353,14 @@ public final class IoUring implements AutoCloseable {
         if (pending == 0) {
             return 0;
         }
-        int r = IoUringSyscalls.enterNoErrno(ringFd, pending, 0, 0, 0, 0);
+        ensureEnabled();
+        submits++;
+        int r = IoUringSyscalls.enterNoErrno(ringFd, pending, 0, submitFlags, 0, 0);
         if (r >= 0) {
             return r;
         }
         // It failed before consuming any SQE (else it returns the count): repeat it, capturing errno this time.
-        return IoUringSyscalls.enter(errno, ringFd, pending, 0, 0, 0, 0);
+        return IoUringSyscalls.enter(errno, ringFd, pending, 0, submitFlags, 0, 0);
     }
 
     /** Takes back the SQEs the kernel has not consumed (after a failed submit); returns how many. */
@@ -344,11 +406,13 @@ public final class IoUring implements AutoCloseable {
      * the normal outcome, and capturing costs an allocation whenever the JIT does not scalar-replace it.
      */
     public int awaitCompletion(long timeoutNanos) {
+        ensureEnabled();
         if ((features & IoUringParams.IORING_FEAT_EXT_ARG) == 0) {
             return Math.min(IoUringSyscalls.enterNoErrno(ringFd, 0, 1, IoUringSyscalls.IORING_ENTER_GETEVENTS, 0, 0),
                     0);
         }
         IoUringGeteventsArg.timeout(waitArg, timeoutNanos);
+        IoUringGeteventsArg.minWaitUsec(waitArg, 0);
         int r = IoUringSyscalls.enterNoErrno(ringFd, 0, 1,
                 IoUringSyscalls.IORING_ENTER_GETEVENTS | IoUringSyscalls.IORING_ENTER_EXT_ARG, waitArg.address(),
                 IoUringGeteventsArg.ARG_SIZE);
@@ -365,33 +429,60 @@ public final class IoUring implements AutoCloseable {
 
     /** Runs pending task work, posting its completions (enter with GETEVENTS, min_complete 0; errno not captured). */
     public void runTaskWork() {
+        ensureEnabled();
         IoUringSyscalls.enterNoErrno(ringFd, 0, 0, IoUringSyscalls.IORING_ENTER_GETEVENTS, 0, 0);
     }
 
     /**
-     * A ring for a dataplane thread: cooperative task work (IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
-     * Linux 5.19) — completions wait until the thread enters the kernel (it checks {@link #taskWorkPending} on every
-     * reap) instead of the kernel interrupting it to post them; +60–75% memory-engine IOPS per CPU here
-     * (bench/README.md). A kernel that refuses the flags gets a plain ring; {@code -Dreflex.uring.taskrun=default}
-     * asks for the plain ring.
+     * A ring for a dataplane thread, by {@code -Dreflex.uring.taskrun}:
+     * <ul>
+     * <li>{@code coop} (default): cooperative task work (IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG, Linux
+     * 5.19) — completions wait until the thread enters the kernel (it checks {@link #taskWorkPending} on every reap)
+     * instead of the kernel interrupting it to post them; +60–75% memory-engine IOPS per CPU here (bench/README.md);
+     * <li>{@code defer}: one issuer, deferred task work (IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+     * TASKRUN_FLAG, Linux 6.1): completions are posted only inside the issuer's own waits (GETEVENTS enters) and the
+     * kernel skips the ring's locking; the ring starts disabled and the first thread that enters it becomes its
+     * issuer, so it may be created on another thread but must then be used by one thread only;
+     * <li>{@code default}: a plain ring.
+     * </ul>
+     * A kernel that refuses the flags (EINVAL) gets the next weaker setup.
      */
     public static IoUring createForDataplane(int entries, int cqEntries) {
-        if ("default".equals(System.getProperty("reflex.uring.taskrun"))) {
-            return create(entries, 0, cqEntries);
+        return createForDataplane(entries, cqEntries, System.getProperty("reflex.uring.taskrun", "coop"));
+    }
+
+    /** As {@link #createForDataplane(int, int)} with task-run mode {@code mode}: coop, defer or default. */
+    public static IoUring createForDataplane(int entries, int cqEntries, String mode) {
+        if (!mode.equals("coop") && !mode.equals("defer") && !mode.equals("default")) {
+            throw new IllegalArgumentException("-Dreflex.uring.taskrun must be coop, defer or default, got " + mode);
         }
+        if (mode.equals("defer")) {
+            IoUring r = createOrNull(entries, cqEntries, IoUringParams.IORING_SETUP_SINGLE_ISSUER
+                    | IoUringParams.IORING_SETUP_DEFER_TASKRUN | IoUringParams.IORING_SETUP_TASKRUN_FLAG
+                    | IoUringParams.IORING_SETUP_R_DISABLED);
+            if (r != null) return r;
+        }
+        if (!mode.equals("default")) {
+            IoUring r = createOrNull(entries, cqEntries,
+                    IoUringParams.IORING_SETUP_COOP_TASKRUN | IoUringParams.IORING_SETUP_TASKRUN_FLAG);
+            if (r != null) return r;
+        }
+        return create(entries, 0, cqEntries);
+    }
+
+    /** The ring with {@code flags}, or null when the kernel does not know them (EINVAL). */
+    private static IoUring createOrNull(int entries, int cqEntries, int flags) {
         try {
-            return create(entries, IoUringParams.IORING_SETUP_COOP_TASKRUN | IoUringParams.IORING_SETUP_TASKRUN_FLAG,
-                    cqEntries);
+            return create(entries, flags, cqEntries);
         } catch (NativeException e) {
-            if (e.errno() != Errno.EINVAL) {
-                throw e;
-            }
-            return create(entries, 0, cqEntries); // before 5.19
+            if (e.errno() != Errno.EINVAL) throw e;
+            return null;
         }
     }
 
     /** Flushes overflowed completions into the CQ (enter with GETEVENTS, min_complete 0). */
     public int flushOverflow() {
+        ensureEnabled();
         return IoUringSyscalls.enter(errno, ringFd, 0, 0, IoUringSyscalls.IORING_ENTER_GETEVENTS, 0, 0);
     }
 

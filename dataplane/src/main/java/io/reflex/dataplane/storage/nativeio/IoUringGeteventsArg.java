@@ -13,14 +13,17 @@ import java.lang.foreign.StructLayout;
  * (linux/time_types.h: s64 tv_sec, long long tv_nsec), which this class lays out right behind it in one segment.
  *
  * <pre>
- *   0 u64 sigmask   8 u32 sigmask_sz   12 u32 pad   16 u64 ts      |  24 s64 tv_sec   32 s64 tv_nsec
+ *   0 u64 sigmask   8 u32 sigmask_sz   12 u32 min_wait_usec   16 u64 ts      |  24 s64 tv_sec   32 s64 tv_nsec
  * </pre>
+ *
+ * {@code min_wait_usec} (the former {@code pad}, Linux 6.12, IORING_FEAT_MIN_TIMEOUT): the wait for min_complete
+ * completions ends after that long if at least one completion is there; without any it goes on until {@code ts}.
  */
 public final class IoUringGeteventsArg {
     public static final StructLayout LAYOUT = MemoryLayout.structLayout(
             JAVA_LONG.withName("sigmask"),
             JAVA_INT.withName("sigmask_sz"),
-            JAVA_INT.withName("pad"),
+            JAVA_INT.withName("min_wait_usec"),
             JAVA_LONG.withName("ts"));
     public static final StructLayout KERNEL_TIMESPEC = MemoryLayout.structLayout(
             JAVA_LONG.withName("tv_sec"),
@@ -31,6 +34,7 @@ public final class IoUringGeteventsArg {
 
     public static final long SIGMASK_OFFSET = 0;
     public static final long SIGMASK_SZ_OFFSET = 8;
+    public static final long MIN_WAIT_USEC_OFFSET = 12;
     public static final long TS_OFFSET = 16;
     public static final long TIMESPEC_OFFSET = 24;
     public static final long TV_SEC_OFFSET = TIMESPEC_OFFSET;
@@ -44,13 +48,17 @@ public final class IoUringGeteventsArg {
     public static void init(MemorySegment s) {
         s.set(JAVA_LONG, SIGMASK_OFFSET, 0L);
         s.set(JAVA_INT, SIGMASK_SZ_OFFSET, 8); // _NSIG / 8; ignored while sigmask is NULL
-        s.set(JAVA_INT, SIGMASK_SZ_OFFSET + 4, 0);
+        s.set(JAVA_INT, MIN_WAIT_USEC_OFFSET, 0);
         s.set(JAVA_LONG, TS_OFFSET, s.address() + TIMESPEC_OFFSET);
     }
 
     public static void timeout(MemorySegment s, long nanos) {
         s.set(JAVA_LONG, TV_SEC_OFFSET, nanos / 1_000_000_000L);
         s.set(JAVA_LONG, TV_NSEC_OFFSET, nanos % 1_000_000_000L);
+    }
+
+    public static void minWaitUsec(MemorySegment s, int usec) {
+        s.set(JAVA_INT, MIN_WAIT_USEC_OFFSET, usec);
     }
 
     public static long ts(MemorySegment s) {
