@@ -136,6 +136,10 @@ for key in bogus operator.bogus operator.image.bogus operator.placement.bogus op
   expect_fail "unknown key $key" "Additional property bogus is not allowed" render default --set "$key=1"
 done
 expect_fail "agent.poll=spin" "must be one of" render default --set agent.poll=spin
+expect_fail "unknown key agent.connections.bogus" "Additional property bogus is not allowed" render default --set agent.connections.bogus=1
+expect_fail "agent.connections.maxConnectRate=-1" "[Mm]ust be greater than or equal to 0" render default --set agent.connections.maxConnectRate=-1
+expect_fail "agent.connections.connectBurst=0" "[Mm]ust be greater than or equal to 1" render default --set agent.connections.connectBurst=0
+expect_fail "agent.connections.maxBuffersPerConnection=16MB" "[Dd]oes not match pattern" render default --set agent.connections.maxBuffersPerConnection=16MB
 expect_fail "operator.placement.policy=random" "must be one of" render default --set operator.placement.policy=random
 expect_fail "agent.updateStrategy.type=Always" "must be one of" render default --set agent.updateStrategy.type=Always
 expect_fail "device spec with ';'" "[Dd]oes not match pattern" render default --set 'agent.devices={/a;/b}'

@@ -17,7 +17,9 @@
 #   SLOW=200 NOREAD=20 IDLE=5000 STORM=2     attackers: slowloris connections, never-reading connections, idle
 #                     connections, storm processes
 #   SERVER_FLAGS="--request-timeout 5"      extra dataplane flags (defaults otherwise: idle timeout off, keepalive
-#                     60 s, 16 MiB buffers per connection); 5 s so slowloris/no-read closes show within a phase
+#                     60 s, 16 MiB buffers per connection, per tenant 200 new connections/s (burst 200) and 1,024
+#                     open); 5 s so slowloris/no-read closes show within a phase. With the default cap the idle phase
+#                     holds 1,024 connections; for 5,000 add "--max-tenant-connections 0 --max-connect-rate 0"
 #   REFLEX_HOME=<this checkout>   whose launchers to run (e.g. a snapshot of an older commit: SERVER_FLAGS="" there)
 #   MAX_LOAD=, WAIT_MAX=600        if MAX_LOAD is set, wait (at most WAIT_MAX s) for the load average to drop below it
 # Results: bench/results/hostile-<date>/{summary.md,phases.jsonl,*.json,*.log,commands.txt}
@@ -81,6 +83,8 @@ sample() { # [gc] -> one JSON object on stdout; gc: a full GC first (only when n
     "$rss" "$(heap_used_kib)" "$fds" "$(metric 'reflex_loop_connections[{]')" "$(metric 'reflex_loop_send_blocked_connections')" \
     "$(metric 'reflex_loop_socket_buffer_bytes')" "$(metric 'reflex_loop_io_buffer_bytes')" "$(metric 'reflex_loop_requests_in_use')"
 }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$JPID/stat"; } # the server's utime + stime
+CLK_TCK=$(getconf CLK_TCK)
 closed_counts() { curl -fs "http://127.0.0.1:$ADMIN/metrics" | awk -F'[{}"]' '/^reflex_connections_closed_total/ {split($0, a, " "); printf "%s=%d ", $3, a[2]}'; }
 
 load_cmds() { # phase [seconds]
@@ -118,11 +122,18 @@ for phase in "${PHASES[@]}"; do
   fi
   log "phase $name: ${attack_cmd:-no attack}"
   load_cmds "$name"
+  t0=$(date +%s.%N); cpu0=$(cpu_ticks); acc0=$(metric 'reflex_tenant_connections_accepted_total[{].*tenant="evil"')
+  pauses0=$(metric 'reflex_tenant_accept_pauses_total[{].*tenant="evil"')
   $LC_CMD > "$OUT/$name-lc.txt" 2>&1 & lc_pid=$!
   $BE_CMD > "$OUT/$name-be.txt" 2>&1 & be_pid=$!
   sleep $((1 + DURATION / 2)); mid=$(sample)
   wait $lc_pid || log "lc load exit $? ($OUT/$name-lc.txt)"
   wait $be_pid || log "be load exit $? ($OUT/$name-be.txt)"
+  t1=$(date +%s.%N); cpu1=$(cpu_ticks); acc1=$(metric 'reflex_tenant_connections_accepted_total[{].*tenant="evil"')
+  pauses1=$(metric 'reflex_tenant_accept_pauses_total[{].*tenant="evil"')
+  window=$(python3 -c "import sys; t0, t1, c0, c1, a0, a1, p0, p1, hz = map(float, sys.argv[1:]); d = t1 - t0
+print('{\"seconds\": %.2f, \"server_cpu_pct\": %.1f, \"evil_accepted_per_s\": %.1f, \"evil_accept_pauses\": %d}' % (d, (c1 - c0) / hz / d * 100, (a1 - a0) / d, p1 - p0))" \
+    "$t0" "$t1" "$cpu0" "$cpu1" "$acc0" "$acc1" "$pauses0" "$pauses1" "$CLK_TCK")
   held=$mid
   if [ "$phase" = idle ]; then held=$(sample gc); fi # the idle connections are still open; no load runs
   if [ -n "$ATTACK_PID" ]; then
@@ -135,9 +146,9 @@ for phase in "${PHASES[@]}"; do
   {
     echo "phase $name"; echo "  lc: $LC_CMD"; echo "  be: $BE_CMD"; [ -n "$attack_cmd" ] && echo "  attack: $attack_cmd"
   } >> "$OUT/commands.txt"
-  python3 - "$OUT" "$name" "$phase" "$before" "$mid" "$held" "$after" "$closed_before" "$closed_after" "$attack_cmd" >> "$OUT/phases.jsonl" <<'PY'
+  python3 - "$OUT" "$name" "$phase" "$before" "$mid" "$held" "$after" "$closed_before" "$closed_after" "$attack_cmd" "$window" >> "$OUT/phases.jsonl" <<'PY'
 import json, sys
-out, name, phase, before, mid, held, after, cb, ca, attack = sys.argv[1:]
+out, name, phase, before, mid, held, after, cb, ca, attack, window = sys.argv[1:]
 def row(f):
     try:
         r = json.load(open(f))["rows"][0]; return {"iops": r["iops"], "p95_us": r["p95_us"], "p99_us": r["p99_us"], "errors": r["errors"]}
@@ -151,7 +162,8 @@ except Exception: pass
 print(json.dumps({"phase": phase, "name": name, "lc": row(f"{out}/{name}-lc.json"), "be": row(f"{out}/{name}-be.json"),
                   "server_before": json.loads(before), "server_mid": json.loads(mid), "server_held": json.loads(held),
                   "server_after": json.loads(after),
-                  "closed": {k: a[k] - b.get(k, 0) for k in a if a[k] - b.get(k, 0)}, "attack": attack_out, "attack_cmd": attack}))
+                  "closed": {k: a[k] - b.get(k, 0) for k in a if a[k] - b.get(k, 0)}, "attack": attack_out, "attack_cmd": attack,
+                  "window": json.loads(window)}))
 PY
 done
 
@@ -160,13 +172,15 @@ import json, sys
 out, server_cmd, load = sys.argv[1:]
 rows = [json.loads(l) for l in open(f"{out}/phases.jsonl")]
 print(f"server: `{server_cmd}`  (load average at the end: {load})\n")
-print("| phase | lc IOPS | lc p95 µs | be IOPS | be p95 µs | server RSS MiB | heap MiB | fds | conns | send-blocked | sock buf MiB | I/O buf MiB | closed (reason=count) | after: RSS MiB / fds / conns |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+print("| phase | lc IOPS | lc p95 µs | be IOPS | be p95 µs | server CPU % | evil accepted/s | evil accept pauses | server RSS MiB | heap MiB | fds | conns | send-blocked | sock buf MiB | I/O buf MiB | closed (reason=count) | after: RSS MiB / fds / conns |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
 for r in rows:
     m, a = r["server_mid"], r["server_after"]
     lc, be = r["lc"], r["be"]
     closed = " ".join(f"{k}={v}" for k, v in sorted(r["closed"].items())) or "—"
+    w = r.get("window", {})
     print(f"| {r['name']} | {lc.get('iops', 0):,.0f} | {lc.get('p95_us', '?')} | {be.get('iops', 0):,.0f} | {be.get('p95_us', '?')} "
+          f"| {w.get('server_cpu_pct', 0):.0f} | {w.get('evil_accepted_per_s', 0):,.0f} | {w.get('evil_accept_pauses', 0):,} "
           f"| {m['rss_kib'] / 1024:.0f} | {m['heap_used_kib'] / 1024:.0f} | {m['fds']} | {m['connections']} | {m['send_blocked']} "
           f"| {m['socket_buffer_bytes'] / 2**20:.1f} | {m['io_buffer_bytes'] / 2**20:.0f} | {closed} | {a['rss_kib'] / 1024:.0f} / {a['fds']} / {a['connections']} |")
 for r in rows:

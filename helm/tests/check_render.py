@@ -137,6 +137,14 @@ for ds in sets:
     check(e["REFLEX_STATE_DIR"] == "/var/lib/reflex/agent/$(REFLEX_NODE_NAME)", f"{name}: state dir")
     check("--nbd-port=10809" in ag["args"], f"{name}: NBD front-ends from port 10809: {ag['args']}")
     check("--calibration-plan=standard" in ag["args"], f"{name}: calibration plan standard: {ag['args']}")
+    # agent.connections: the dataplanes' connection limits, as flags (full-values.yaml sets its own).
+    conn = {"default": ["--idle-timeout=0", "--request-timeout=30", "--tcp-keepalive=60", "--max-connection-buffers=16Mi",
+                        "--max-connect-rate=200", "--connect-burst=200", "--max-tenant-connections=1024"],
+            "full": ["--idle-timeout=600", "--request-timeout=5", "--tcp-keepalive=30", "--max-connection-buffers=4Mi",
+                     "--max-connect-rate=0.5", "--connect-burst=1000000", "--max-tenant-connections=0"]}
+    conn["e2e"] = conn["default"]
+    got = [a for a in ag["args"] if a.split("=")[0] in {c.split("=")[0] for c in conn[case]}]
+    check(got == conn[case], f"{name}: connection limits {got}, expected {conn[case]}")
     check(e["REFLEX_NAMESPACE"] == {"fieldRef": {"fieldPath": "metadata.namespace"}},
           f"{name}: namespace of its model ConfigMaps from the downward API")
     for flag in ("--enable-native-access=ALL-UNNAMED", "--add-exports java.base/jdk.internal.misc=ALL-UNNAMED",

@@ -4,6 +4,7 @@ import io.reflex.dataplane.metrics.DataplaneMetrics;
 import io.reflex.dataplane.metrics.TenantStats;
 import io.reflex.dataplane.net.DataplaneLoop;
 import io.reflex.dataplane.net.LoopControl;
+import io.reflex.dataplane.net.TenantAdmission;
 import io.reflex.dataplane.qos.GlobalBucket;
 import io.reflex.dataplane.qos.TokenScheduler;
 import io.reflex.dataplane.storage.EngineOptions;
@@ -49,9 +50,12 @@ public final class Dataplane implements AutoCloseable, DataplaneLoop.Listener {
         LoopControl create(int index, IoQueue io, TokenScheduler scheduler, DeviceModel model, DataplaneLoop.Listener listener);
     }
 
-    /** A tenant being served; {@code server} is its listening socket on kernel TCP, null on another network engine. */
+    /**
+     * A tenant being served; {@code server} is its listening socket on kernel TCP and {@code admission} that
+     * listener's connection limits, both null on another network engine.
+     */
     public record Served(TenantSpec spec, int slot, double tokensPerSec, String note, TenantStats[] stats,
-                         ServerSocketChannel server, int homeLoop) {}
+                         ServerSocketChannel server, int homeLoop, TenantAdmission admission) {}
 
     /** The outcome of applying a table, for the caller (CLI, admin API, node agent). */
     public record ApplyResult(List<String> added, List<String> updated, List<String> removed,
@@ -224,10 +228,11 @@ public final class Dataplane implements AutoCloseable, DataplaneLoop.Listener {
         java.util.Arrays.fill(connections[slot], 0);
         java.util.Arrays.fill(pushedRate[slot], Double.NaN);
         int home = slot % loops.length;
-        Served s = new Served(spec, slot, a.tokensPerSec(), a.note(), stats, server, home);
+        TenantAdmission admission = server == null ? null : new TenantAdmission(spec.name(), config.connectionLimits());
+        Served s = new Served(spec, slot, a.tokensPerSec(), a.note(), stats, server, home, admission);
         served.put(spec.name(), s);
         pushRates(s);
-        if (server != null) tcpLoops[home].listen(server, slot, this::place);
+        if (server != null) tcpLoops[home].listen(server, slot, admission, this::place);
         metrics.tenantAdded(s);
     }
 
@@ -250,7 +255,7 @@ public final class Dataplane implements AutoCloseable, DataplaneLoop.Listener {
             old.stats()[i].sloMicros(spec.p95Micros());
             loops[i].setTenant(old.slot(), spec, old.stats()[i]);
         }
-        Served s = new Served(spec, old.slot(), a.tokensPerSec(), a.note(), old.stats(), old.server(), old.homeLoop());
+        Served s = new Served(spec, old.slot(), a.tokensPerSec(), a.note(), old.stats(), old.server(), old.homeLoop(), old.admission());
         served.put(spec.name(), s);
         pushRates(s);
         metrics.tenantUpdated(s);
@@ -317,12 +322,12 @@ public final class Dataplane implements AutoCloseable, DataplaneLoop.Listener {
     }
 
     /** New connection: round-robin over loops. */
-    private void place(SocketChannel ch, int slot) {
+    private void place(SocketChannel ch, int slot, TenantAdmission admission) {
         int target;
         synchronized (this) {
             target = nextLoop++ % loops.length;
         }
-        tcpLoops[target].adopt(ch, slot);
+        tcpLoops[target].adopt(ch, slot, admission);
     }
 
     @Override

@@ -24,7 +24,8 @@ import java.nio.file.Path;
  * @param cpus            CPU per loop thread (pinned with sched_setaffinity), or empty for unpinned
  * @param nbd             NBD listen address (every tenant is an export on it), or null for none
  * @param submitBatch     device requests per submit while the device is busy (see {@link DataplaneLoop.Config})
- * @param connectionLimits idle/request timeouts, TCP keepalive and the per-connection buffer bound (null: defaults)
+ * @param connectionLimits idle/request timeouts, TCP keepalive, the per-connection buffer bound and per-tenant
+ *                        connection admission (connect rate, burst, open-connection cap) (null: defaults)
  * @param net             network path: auto (io_uring where it works, else epoll), uring or epoll (null: the
  *                        {@code reflex.net} system property, else auto)
  */

@@ -85,26 +85,8 @@ public final class DataplaneMain implements Callable<Integer> {
     @Option(names = "--admin", defaultValue = "127.0.0.1:9400", description = "ADDR:PORT of /metrics, /health, /tenants, /reload; 'none' to disable (default: ${DEFAULT-VALUE})")
     String admin;
 
-    @Option(names = "--idle-timeout", defaultValue = "0", paramLabel = "SECONDS",
-            description = "Close a connection with no request in progress and no reply outstanding for this long; 0 = never."
-                    + " Default ${DEFAULT-VALUE}: ReFlex and kernel NBD clients keep idle connections open and do not reconnect"
-                    + " (--tcp-keepalive still closes those whose peer vanished)")
-    String idleTimeout;
-
-    @Option(names = "--request-timeout", defaultValue = "30", paramLabel = "SECONDS",
-            description = "A request (header and payload) and an NBD handshake must arrive within this, and a peer with replies"
-                    + " waiting must take some at least this often; else the connection is closed. 0 = never (default: ${DEFAULT-VALUE})")
-    String requestTimeout;
-
-    @Option(names = "--tcp-keepalive", defaultValue = "60", paramLabel = "SECONDS",
-            description = "TCP keepalive idle time on client connections (then 6 probes 10 s apart): finds peers that vanished"
-                    + " without closing. 0 = off (default: ${DEFAULT-VALUE})")
-    String keepAlive;
-
-    @Option(names = "--max-connection-buffers", defaultValue = "16Mi", paramLabel = "SIZE",
-            description = "I/O buffer memory one connection may hold (requests received, at the device or awaiting send);"
-                    + " at the bound it is not read until its replies go out. At least 1Mi (default: ${DEFAULT-VALUE})")
-    String maxConnectionBuffers;
+    @CommandLine.Mixin
+    ConnectionOptions connections = new ConnectionOptions();
 
     @Option(names = "--nbd", description = "ADDR:PORT of an NBD front-end: every tenant is an export (name = tenant, or tenant:TOKEN), e.g. 127.0.0.1:10809")
     String nbd;
@@ -187,8 +169,8 @@ public final class DataplaneMain implements Callable<Integer> {
             for (AdmissionPlan.Rejected r : dp.lastPlan().rejected()) System.out.printf("  REJECTED %s: %s%n", r.spec().name(), r.reason());
         }
         var l = c.connectionLimits();
-        System.out.printf("  connections: idle timeout %s, request timeout %s, TCP keepalive %s, at most %d MiB of buffers each%n",
-                off(l.idleTimeout()), off(l.requestTimeout()), off(l.keepAlive()), l.maxConnectionBytes() >> 20);
+        System.out.printf("  connections: idle timeout %s, request timeout %s, TCP keepalive %s, at most %d MiB of buffers each; %s%n",
+                off(l.idleTimeout()), off(l.requestTimeout()), off(l.keepAlive()), l.maxConnectionBytes() >> 20, l.describeAdmission());
         if (dp.nbdAddress() != null) System.out.printf("  nbd: nbd://%s:%d/<tenant>  (tenant:TOKEN for tenants with a token)%n",
                 dp.nbdAddress().getAddress().getHostAddress(), dp.nbdAddress().getPort());
         if (admin != null) System.out.printf("  admin: http://%s:%d/metrics /health/ready /tenants /reload%n",
@@ -201,27 +183,11 @@ public final class DataplaneMain implements Callable<Integer> {
     }
 
     private ConnectionLimits connectionLimits() {
-        long bytes;
         try {
-            bytes = Sizes.parse(maxConnectionBuffers);
+            return connections.limits();
         } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(new CommandLine(this), "--max-connection-buffers: " + e.getMessage());
+            throw new CommandLine.ParameterException(new CommandLine(this), e.getMessage());
         }
-        return new ConnectionLimits(seconds("--idle-timeout", idleTimeout), seconds("--request-timeout", requestTimeout),
-                seconds("--tcp-keepalive", keepAlive), bytes);
-    }
-
-    /** A non-negative number of seconds (fractions allowed, e.g. 0.5). */
-    private Duration seconds(String flag, String value) {
-        double s;
-        try {
-            s = Double.parseDouble(value.trim());
-        } catch (NumberFormatException e) {
-            s = Double.NaN;
-        }
-        if (!(s >= 0) || s > 1e9) throw new CommandLine.ParameterException(new CommandLine(this),
-                flag + " must be a number of seconds, 0 (off) or more, got '" + value + "'");
-        return Duration.ofNanos(Math.round(s * 1e9));
     }
 
     /** ADDR:PORT as a socket address. */

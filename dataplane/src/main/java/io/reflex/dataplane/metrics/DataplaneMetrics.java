@@ -10,6 +10,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.reflex.dataplane.Dataplane;
 import io.reflex.dataplane.net.DataplaneLoop;
 import io.reflex.dataplane.net.LoopControl;
+import io.reflex.dataplane.net.TenantAdmission;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.HistogramIterationValue;
 
@@ -73,6 +74,21 @@ public final class DataplaneMetrics {
                     .description("Requests waiting for tokens").tags(tags).register(registry));
             meters.add(Gauge.builder("reflex_tenant_connections", this, m -> dataplane.connectionCount(m.served.spec().name()))
                     .description("Open connections").tags(tags).register(registry));
+            TenantAdmission admission = s.admission(); // kernel TCP: the listener's admission, kept across updates
+            if (admission != null) {
+                meters.add(FunctionCounter.builder("reflex_tenant_connections_accepted", admission, TenantAdmission::accepted)
+                        .description("Connections the tenant's listener accepted").tags(tags).register(registry));
+                for (TenantAdmission.Reason r : TenantAdmission.Reason.values()) {
+                    Tags rt = tags.and("reason", r.label());
+                    meters.add(FunctionCounter.builder("reflex_tenant_accept_pauses", admission, a -> a.pauses(r))
+                            .description("Times the tenant's listener had a connection waiting and stopped accepting: over its"
+                                    + " connect rate, or at its cap of open connections (waiting connections stay in the kernel's backlog)")
+                            .tags(rt).register(registry));
+                    meters.add(FunctionCounter.builder("reflex_tenant_accept_paused_seconds", admission, a -> a.pausedNanos(r) / 1e9)
+                            .description("Time the tenant's listener spent not accepting, by reason (pauses that ended)")
+                            .tags(rt).register(registry));
+                }
+            }
         }
 
         private void counter(String name, String help, Tags tags, int index) {

@@ -5,5 +5,6 @@ import java.nio.channels.SocketChannel;
 /** Chooses the loop that serves a newly accepted connection of a tenant. */
 @FunctionalInterface
 public interface ConnectionPlacement {
-    void place(SocketChannel channel, int slot);
+    /** @param admission the tenant's admission the connection counts against (released when it ends), or null */
+    void place(SocketChannel channel, int slot, TenantAdmission admission);
 }

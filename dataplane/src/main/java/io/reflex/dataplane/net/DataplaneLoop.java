@@ -107,6 +107,9 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
     private long lastSweep;
     /** Listeners whose accept failed (e.g. out of file descriptors), re-armed at the next sweep instead of spinning. */
     private final List<SelectionKey> acceptBackoff = new ArrayList<>();
+    /** Listeners paused over their tenant's connect rate, each re-armed at its {@link Acceptor#resumeAt}; the earliest. */
+    private final List<Acceptor> ratePaused = new ArrayList<>();
+    private long nextResume;
     private long closeLogWindow;
     private int closeLogs;
     private int closeLogsSuppressed;
@@ -241,6 +244,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
                 } else {
                     work += selector.selectNow(onKey);
                 }
+                work += resumeListeners();
                 work += scheduler.schedule(now, this);
                 // every iteration, not only after new requests: a transiently refused submit stays queued
                 if (io.inFlight() > 0) submit();
@@ -267,7 +271,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
             while (running) {
                 now = System.nanoTime();
                 int controlWork = drainControl();
-                int work = controlWork;
+                int work = controlWork + resumeListeners();
                 work += io.reap(this, 1024); // on a shared ring this hands network completions to net too
                 work += net.reap();
                 // The selector holds only listeners. It applies registrations and interest changes (control tasks, the
@@ -295,7 +299,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
                 net.closeDeferred(); // sockets closed this iteration, now that the ring has every SQE naming them
                 if (waitNow) {
                     if (work > 0) lastWork = now;
-                    net.await(queued > 0 ? 50_000 : 100_000_000);
+                    net.await(untilResume(queued > 0 ? 50_000 : 100_000_000));
                 } else {
                     idleUring(net, work);
                 }
@@ -320,7 +324,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
         // Any completion ends the wait: network, the selector's poll (listeners, other threads), the device when the
         // ring is shared. Tokens accrue without one; another engine's device completions do not reach this ring.
         long timeout = queued > 0 ? 50_000 : !net.shared() && io.inFlight() > 0 ? 200_000 : 100_000_000;
-        net.await(timeout);
+        net.await(untilResume(timeout));
     }
 
     private void idle(int work) {
@@ -339,7 +343,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
                 LockSupport.parkNanos(50_000); // waiting for tokens to accrue
             } else {
                 blockedInSelect = true; // requests parsed inside select must not take the pre-block timestamp
-                int n = selector.select(onKey, 100);
+                int n = selector.select(onKey, Math.max(1, (untilResume(100_000_000) + 999_999) / 1_000_000));
                 blockedInSelect = false;
                 if (n > 0) keysThisRound = -1;
             }
@@ -364,7 +368,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
             if (key.isWritable()) c.flush();
             if (key.isValid() && key.isReadable()) c.onReadable();
         } else if (a instanceof Acceptor acc) {
-            if (!acc.accept(ACCEPT_BATCH)) {
+            if (!acc.accept(ACCEPT_BATCH, now)) {
                 // Out of file descriptors (or similar): the pending connection stays in the backlog and the key stays
                 // ready, so retrying now would spin. Retry at the next sweep.
                 connectionStats.onAcceptFailed();
@@ -547,16 +551,65 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
         });
     }
 
-    /** Serve accepted connections of a tenant's listener from this loop. */
+    /** Serve accepted connections of a listener from this loop, whatever their rate and number. */
     public void listen(ServerSocketChannel server, int slot, ConnectionPlacement placement) {
+        listen(server, slot, null, placement);
+    }
+
+    /**
+     * Serve accepted connections of a tenant's listener from this loop, within its {@code admission} (null: no
+     * limits): over its connect rate or at its connection cap, the listener is not accepted from until it is back
+     * within them.
+     */
+    public void listen(ServerSocketChannel server, int slot, TenantAdmission admission, ConnectionPlacement placement) {
         execute(() -> {
             try {
                 server.configureBlocking(false);
-                server.register(selector, SelectionKey.OP_ACCEPT, new Acceptor(server, slot, placement));
+                Acceptor acc = new Acceptor(this, server, slot, admission, placement);
+                acc.key = server.register(selector, SelectionKey.OP_ACCEPT, acc);
+                if (admission != null) admission.onBelowCap(() -> {
+                    if (isRunning()) execute(() -> resume(acc, TenantAdmission.Reason.MAX_CONNECTIONS));
+                });
             } catch (IOException e) {
                 log("cannot listen for slot " + slot + ": " + e.getMessage());
             }
         });
+    }
+
+    /** Re-arm listener {@code acc} at {@code at}: its tenant's bucket holds a token again then. */
+    void resumeAt(Acceptor acc, long at) {
+        acc.resumeAt = at;
+        if (ratePaused.isEmpty() || at - nextResume < 0) nextResume = at;
+        ratePaused.add(acc);
+    }
+
+    /** Re-arms the rate-paused listeners whose time has come (one comparison per iteration while none has). */
+    private int resumeListeners() {
+        if (ratePaused.isEmpty() || now - nextResume < 0) return 0;
+        int resumed = 0;
+        for (int i = ratePaused.size() - 1; i >= 0; i--) {
+            Acceptor acc = ratePaused.get(i);
+            if (now - acc.resumeAt < 0) continue;
+            ratePaused.set(i, ratePaused.getLast()); // swap-remove: no shifting, no allocation
+            ratePaused.removeLast();
+            if (resume(acc, TenantAdmission.Reason.CONNECT_RATE)) resumed++;
+        }
+        for (int i = 0; i < ratePaused.size(); i++) {
+            long at = ratePaused.get(i).resumeAt;
+            if (i == 0 || at - nextResume < 0) nextResume = at;
+        }
+        return resumed;
+    }
+
+    private boolean resume(Acceptor acc, TenantAdmission.Reason r) {
+        if (!acc.resume(r, now)) return false;
+        listenersChanged = true; // io_uring path: the selector applies the interest at its next select
+        return true;
+    }
+
+    /** {@code nanos}, or less when a paused listener is due sooner: a blocking wait must not oversleep its re-arm. */
+    private long untilResume(long nanos) {
+        return ratePaused.isEmpty() ? nanos : Math.clamp(nextResume - System.nanoTime(), 1_000, nanos);
     }
 
     public void unlisten(ServerSocketChannel server) {
@@ -573,7 +626,12 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
 
     /** Adopt an accepted ReFlex connection of a tenant. */
     public void adopt(SocketChannel channel, int slot) {
-        adopt(channel, slot, (loop, ch, t) -> new Connection(loop, ch, t));
+        adopt(channel, slot, (TenantAdmission) null);
+    }
+
+    /** Adopt an accepted ReFlex connection of a tenant, counted against {@code admission} (or null) until it ends. */
+    public void adopt(SocketChannel channel, int slot, TenantAdmission admission) {
+        adopt(channel, slot, (loop, ch, t) -> new Connection(loop, ch, t), admission);
     }
 
     /**
@@ -581,14 +639,18 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
      * tenant later (the session then calls {@link Session#bind}).
      */
     void adopt(SocketChannel channel, int slot, SessionFactory factory) {
-        Runnable task = () -> adoptNow(channel, slot, factory);
+        adopt(channel, slot, factory, null);
+    }
+
+    private void adopt(SocketChannel channel, int slot, SessionFactory factory, TenantAdmission admission) {
+        Runnable task = () -> adoptNow(channel, slot, factory, admission);
         // Accepted by this loop's own acceptor: adopt at once. Through the control queue, an accept burst larger than
         // the queue would wait for the queue to drain, i.e. for itself.
         if (Thread.currentThread() == thread) task.run();
         else execute(task);
     }
 
-    private void adoptNow(SocketChannel channel, int slot, SessionFactory factory) {
+    private void adoptNow(SocketChannel channel, int slot, SessionFactory factory, TenantAdmission admission) {
         LoopTenant t = slot < 0 ? null : tenants[slot];
         if (slot >= 0 && (t == null || t.removed)) {
             try {
@@ -596,6 +658,7 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
             } catch (IOException ignored) {
                 // gone anyway
             }
+            if (admission != null) admission.released();
             return;
         }
         Session c = null;
@@ -624,8 +687,10 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
                     // gone anyway
                 }
             }
+            if (admission != null) admission.released();
             return;
         }
+        c.admission = admission;
         if (sessionCount == sessions.length) sessions = java.util.Arrays.copyOf(sessions, sessionCount * 2);
         c.index = sessionCount;
         sessions[sessionCount++] = c;
@@ -654,8 +719,12 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
         sessionRemoved(c, reason);
     }
 
-    /** Its tenant lets the session go (rate shares follow connections). */
+    /** Its tenant lets the session go (rate shares follow connections; so does its admission's count). */
     private void sessionEnded(Session c) {
+        if (c.admission != null) {
+            c.admission.released();
+            c.admission = null;
+        }
         if (c.tenant != null) listener.connectionClosed(index, c.tenant.slot);
     }
 

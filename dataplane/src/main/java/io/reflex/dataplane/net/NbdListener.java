@@ -28,7 +28,7 @@ public final class NbdListener implements AutoCloseable {
             NbdListener l = new NbdListener(server, loops[0]);
             SessionFactory factory = (loop, ch, t) -> new NbdSession(loop, ch, syncWrites);
             int[] next = {0}; // touched only by the home loop's thread (it runs the acceptor)
-            loops[0].listen(server, -1, (ch, slot) -> {
+            loops[0].listen(server, -1, (ch, slot, admission) -> { // one listener for every tenant: no per-tenant admission
                 DataplaneLoop target = loops[next[0]];
                 next[0] = (next[0] + 1) % loops.length;
                 target.adopt(ch, -1, factory);

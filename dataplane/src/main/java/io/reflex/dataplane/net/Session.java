@@ -60,6 +60,8 @@ abstract class Session {
     SelectionKey key;
     /** The tenant it serves; null until a protocol handshake names it (NBD export). */
     LoopTenant tenant;
+    /** The admission it counts against until it ends, or null (see {@link TenantAdmission#released}). */
+    TenantAdmission admission;
     /** Request ids owned by this session (receiving, queued, at the device, or awaiting send). */
     int held;
     /** Bytes of I/O buffers those requests hold. */

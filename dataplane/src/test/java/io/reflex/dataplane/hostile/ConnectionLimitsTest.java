@@ -17,6 +17,12 @@ class ConnectionLimitsTest {
         assertThat(d.requestTimeout()).isEqualTo(Duration.ofSeconds(30));
         assertThat(d.keepAlive()).isEqualTo(Duration.ofSeconds(60));
         assertThat(d.maxConnectionBytes()).isEqualTo(16L << 20);
+        assertThat(d.maxConnectRate()).isEqualTo(200);
+        assertThat(d.connectBurst()).isEqualTo(200);
+        assertThat(d.maxTenantConnections()).isEqualTo(1024);
+        assertThat(d.describeAdmission()).isEqualTo("200 connections/s (burst 200) and at most 1024 open per tenant");
+        assertThat(d.withoutAdmission().limitsAdmission()).isFalse();
+        assertThat(d.withoutAdmission().describeAdmission()).isEqualTo("connect rate unlimited and no cap on open connections per tenant");
     }
 
     @Test
@@ -31,5 +37,11 @@ class ConnectionLimitsTest {
                 .hasMessageContaining("--tcp-keepalive");
         assertThatThrownBy(() -> new ConnectionLimits(Duration.ZERO, Duration.ZERO, Duration.ZERO, 4096))
                 .hasMessageContaining("--max-connection-buffers");
+        ConnectionLimits d = ConnectionLimits.DEFAULTS;
+        assertThatThrownBy(() -> d.withAdmission(-1, 10, 0)).hasMessageContaining("--max-connect-rate");
+        assertThatThrownBy(() -> d.withAdmission(Double.NaN, 10, 0)).hasMessageContaining("--max-connect-rate");
+        assertThatThrownBy(() -> d.withAdmission(100, 0, 0)).hasMessageContaining("--connect-burst");
+        assertThatThrownBy(() -> d.withAdmission(0, 0, -1)).hasMessageContaining("--max-tenant-connections");
+        assertThat(d.withAdmission(0.5, 1, 0).describeAdmission()).startsWith("0.5 connections/s (burst 1)");
     }
 }

@@ -78,9 +78,18 @@ final class Hostile implements AutoCloseable {
         }
     }
 
-    /** Limits with these timeouts (seconds, 0 = off), keepalive 60 s and this per-connection buffer bound. */
+    /**
+     * Limits with these timeouts (seconds, 0 = off), keepalive 60 s and this per-connection buffer bound; no connect
+     * rate or connection cap (the tests of those set them: {@link ConnectAdmissionTest}).
+     */
     static ConnectionLimits limits(double idleSeconds, double requestSeconds, long maxConnectionBytes) {
-        return new ConnectionLimits(seconds(idleSeconds), seconds(requestSeconds), Duration.ofSeconds(60), maxConnectionBytes);
+        return new ConnectionLimits(seconds(idleSeconds), seconds(requestSeconds), Duration.ofSeconds(60), maxConnectionBytes)
+                .withoutAdmission();
+    }
+
+    /** Tenant {@code name}'s listener admission (connections accepted, pauses). */
+    io.reflex.dataplane.net.TenantAdmission admission(String name) {
+        return dp.tenants().stream().filter(s -> s.spec().name().equals(name)).findFirst().orElseThrow().admission();
     }
 
     static Duration seconds(double s) { return Duration.ofNanos(Math.round(s * 1e9)); }

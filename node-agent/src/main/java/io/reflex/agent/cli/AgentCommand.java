@@ -5,6 +5,7 @@ import io.reflex.agent.config.CalibrationSettings;
 import io.reflex.agent.config.DeviceSpec;
 import io.reflex.agent.config.NetSettings;
 import io.reflex.agent.discovery.HostRoots;
+import io.reflex.dataplane.cli.ConnectionOptions;
 import io.reflex.dataplane.net.Layout;
 import io.reflex.dataplane.net.PollMode;
 import java.net.InetAddress;
@@ -14,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** The agent's command line; every option can also come from the environment (the DaemonSet sets REFLEX_*). */
@@ -135,6 +137,10 @@ public final class AgentCommand {
       description = "MTU of the DPDK port: at least 4200, a 4 KiB block per datagram (default: ${DEFAULT-VALUE}, env REFLEX_MTU)")
   int mtu;
 
+  /** Client-connection limits of the kernel-TCP dataplanes, the same flags as reflex-dataplane's. */
+  @Mixin
+  ConnectionOptions connections = new ConnectionOptions();
+
   public AgentSettings settings() {
     if (node == null || node.isBlank()) throw new IllegalArgumentException("--node is required (or REFLEX_NODE_NAME)");
     List<DeviceSpec> specs = new ArrayList<>();
@@ -159,7 +165,7 @@ public final class AgentCommand {
         syncWrites, Duration.ofMillis((long) (rescanSeconds * 1000)), hugePages2M, hugePages1G, lowerHugePages, restoreDrivers, nbdPort,
         cpuList, new CalibrationSettings(calibrationPlan,
             calibrationPerPoint == null ? null : Duration.ofMillis(Math.round(calibrationPerPoint * 1000)), calibrateThrough),
-        NetSettings.parse(net, dpdkNic, dpdkArgs, dpdkAddress, mtu));
+        NetSettings.parse(net, dpdkNic, dpdkArgs, dpdkAddress, mtu), connections.limits());
   }
 
   /** host and port of the HTTP endpoint. */

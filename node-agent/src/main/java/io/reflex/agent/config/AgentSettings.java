@@ -1,6 +1,7 @@
 package io.reflex.agent.config;
 
 import io.reflex.agent.discovery.HostRoots;
+import io.reflex.dataplane.net.ConnectionLimits;
 import io.reflex.dataplane.net.PollMode;
 import java.net.InetAddress;
 import java.nio.file.Path;
@@ -28,11 +29,14 @@ import java.util.List;
  * @param cpus          CPUs the dataplanes may use (empty: the agent's affinity, i.e. its container's cpuset)
  * @param calibration   how devices whose model is {@code calibrate} are measured
  * @param net           the network engine: kernel TCP, or DPDK for one device ({@link NetSettings})
+ * @param connections   the kernel-TCP dataplanes' client-connection limits: timeouts, buffers per connection, per-tenant
+ *                      connect rate and cap (null: the dataplane's defaults)
  */
 public record AgentSettings(String node, HostRoots roots, List<DeviceSpec> devices, InetAddress address, Path stateDir,
                             int threads, PollMode pollMode, boolean scheduler, boolean syncWrites, Duration rescan,
                             long hugePages2M, long hugePages1G, boolean lowerHugePages, boolean restoreDrivers,
-                            int nbdPort, List<Integer> cpus, CalibrationSettings calibration, NetSettings net) {
+                            int nbdPort, List<Integer> cpus, CalibrationSettings calibration, NetSettings net,
+                            ConnectionLimits connections) {
   public static final String FIELD_MANAGER_PREFIX = "reflex-agent-";
 
   public AgentSettings {
@@ -45,7 +49,17 @@ public record AgentSettings(String node, HostRoots roots, List<DeviceSpec> devic
     cpus = cpus == null ? List.of() : List.copyOf(cpus);
     if (calibration == null) calibration = CalibrationSettings.DEFAULT;
     if (net == null) net = NetSettings.TCP;
+    if (connections == null) connections = ConnectionLimits.DEFAULTS;
     if (nbdPort < 0 || nbdPort > 65535) throw new IllegalArgumentException("--nbd-port must be 0 (off) or 1-65535, got " + nbdPort);
+  }
+
+  /** The dataplane's default connection limits. */
+  public AgentSettings(String node, HostRoots roots, List<DeviceSpec> devices, InetAddress address, Path stateDir,
+                       int threads, PollMode pollMode, boolean scheduler, boolean syncWrites, Duration rescan,
+                       long hugePages2M, long hugePages1G, boolean lowerHugePages, boolean restoreDrivers, int nbdPort,
+                       List<Integer> cpus, CalibrationSettings calibration, NetSettings net) {
+    this(node, roots, devices, address, stateDir, threads, pollMode, scheduler, syncWrites, rescan, hugePages2M,
+        hugePages1G, lowerHugePages, restoreDrivers, nbdPort, cpus, calibration, net, null);
   }
 
   /** Kernel TCP networking. */

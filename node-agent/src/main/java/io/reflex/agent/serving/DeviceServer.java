@@ -90,7 +90,7 @@ public final class DeviceServer implements AutoCloseable {
     if (dpdk == null) {
       DataplaneConfig config = new DataplaneConfig(path, engine, memoryBytes, new InetSocketAddress(settings.address(), 0),
           null, device.model(), layout.threads(), layout.poll(), settings.scheduler(), settings.syncWrites(), 256, null,
-          null, layout.pins(), layout.submitBatch());
+          null, layout.pins(), layout.submitBatch()).withConnectionLimits(settings.connections());
       this.dpdkServer = null;
       this.dataplane = new Dataplane(config);
       this.address = settings.address();
