@@ -128,6 +128,29 @@ public final class DpdkServer implements AutoCloseable {
             throw e;
         }
         registerMetrics(dataplane.metrics().registry());
+        awaitTenantRows();
+    }
+
+    /**
+     * Returns once every loop has run the control tasks the initial table posted (its tenant rows): a datagram that
+     * reaches a loop before its row is dropped as {@code no_tenant}, so "serving" must not be said before. (On kernel
+     * TCP nothing is lost meanwhile: connections wait in the listener's backlog.)
+     */
+    private void awaitTenantRows() {
+        for (LoopControl l : dataplane.netLoops()) {
+            java.util.concurrent.CountDownLatch ran = new java.util.concurrent.CountDownLatch(1);
+            l.execute(ran::countDown);
+            try {
+                if (!ran.await(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                    close();
+                    throw new IllegalStateException("dpdk loop " + ((UdpLoop) l).index() + " did not start within 30 s");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                close();
+                throw new IllegalStateException("interrupted while the dpdk loops started", e);
+            }
+        }
     }
 
     /** Starts serving. */
