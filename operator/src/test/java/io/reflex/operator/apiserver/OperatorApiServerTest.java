@@ -302,7 +302,9 @@ class OperatorApiServerTest {
       assertThat(Translate.placement(Translate.allocation(tenant(e.getKey())).orElseThrow()))
           .usingRecursiveComparison().isEqualTo(e.getValue());
     }
-    assertThat(after.size()).isGreaterThan(beforeRestart.size());
+    // Not "more than before": when the operator is quick, the devices are full before the restart (16 of 100 placed
+    // both times in one CI run) and every later tenant is Pending/NoFit — settled above, checked for overcommit here.
+    assertThat(after.size()).isGreaterThanOrEqualTo(beforeRestart.size());
     checkNoOvercommit("many");
   }
 
