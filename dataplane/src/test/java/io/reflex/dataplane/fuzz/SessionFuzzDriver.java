@@ -23,6 +23,8 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
@@ -50,7 +52,8 @@ import java.util.Arrays;
  * server must then close. Violations are thrown as AssertionError: the loop died (an exception escaped it — the
  * loop's own engine-boundary assertion included), a device access outside the tenant's extent or of a
  * token-protected tenant whose token the client never sent, a hang (no bytes in or out and no device completion for
- * {@link #MAX_IDLE_STEPS} iterations, or {@link #MAX_NANOS} in all), a malformed reply, or a connection the server
+ * {@link #MAX_IDLE_STEPS} iterations and {@link #MIN_IDLE_NANOS}, or {@link #MAX_CPU_NANOS} of this thread's CPU in
+ * all), a malformed reply, or a connection the server
  * closed before the client was done without logging why or answering with an error.
  *
  * <p>Input: byte 0 picks the run's shape ({@link Shape}); the rest is what the client sends.
@@ -74,7 +77,15 @@ public final class SessionFuzzDriver implements AutoCloseable {
     };
     static final int EOF_IDLE_STEPS = 4;
     static final int MAX_IDLE_STEPS = 2_000;
-    static final long MAX_NANOS = 10_000_000_000L;
+    /**
+     * Idle iterations alone are not a hang: the loop busy-polls (µs per iteration) while the kernel may defer loopback
+     * delivery or a TCP timer to ksoftirqd, which a loaded machine runs tens of ms late. So nothing may also have moved
+     * for this long on the wall clock.
+     */
+    static final long MIN_IDLE_NANOS = 5_000_000_000L;
+    /** The whole run's budget, in CPU time of this thread: a starved thread (a busy machine) has not hung. */
+    static final long MAX_CPU_NANOS = 10_000_000_000L;
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
     private static final int[] SEGMENTS = {0, 7, 24, 61, 512, 4096, 16384, 0}; // bytes per client write; 0 = the rest
     private static final int[] WINDOWS = {0, 512, 4096, 65536};                // reply bytes taken per step; 0 = all
@@ -184,7 +195,8 @@ public final class SessionFuzzDriver implements AutoCloseable {
         boolean eofSent, serverClosed, reset, stopped;
         String violation, hang;
         AssertionError replyError;
-        final long deadline = System.nanoTime() + MAX_NANOS;
+        final long cpuDeadline = THREADS.getCurrentThreadCpuTime() + MAX_CPU_NANOS;
+        long idleSince;
 
         Run(Protocol protocol, Shape shape, byte[] data) {
             this.protocol = protocol;
@@ -280,7 +292,8 @@ public final class SessionFuzzDriver implements AutoCloseable {
             }
             progress |= queue.completed != lastCompleted;
             lastCompleted = queue.completed;
-            idle = progress ? 0 : idle + 1;
+            if (progress) idle = 0;
+            else if (idle++ == 0) idleSince = System.nanoTime();
             if (!eofSent && pos == data.length && idle >= EOF_IDLE_STEPS) {
                 try {
                     client.shutdownOutput(); // the client is done: EOF
@@ -291,9 +304,11 @@ public final class SessionFuzzDriver implements AutoCloseable {
                 }
                 eofSent = true;
                 idle = 0;
-            } else if (idle > MAX_IDLE_STEPS || System.nanoTime() > deadline) {
+            } else if (idle > MAX_IDLE_STEPS && System.nanoTime() - idleSince > MIN_IDLE_NANOS
+                    || (steps & 255) == 0 && THREADS.getCurrentThreadCpuTime() > cpuDeadline) {
                 hang = (eofSent ? "the server did not close after the client's EOF" : "the server stopped reading")
-                        + ": nothing moved for " + idle + " loop iterations (" + steps + " in all); sent " + pos + " of "
+                        + ": nothing moved for " + idle + " loop iterations and "
+                        + (System.nanoTime() - idleSince) / 1_000_000 + " ms (" + steps + " in all); sent " + pos + " of "
                         + data.length + " bytes, received " + received;
                 stop();
             }
