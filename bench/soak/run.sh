@@ -170,26 +170,28 @@ build() {
 }
 
 # ---- CPU layout -------------------------------------------------------------------------------------------------------
-# The data path (agent + LC client, both --poll yield) gets the last CPU; everything else (control plane, operator,
-# BE clients, the sampler and reload driver, kubectl, this script) the others: a JVM start or a kubectl never lands
-# on the data path's CPU. On this Firecracker VM load on vCPU 0 also costs disk latency (bench/README.md): the
-# operator's restarts and the BE clients are felt there, as in a real node.
+# The data path (the agent's dataplane loop + LC client, both --poll yield) gets the last CPU; everything else (control
+# plane, operator, BE clients, the sampler and reload driver, kubectl, this script) the others: a JVM start or a
+# kubectl never lands on the data path's CPU. The agent may use all CPUs and is given the last as its loops' (--cpus),
+# as a node's agent gets its cpuset: its loop is pinned there and its other threads (JIT, GC, control) are kept on the
+# others (the dataplane's housekeeping rule, net/Housekeeping.java). On this Firecracker VM load on vCPU 0 also costs
+# disk latency (bench/README.md): the operator's restarts and the BE clients are felt there, as in a real node.
 ncpu=$(nproc)
 if [ "$ncpu" -ge 2 ]; then
   LAST=$((ncpu - 1)); OTHER="0-$((LAST - 1))"
-  DP_PIN="taskset -c $LAST"; DP_POLL=yield
-  layout="agent + LC client on CPU $LAST (--poll yield); control plane, operator, BE clients (--poll block), helpers on CPU $OTHER"
+  DP_PIN="taskset -c $LAST"; DP_POLL=yield; AGENT_PIN=(taskset -c "0-$LAST"); AGENT_CPUS=(--cpus "$LAST")
+  layout="agent loop (--cpus $LAST; its other threads on $OTHER) + LC client on CPU $LAST (--poll yield); control plane, operator, BE clients (--poll block), helpers on CPU $OTHER"
 else
-  DP_PIN=""; DP_POLL=adaptive; OTHER=""
+  DP_PIN=""; DP_POLL=adaptive; OTHER=""; AGENT_PIN=(); AGENT_CPUS=()
   layout="one CPU: unpinned, --poll adaptive"
 fi
 
-AGENT_CMD=($DP_PIN "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --add-exports java.base/jdk.internal.misc=ALL-UNNAMED
+AGENT_CMD=("${AGENT_PIN[@]}" "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --add-exports java.base/jdk.internal.misc=ALL-UNNAMED
   --add-opens java.base/sun.nio.ch=ALL-UNNAMED -XX:+UseParallelGC -XX:TrimNativeHeapInterval=60000 -Xmx768m -XX:+ExitOnOutOfMemoryError
   "-Xlog:gc:file=$OUT/gc/agent.log:time,uptime" ${NMT:+-XX:NativeMemoryTracking=summary} ${AGENT_JAVA_OPTS:-}
   -jar "$RUN/agent-app/quarkus-run.jar"
   --node "$NODE" --address "$ADDR" --http "$AGENT_HTTP" --device "$DEVFILE,model=$MODEL" --state-dir "$OUT/agent-state"
-  --poll "$DP_POLL")
+  --poll "$DP_POLL" "${AGENT_CPUS[@]}")
 # As the chart runs them: heap = 75% of the container limit (agent 1Gi, operator 768Mi); the operator's image sets no
 # collector, and under a 768Mi limit the JVM's ergonomics pick SerialGC.
 op_life=0

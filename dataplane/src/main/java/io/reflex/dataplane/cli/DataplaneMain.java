@@ -48,7 +48,8 @@ public final class DataplaneMain implements Callable<Integer> {
     String threads;
 
     @Option(names = "--cpus", paramLabel = "LIST", description = "CPUs the dataplane may use, in cpuset list form (e.g. 2-3,6;"
-            + " what the node agent passes); loop i is pinned to the i-th. Default: this process's affinity")
+            + " what the node agent passes); loop i is pinned to the i-th, and the process's other threads (JIT, GC, admin) are"
+            + " kept on its remaining CPUs, if any. Default: this process's affinity")
     String cpus;
 
     @Option(names = "--pin", defaultValue = "auto", description = "auto | yes | no: pin loop threads to CPUs (auto: on dedicated"
@@ -109,6 +110,7 @@ public final class DataplaneMain implements Callable<Integer> {
         AdminServer adminServer = config.admin() == null ? null : new AdminServer(dp, config.admin());
         printSummary(dp, adminServer);
         System.out.println("  layout: " + layout.describe());
+        if (cpus != null) System.out.println("  " + io.reflex.dataplane.net.Housekeeping.apply(layout.pins()));
         System.out.println("  network: " + dp.netLoops()[0].netPath() + (netMode == NetMode.AUTO && dp.netLoops()[0].netPath().equals("epoll")
                 ? " (io_uring networking unavailable: " + io.reflex.dataplane.net.NetMode.uringUnavailableReason() + ")" : ""));
         System.out.flush();

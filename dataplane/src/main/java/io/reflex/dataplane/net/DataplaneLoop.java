@@ -228,11 +228,16 @@ public final class DataplaneLoop implements Runnable, Dispatcher, CompletionHand
 
     @Override
     public void run() {
-        if (cpu >= 0 && !Affinity.pinCurrentThread(cpu)) log("cannot pin to CPU " + cpu + "; running unpinned");
-        if (uringNet != null) {
-            runUring(uringNet);
-            return;
+        if (cpu >= 0 && !Housekeeping.pinLoopThread(cpu)) log("cannot pin to CPU " + cpu + "; running unpinned");
+        try {
+            if (uringNet != null) runUring(uringNet);
+            else runEpoll();
+        } finally {
+            if (cpu >= 0) Housekeeping.loopEnded();
         }
+    }
+
+    private void runEpoll() {
         int epollFd = SelectorFd.epollFd(selector);
         if (epollFd >= 0) io.wakeOnReadable(epollFd); // a wait for the device also ends when a request arrives
         try {
