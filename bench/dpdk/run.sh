@@ -74,7 +74,10 @@ start_server() { # transport engine
       >"$OUT/server.log" 2>&1 &
   fi
   SERVER_PID=$!
-  for _ in $(seq 100); do grep -q "serving\|tenant default" "$OUT/server.log" 2>/dev/null && break; sleep 0.2; done
+  # up to 60 s: a JVM on a loaded 2-vCPU VM can take 20 s to say so
+  local up=0
+  for _ in $(seq 300); do grep -q "serving\|tenant default" "$OUT/server.log" 2>/dev/null && { up=1; break; }; sleep 0.2; done
+  [ "$up" = 1 ] || { echo "$transport server did not start within 60 s:" >&2; cat "$OUT/server.log" >&2; return 1; }
   sleep 1
 }
 
@@ -98,10 +101,12 @@ measure() { # transport engine qd label
   local s1 b1 t1; s1=$(ticks "$SERVER_PID"); b1=$(busy); t1=$(date +%s.%N)
   [ "$transport" = floor ] && kill -USR1 "$SERVER_PID"
   wait "$cpid" || { echo "client failed:"; cat "$OUT/client.log"; return 1; }
-  python3 - "$json" $s0 $s1 "$b0" "$b1" "$t0" "$t1" "$HZ" "$label" "$engine" "$qd" "$load" <<'PY'
-import json, sys
+  local window=""   # the floor's own counters over the window (its busy share: iterations that moved frames)
+  [ "$transport" = floor ] && { sleep 0.1; window=$(grep "floor-dpdk window" "$OUT/server.log" | tail -1); }
+  python3 - "$json" $s0 $s1 "$b0" "$b1" "$t0" "$t1" "$HZ" "$label" "$engine" "$qd" "$load" "$window" <<'PY'
+import json, re, sys
 j, u0, k0, u1, k1, b0, b1, t0, t1, hz = sys.argv[1], *map(float, sys.argv[2:11])
-transport, engine, qd, load = sys.argv[11:15]
+transport, engine, qd, load, window = sys.argv[11:16]
 row = json.load(open(j))["rows"][0]
 req = row["iops"] * (t1 - t0)
 per = lambda ticks: ticks / hz / req * 1e6 if req else float("nan")
@@ -109,11 +114,12 @@ if transport == "c-floor/udp": engine = "static"  # no storage engine: a static 
 print(f"{engine:7s} {transport:11s} qd{qd:<3s} {row['iops']:>9.0f} IOPS  p50 {row['p50_us']:>7.1f} us  p99 {row['p99_us']:>8.1f} us"
       f"  server CPU {per(u1 - u0 + k1 - k0):5.2f} us/req (user {per(u1 - u0):.2f} + kernel {per(k1 - k0):.2f})"
       f"  machine CPU {per(b1 - b0):5.2f} us/req  errors {row['errors']}  load {load}")
+if window:
+    busy = float(re.search(r"busy ([0-9.]+)%", window).group(1)) / 100
+    print(f"    {window}\n    floor work: busy share {busy:.1%} of server CPU = {busy * per(u1 - u0 + k1 - k0):.2f} us/req"
+          " (the floor's own cost per request; the rest of its CPU polled an empty ring, waiting for the client)")
 PY
   grep -h "udp retransmits" "$OUT/client.log" | sed 's/^reflex-bench: /    /' || true
-  if [ "$transport" = floor ]; then # its busy-poll loop's own time in iterations that moved frames, per request
-    sleep 0.2; grep "floor-dpdk window" "$OUT/server.log" | tail -1 | sed 's/^/    /' || true
-  fi
 }
 
 echo "# bench/dpdk/run.sh $ENGINES  (DURATION=$DUR WARMUP=$WARM) $(date -u +%FT%TZ) $(nproc) vCPUs"
