@@ -45,9 +45,9 @@ static volatile sig_atomic_t stop, report;
 static uint8_t data[9216];     // every GET's payload: the floor has no device
 static struct rte_mbuf *txq[TX_CAP];
 static int ntx;
-#define NSTAT 12
+#define NSTAT 14
 static uint64_t rx_frames, requests, replies, arp_replies, dropped, tx_full, iterations, idle_iterations, busy_tsc, preempted,
-                work_tsc, work_frames, start_tsc;
+                work_tsc, work_frames, rx_tsc, tx_tsc, start_tsc;
 
 static void on_signal(int sig) { if (sig == SIGUSR1) report = 1; else stop = 1; }
 
@@ -118,16 +118,18 @@ static void udp(struct rte_mbuf *m, struct rte_ether_hdr *e, const struct rte_et
 
 static void print_report(const char *what, uint64_t *last) {
     uint64_t now[NSTAT] = { rx_frames, requests, replies, arp_replies, dropped, tx_full, iterations, idle_iterations, busy_tsc,
-                            preempted, work_tsc, work_frames };
+                            preempted, work_tsc, work_frames, rx_tsc, tx_tsc };
     uint64_t d[NSTAT + 1];
     for (int i = 0; i < NSTAT; i++) { d[i] = now[i] - last[i]; last[i] = now[i]; }
     uint64_t t = rte_rdtsc();
     d[NSTAT] = t - last[NSTAT];
     last[NSTAT] = t;
     double hz = (double)rte_get_tsc_hz();
+    double f = d[11] ? 1e6 / hz / d[11] : 0.0; // TSC ticks per frame -> µs
     printf("floor-dpdk %s: rx %lu requests %lu replies %lu arp %lu dropped %lu tx_full %lu iterations %lu idle %lu"
-           " busy %.2f%% preempted %lu work %.3f us/frame\n", what, d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7],
-           d[NSTAT] ? 100.0 * d[8] / d[NSTAT] : 0.0, d[9], d[11] ? d[10] / hz / d[11] * 1e6 : 0.0);
+           " busy %.2f%% preempted %lu work %.3f us/frame (rx_burst %.3f, build %.3f, tx_burst %.3f)\n", what, d[0], d[1],
+           d[2], d[3], d[4], d[5], d[6], d[7], d[NSTAT] ? 100.0 * d[8] / d[NSTAT] : 0.0, d[9], d[10] * f, d[12] * f,
+           (d[10] - d[12] - d[13]) * f, d[13] * f);
     fflush(stdout);
 }
 
@@ -170,6 +172,7 @@ int main(int argc, char **argv) {
     while (!stop) {
         uint64_t t0 = rte_rdtsc();
         uint16_t n = rte_eth_rx_burst(pid, 0, rx, BURST);
+        uint64_t t1 = rte_rdtsc(), t2 = 0;
         for (uint16_t i = 0; i < n; i++) {
             struct rte_mbuf *m = rx[i];
             struct rte_ether_hdr *e = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
@@ -181,15 +184,20 @@ int main(int argc, char **argv) {
         }
         int had = n + ntx;
         if (ntx > 0) { // what the device did not take waits for the next iteration (as UdpLoop)
+            t2 = rte_rdtsc();
             uint16_t sent = rte_eth_tx_burst(pid, 0, txq, ntx);
             if (sent < ntx) memmove(txq, txq + sent, (ntx - sent) * sizeof txq[0]);
             ntx -= sent;
         }
         iterations++;
         if (had) {
-            uint64_t dt = rte_rdtsc() - t0;
+            uint64_t t3 = rte_rdtsc(), dt = t3 - t0;
             busy_tsc += dt;
-            if (dt < preempt_tsc) { work_tsc += dt; work_frames += n; } else preempted++;
+            if (dt < preempt_tsc) {
+                work_tsc += dt; work_frames += n; rx_tsc += t1 - t0; tx_tsc += t2 ? t3 - t2 : 0;
+            } else {
+                preempted++;
+            }
         } else {
             idle_iterations++;
         }
