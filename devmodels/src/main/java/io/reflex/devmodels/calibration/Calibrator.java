@@ -17,8 +17,9 @@ import java.util.Optional;
  * Measures a device through a {@link LoadDriver} and fits its cost model (ReFlex's method, as bench/calibrate.sh):
  * optional preconditioning, a closed-loop capacity probe per mix, then open-loop sweeps (read-only first) at fractions
  * of each probed capacity, each refined at its knee, then a second measurement of the points that decide each mix's
- * rate at the plan's confirm target (a failed repeat also lowers the fit's ceiling: the lowest capacity seen), then {@link ModelFit}. Interruptible: between steps, and drivers throw
- * InterruptedIOException when interrupted.
+ * rate at the plan's confirm target (a repeat that fails is also one more sample of the lowest capacity seen, which
+ * caps the fit), then {@link ModelFit}. Interruptible: between steps, and drivers throw InterruptedIOException when
+ * interrupted.
  */
 public final class Calibrator {
     /** Open-loop rates below this measure nothing but timer noise (bench/calibrate.sh's floor). */

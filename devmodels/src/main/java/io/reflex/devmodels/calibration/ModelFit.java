@@ -58,6 +58,7 @@ public final class ModelFit {
      * @param writeWeight    w (>= 1), write cost = round(100 w)
      * @param tokenLimits    one per reachable target, rates non-decreasing in the target
      * @param skippedTargets targets stricter than the lightest measured load achieves
+     * @param ceiling        the lowest capacity seen, which caps every rate (null when none was seen)
      */
     public record Fit(WriteWeight writeWeight, long writeCost4k, List<TokenLimit> tokenLimits, List<Long> skippedTargets,
                       Ceiling ceiling) {}
