@@ -41,12 +41,22 @@ final class CalibrationYaml {
         l.add("# The points deciding each mix's rate at " + plan.confirmMicros() + " µs are measured again after all sweeps; a rate counts with its");
         l.add("# worse measurement, and one that fell behind when measured again ends its mix's curve below it.");
         l.add("# Mixed rate at a target = the lowest over the mixes of the weighted IOPS (Rd + w*Wr) reaching it (isotonic fits);");
-        l.add("# read-only rate = 100 x the read IOPS reaching it; never beyond the highest load measured.");
+        l.add("# read-only rate = 100 x the read IOPS reaching it; never beyond the highest load measured; every rate at most");
+        l.add("# " + Math.round(100 * ModelFit.CEILING_SHARE) + "% of the lowest capacity seen (the least load, Rd + w*Wr, a probe or a saturated point served).");
         ModelFit.WriteWeight w = fit.writeWeight();
         l.add(String.format(Locale.ROOT, "# Write weight w = %.2f (%s); QD%d capacity check gives w = %s.", w.value(), w.how(),
                 plan.probeQueueDepth(), w.fromCapacity().isEmpty() ? "n/a"
                         : w.fromCapacity().stream().map(x -> String.format(Locale.ROOT, "%.2f", x)).collect(Collectors.joining(", "))));
         l.add("# " + capacities(run.capacities(), plan.probeQueueDepth()) + ".");
+        if (fit.ceiling() != null) {
+            ModelFit.Ceiling c = fit.ceiling();
+            LoadPoint from = c.from();
+            String which = from.offeredIops() > 0
+                    ? String.format(Locale.ROOT, "%d%% reads offered %,.0f IOPS, served IOPS->p95 µs %s", from.readPercent(), from.offeredIops(), point(from))
+                    : String.format(Locale.ROOT, "the %d%% read capacity probe", from.readPercent());
+            l.add(String.format(Locale.ROOT, "# Lowest capacity seen: %,.0f read-equivalent IOPS (%s); token rates capped at %.0f%% of it: %.0f tokens/s.",
+                    c.iops(), which, 100 * c.share(), c.tokens()));
+        }
         if (!fit.skippedTargets().isEmpty()) {
             l.add("# Targets stricter than the lightest load's p95 (no token rate): " + fit.skippedTargets() + " µs.");
         }

@@ -17,8 +17,9 @@ import java.util.Optional;
  * Measures a device through a {@link LoadDriver} and fits its cost model (ReFlex's method, as bench/calibrate.sh):
  * optional preconditioning, a closed-loop capacity probe per mix, then open-loop sweeps (read-only first) at fractions
  * of each probed capacity, each refined at its knee, then a second measurement of the points that decide each mix's
- * rate at the plan's confirm target, then {@link ModelFit}. Interruptible: between steps, and drivers throw
- * InterruptedIOException when interrupted.
+ * rate at the plan's confirm target (a repeat that fails is also one more sample of the lowest capacity seen, which
+ * caps the fit), then {@link ModelFit}. Interruptible: between steps, and drivers throw InterruptedIOException when
+ * interrupted.
  */
 public final class Calibrator {
     /** Open-loop rates below this measure nothing but timer noise (bench/calibrate.sh's floor). */
@@ -67,9 +68,11 @@ public final class Calibrator {
         progress.done(String.format(Locale.ROOT, "done: write cost %d, %d token limits", fit.writeCost4k(), fit.tokenLimits().size()));
         long again = points.size() - points.stream().map(p -> p.readPercent() + "@" + p.offeredIops()).distinct().count();
         String method = String.format(Locale.ROOT,
-                "write weight %.2f from the %s; token rates from isotonic read-p95 fits at %d of %d targets, %d point%s deciding %d µs measured again (the worse counts)",
+                "write weight %.2f from the %s; token rates from isotonic read-p95 fits at %d of %d targets, %d point%s deciding %d µs measured again (the worse counts)%s",
                 fit.writeWeight().value(), fit.writeWeight().how(), fit.tokenLimits().size(), plan.targetsMicros().size(),
-                again, again == 1 ? "" : "s", plan.confirmMicros());
+                again, again == 1 ? "" : "s", plan.confirmMicros(), fit.ceiling() == null ? "" : String.format(Locale.ROOT,
+                        ", capped at %.0f%% of the lowest capacity seen (%,.0f read-equivalent IOPS): %,.0f tokens/s",
+                        100 * fit.ceiling().share(), fit.ceiling().iops(), fit.ceiling().tokens()));
         return new Calibration(model, yaml, List.copyOf(points), List.copyOf(capacities), fit.writeWeight().value(), method,
                 driverText, at);
     }

@@ -20,7 +20,9 @@ import java.util.stream.Collectors;
  * the rising part of the curves. Token rates at a p95 target: read-only 100 x R(target); mixed the lowest, over the
  * mixes, of 100 x the weighted IOPS (reads + w x writes) whose fitted p95 stays within the target. A rate measured
  * more than once (a confirmation) counts with its worse measurement; one that fell behind on a repeat ends its mix's
- * curve below it.
+ * curve below it. Every rate is then capped at {@link #CEILING_SHARE} of the {@link Ceiling}: the lowest load, in
+ * read-equivalent IOPS (reads + w x writes), that any capacity probe or saturated measurement (sweep, knee or repeat,
+ * any mix) served: a budget must hold in the node's worst moment the calibration saw, not in its best.
  */
 public final class ModelFit {
     /** Tokens per 4 KiB read: the unit everything else is relative to. */
@@ -33,6 +35,14 @@ public final class ModelFit {
     static final int MIN_OVERLAP_POINTS = 5;
     /** Below this many times the lightest load's p95 the curves are flat and say nothing about cost. */
     static final double RISING = 2.0;
+    /**
+     * Share of the {@link Ceiling} a rate may reach. The ceiling is what the node served while it could not keep up (a
+     * moment of full queues), so the rate itself has no latency to spare there; 0.9 leaves the headroom a single
+     * server of that capacity needs for a p95 within 1 ms at these rates (M/M/1 at 40-50K/s and 90% busy: p95 ~0.7 ms of
+     * queueing), and matches what this VM showed: through the dataplane, 37.2K reads/s passed twice at p95 253 µs in
+     * the same calibration in which 41.9K offered was served as 41.5K at p95 207 ms (0.90 of it).
+     */
+    static final double CEILING_SHARE = 0.9;
 
     private ModelFit() {}
 
@@ -48,8 +58,45 @@ public final class ModelFit {
      * @param writeWeight    w (>= 1), write cost = round(100 w)
      * @param tokenLimits    one per reachable target, rates non-decreasing in the target
      * @param skippedTargets targets stricter than the lightest measured load achieves
+     * @param ceiling        the lowest capacity seen, which caps every rate (null when none was seen)
      */
-    public record Fit(WriteWeight writeWeight, long writeCost4k, List<TokenLimit> tokenLimits, List<Long> skippedTargets) {}
+    public record Fit(WriteWeight writeWeight, long writeCost4k, List<TokenLimit> tokenLimits, List<Long> skippedTargets,
+                      Ceiling ceiling) {}
+
+    /**
+     * The lowest capacity the calibration saw: the least load, in read-equivalent IOPS (reads + w x writes), that a
+     * capacity probe or a saturated open-loop measurement served. A saturated point (fell behind its offered rate, or
+     * read p95 beyond {@code saturatedP95}) ran with full queues, so what it served is what the node could do at that
+     * moment; the write weight, fitted so that the probes' loads are equal at saturation, makes the mixes comparable.
+     * Through a dataplane on this VM the node served 80K reads/s at p95 452 µs in one minute and fell behind at 67K
+     * offered (serving 56K) a few minutes later: a budget from the good minute breaks the SLO in the bad one.
+     *
+     * @param iops  the lowest load served, read-equivalent IOPS
+     * @param from  the measurement that served it
+     * @param share the share of it token rates may reach ({@link #CEILING_SHARE})
+     */
+    public record Ceiling(double iops, LoadPoint from, double share) {
+        /** The highest token rate a model may promise: share x 100 x iops, rounded down. */
+        public double tokens() {
+            return roundDown(share * READ_COST * iops);
+        }
+    }
+
+    /** The {@link Ceiling} of the measurements (null without a probe or saturated point: no capacity was seen). */
+    static Ceiling ceiling(List<LoadPoint> points, List<LoadPoint> capacities, double writeWeight, double saturatedP95) {
+        LoadPoint lowest = null;
+        double least = Double.POSITIVE_INFINITY;
+        for (LoadPoint p : capacities) {
+            double x = p.readIops() + writeWeight * p.writeIops();
+            if (x > 0 && x < least) { least = x; lowest = p; }
+        }
+        for (LoadPoint p : points) {
+            if (!p.fellBehind() && p.readP95Micros() <= saturatedP95) continue;
+            double x = p.readIops() + writeWeight * p.writeIops();
+            if (x > 0 && x < least) { least = x; lowest = p; }
+        }
+        return lowest == null ? null : new Ceiling(least, lowest, CEILING_SHARE);
+    }
 
     /** The whole fit; {@code points} are the open-loop sweeps (read-only and mixed), {@code capacities} the probes. */
     public static Fit fit(List<LoadPoint> points, List<LoadPoint> capacities, List<Long> targetsMicros) throws CalibrationException {
@@ -63,7 +110,9 @@ public final class ModelFit {
             }
         }
         WriteWeight w = writeWeight(points, capacities);
-        List<TokenLimit> limits = tokenLimits(points, w.value(), targetsMicros);
+        Ceiling ceiling = ceiling(points, capacities, w.value(), Calibrator.SATURATED_P95 * targetsMicros.getLast());
+        List<TokenLimit> limits = tokenLimits(points, w.value(), targetsMicros,
+                ceiling == null ? Double.POSITIVE_INFINITY : ceiling.tokens());
         if (limits.isEmpty()) {
             throw new CalibrationException(String.format(Locale.ROOT,
                     "no p95 target in %s µs is reachable: the lightest read-only load's p95 is %.0f µs%s; the device (or the path to it) is slower than every target",
@@ -71,7 +120,7 @@ public final class ModelFit {
         }
         List<Long> skipped = targetsMicros.stream()
                 .filter(t -> limits.stream().noneMatch(l -> l.p95Micros() == t)).toList();
-        return new Fit(w, Math.round(READ_COST * w.value()), limits, skipped);
+        return new Fit(w, Math.round(READ_COST * w.value()), limits, skipped, ceiling);
     }
 
     /**
@@ -138,6 +187,15 @@ public final class ModelFit {
      * any curve is skipped. Rates are rounded down to 1000 tokens/s and made non-decreasing in the target.
      */
     public static List<TokenLimit> tokenLimits(List<LoadPoint> points, double writeWeight, List<Long> targetsMicros) {
+        return tokenLimits(points, writeWeight, targetsMicros, Double.POSITIVE_INFINITY);
+    }
+
+    /**
+     * As {@link #tokenLimits(List, double, List)}, every rate at most {@code maxTokens} ({@link Ceiling#tokens()}). A cap
+     * only moves a rate down its own fitted curve, so its fitted p95 stays within the target: still monotone, still
+     * never past a measured load.
+     */
+    public static List<TokenLimit> tokenLimits(List<LoadPoint> points, double writeWeight, List<Long> targetsMicros, double maxTokens) {
         Map<Integer, List<LoadPoint>> mixes = byMix(points);
         List<LoadPoint> readOnly = mixes.get(100);
         // A mix measured but without a point to fit reaches no target: leaving it out would let the others' rates stand.
@@ -158,7 +216,7 @@ public final class ModelFit {
                 else everyMixReaches = false;
             }
             if (!everyMixReaches) continue;
-            double roTokens = READ_COST * roX.getAsDouble();
+            double roTokens = Math.min(READ_COST * roX.getAsDouble(), maxTokens);
             double mxTokens = Math.min(READ_COST * mx, roTokens);
             lastReadOnly = Math.max(lastReadOnly, roundDown(roTokens));
             lastMixed = Math.max(lastMixed, roundDown(mxTokens));

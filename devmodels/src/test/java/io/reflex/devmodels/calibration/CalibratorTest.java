@@ -196,13 +196,21 @@ class CalibratorTest {
         Recorder rec = new Recorder();
         Calibration c = new Calibrator(CalibrationPlan.standard().withPrecondition(false), rec, flaky.device.clock).run(flaky, "sim", "flaky");
 
-        // The failed rate ends the read-only curve; the next one down now decides the rate, is confirmed (it holds), and
-        // the budget is what it served: not interpolated towards the failed rate, nor past it to anything heavier.
+        // The failed rate ends the read-only curve; the next one down now decides the curve, is confirmed (it holds), and
+        // the curve's rate is what it served: not interpolated towards the failed rate, nor past it to anything heavier.
         assertThat(flaky.repeated).containsExactly(top, ro.get(9).offeredIops(), steady.points().get(19).offeredIops(),
                 steady.points().get(28).offeredIops());
         double next = c.points().stream().filter(p -> p.readPercent() == 100 && p.offeredIops() == ro.get(9).offeredIops())
                 .mapToDouble(LoadPoint::readIops).min().orElseThrow();
-        assertThat(c.model().tokenRateAt(1000, true)).isEqualTo(ModelFit.roundDown(100 * next)).isLessThan(0.95 * readOnly);
+        List<LoadPoint> open = c.points();
+        ModelFit.Fit fit = ModelFit.fit(open, c.capacities(), CalibrationPlan.standard().targetsMicros());
+        double curve = ModelFit.tokenLimits(open, fit.writeWeight().value(), List.of(1000L)).getFirst().readOnlyTokensPerSec();
+        double steadyCurve = ModelFit.tokenLimits(steady.points(), steady.writeWeight(), List.of(1000L)).getFirst().readOnlyTokensPerSec();
+        assertThat(curve).isEqualTo(ModelFit.roundDown(100 * next)).isLessThan(0.95 * steadyCurve);
+        // And what the stalled repeat served (half its rate) is the lowest capacity seen: the budget is 90% of it.
+        double stalled = open.stream().filter(p -> p.readPercent() == 100 && p.offeredIops() == top).mapToDouble(LoadPoint::readIops).min().orElseThrow();
+        assertThat(fit.ceiling().iops()).isEqualTo(stalled);
+        assertThat(c.model().tokenRateAt(1000, true)).isEqualTo(Math.min(curve, ModelFit.roundDown(0.9 * 100 * stalled)));
         assertThat(c.model().tokenRateAt(1000, false)).isLessThanOrEqualTo(mixed);
         assertThat(c.yaml()).contains("(fell behind: the curve ends below it); at ");
         rec.assertMonotoneToOne();
@@ -213,7 +221,9 @@ class CalibratorTest {
                 p -> p.readPercent() == 90 && p.offeredIops() >= top90, Repeating::stall);
         Calibration c90 = new Calibrator(CalibrationPlan.standard().withPrecondition(false), null, flaky90.device.clock).run(flaky90, "sim", "flaky");
         assertThat(c90.model().tokenRateAt(1000, false)).isLessThan(0.95 * mixed);
-        assertThat(c90.model().tokenRateAt(1000, true)).isEqualTo(readOnly);
+        // The stalled 90% repeat served about half the device's read-equivalent capacity: that caps read-only rates too.
+        double capped = ModelFit.fit(c90.points(), c90.capacities(), CalibrationPlan.standard().targetsMicros()).ceiling().tokens();
+        assertThat(c90.model().tokenRateAt(1000, true)).isEqualTo(Math.min(readOnly, capped)).isLessThan(0.6 * readOnly);
     }
 
     @Test
@@ -237,10 +247,13 @@ class CalibratorTest {
         ModelFit.Fit fit = ModelFit.fit(seconds, c.capacities(), plan.targetsMicros());
         assertThat(c.model().tokenLimits()).isEqualTo(fit.tokenLimits());
         assertThat(c.model().writeCost4k()).isEqualTo(fit.writeCost4k());
-        // ...which is below the fit of the first measurements alone.
+        // ...whose curve is below the fit of the first measurements alone (both capped by the sweeps' saturated points).
         ModelFit.Fit once = ModelFit.fit(firsts, c.capacities(), plan.targetsMicros());
-        assertThat(c.model().tokenRateAt(1000, true)).isLessThan(new DeviceModel("once", "", 100, once.writeCost4k(), false,
+        assertThat(c.model().tokenRateAt(1000, true)).isLessThanOrEqualTo(new DeviceModel("once", "", 100, once.writeCost4k(), false,
                 once.tokenLimits()).tokenRateAt(1000, true));
+        double w = fit.writeWeight().value();
+        assertThat(ModelFit.tokenLimits(seconds, w, List.of(1000L)).getFirst().readOnlyTokensPerSec())
+                .isLessThan(ModelFit.tokenLimits(firsts, w, List.of(1000L)).getFirst().readOnlyTokensPerSec());
         assertThat(c.yaml()).containsPattern("at [0-9,]+ IOPS [0-9]+->[0-9]+ then [0-9]+->[0-9]+ \\(p95 \\+[23][0-9]%, served -2\\.0%\\)");
         recorder.assertMonotoneToOne();
     }

@@ -68,6 +68,21 @@ class ModelFitProperties {
         }
     }
 
+    /** A ceiling only lowers rates, to at most itself, and keeps them non-decreasing in the target. */
+    @Property(tries = 500)
+    void aCeilingOnlyLowersRatesAndKeepsThemMonotone(@ForAll("devices") List<LoadPoint> points, @ForAll @DoubleRange(min = 1, max = 40) double w,
+                                                     @ForAll @DoubleRange(min = 1000, max = 2e7) double maxTokens) {
+        List<TokenLimit> free = ModelFit.tokenLimits(points, w, CalibrationPlan.STANDARD_TARGETS);
+        List<TokenLimit> capped = ModelFit.tokenLimits(points, w, CalibrationPlan.STANDARD_TARGETS, ModelFit.roundDown(maxTokens));
+        assertThat(capped).extracting(TokenLimit::p95Micros).isEqualTo(free.stream().map(TokenLimit::p95Micros).toList());
+        for (int i = 0; i < capped.size(); i++) {
+            TokenLimit t = capped.get(i), f = free.get(i);
+            assertThat(t.readOnlyTokensPerSec()).isEqualTo(Math.min(f.readOnlyTokensPerSec(), ModelFit.roundDown(maxTokens)));
+            assertThat(t.mixedTokensPerSec()).isLessThanOrEqualTo(Math.min(f.mixedTokensPerSec(), t.readOnlyTokensPerSec()));
+            if (i > 0) assertThat(t.mixedTokensPerSec()).isGreaterThanOrEqualTo(capped.get(i - 1).mixedTokensPerSec());
+        }
+    }
+
     /**
      * Measuring a rate again (a confirmation) never raises a token rate: the fit takes the worse of the two, and a repeat
      * that falls behind ends the curve below it. (A repeat serving 5-10% less without falling behind may reorder it

@@ -75,8 +75,11 @@ class ModelFitTest {
         points.add(new LoadPoint(90, 2600, 2340, 260, 0, 95, 0, 0, 5));
         points.add(new LoadPoint(90, 52_000, 46_800, 5200, 0, 342, 0, 0, 5));
         List<LoadPoint> caps = List.of(new LoadPoint(100, 0, 140_000, 0, 0, 0, 0, 0, 3), new LoadPoint(90, 0, 90_000, 10_000, 0, 0, 0, 0, 3));
+        assertThat(ModelFit.tokenLimits(points, 1, List.of(1000L)).getFirst().readOnlyTokensPerSec()).isCloseTo(100.0 * 84_512, within(1000.0));
+        // What they served is a capacity seen, though: the lowest (41,651/s) caps the model at 90% of it.
         ModelFit.Fit fit = ModelFit.fit(points, caps, List.of(1000L));
-        assertThat(fit.tokenLimits().getFirst().readOnlyTokensPerSec()).isCloseTo(100.0 * 84_512, within(1000.0));
+        assertThat(fit.ceiling().iops()).isEqualTo(41_651);
+        assertThat(fit.tokenLimits().getFirst().readOnlyTokensPerSec()).isEqualTo(ModelFit.roundDown(0.9 * 100 * 41_651));
     }
 
     /** A read-only curve crossing 1 ms between 40K (800 µs) and 50K (1.5 ms) reads/s: 37.5K... 47.1K depending on repeats. */
@@ -125,6 +128,40 @@ class ModelFitTest {
         assertThat(ModelFit.tokenLimits(points, 10, List.of(1000L))).isEmpty();
         assertThatThrownBy(() -> ModelFit.fit(points, caps, CalibrationPlan.STANDARD_TARGETS))
                 .isInstanceOf(CalibrationException.class).hasMessageStartingWith("no p95 target is reachable at 90% reads");
+    }
+
+    /**
+     * The lowest load a saturated point of any mix served, in read-equivalent IOPS, caps every rate at 90% of it: the
+     * read-only curve reaches 1 ms at 42.9K, but a 90%-read point fell behind serving 30K reads + 3K writes (w = 2: 36K).
+     */
+    @Test
+    void theLowestCapacitySeenByAnyMixCapsEveryRate() throws Exception {
+        List<LoadPoint> caps = List.of(cap(100, 60_000, 0), cap(90, 40_000, 10_000));   // w = 2
+        LoadPoint behind = new LoadPoint(90, 45_000, 30_000, 3000, 500_000, 2_000_000, 2_000_000, 0, 5);
+        List<LoadPoint> points = knee(mixed(90, 9000, 1000, 150), mixed(90, 27_000, 3000, 400), behind);
+        ModelFit.Fit fit = ModelFit.fit(points, caps, List.of(300L, 1000L, 5000L));
+        assertThat(fit.writeWeight().value()).isEqualTo(2);
+        assertThat(fit.ceiling().iops()).isEqualTo(36_000);
+        assertThat(fit.ceiling().from()).isEqualTo(behind);
+        assertThat(fit.ceiling().tokens()).isEqualTo(0.9 * 100 * 36_000);
+        // 300 µs: below the cap, as fitted (read-only 20K + 10K x 100/200; mixed 11K + 22K x 150/250 tokens)
+        assertThat(fit.tokenLimits().get(0)).isEqualTo(new TokenLimit(300, 2_420_000, 2_500_000));
+        // 1 ms and looser: the cap, read-only and mixed alike (uncapped: 4.28M read-only)
+        assertThat(fit.tokenLimits().get(1)).isEqualTo(new TokenLimit(1000, 3_240_000, 3_240_000));
+        assertThat(fit.tokenLimits().get(2)).isEqualTo(new TokenLimit(5000, 3_240_000, 3_240_000));
+        assertThat(ModelFit.tokenLimits(points, 2, List.of(1000L)).getFirst().readOnlyTokensPerSec()).isEqualTo(4_285_000);
+    }
+
+    @Test
+    void aPointOverTheSaturationLatencyCountsAsACapacitySeenEvenIfItKeptUp() {
+        // 41.9K offered, 41.5K served (kept up) at p95 207 ms: the node was saturated at that load.
+        LoadPoint slow = new LoadPoint(100, 41_919, 41_452, 0, 81_330, 207_225, 0, 0, 5);
+        LoadPoint fine = ro(37_261, 253);
+        ModelFit.Ceiling c = ModelFit.ceiling(List.of(fine, slow), List.of(cap(100, 139_732, 0)), 3, 10_000);
+        assertThat(c.iops()).isEqualTo(41_452);
+        // Below the saturation latency, or only a probe: the probe's capacity is the ceiling; nothing at all: none.
+        assertThat(ModelFit.ceiling(List.of(fine, ro(41_919, 9000)), List.of(cap(100, 139_732, 0)), 3, 10_000).iops()).isEqualTo(139_732);
+        assertThat(ModelFit.ceiling(List.of(fine), List.of(), 3, 10_000)).isNull();
     }
 
     @Test
