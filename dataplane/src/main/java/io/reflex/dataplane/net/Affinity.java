@@ -12,30 +12,9 @@ final class Affinity {
     private static final MethodHandle SCHED_SETAFFINITY = Linker.nativeLinker().downcallHandle(
             Linker.nativeLinker().defaultLookup().find("sched_setaffinity").orElseThrow(),
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS));
-    private static final MethodHandle SCHED_GETAFFINITY = Linker.nativeLinker().downcallHandle(
-            Linker.nativeLinker().defaultLookup().find("sched_getaffinity").orElseThrow(),
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS));
     private static final int MASK_BYTES = 128; // cpu_set_t: 1024 CPUs
 
     private Affinity() {}
-
-    /**
-     * The CPUs this process may run on (sched_getaffinity of the calling thread: taskset, the cgroup's cpuset and
-     * Kubernetes' CPU manager all show here), ascending; empty if the kernel does not say.
-     */
-    static java.util.List<Integer> allowed() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment mask = arena.allocate(MASK_BYTES, 8);
-            if ((int) SCHED_GETAFFINITY.invokeExact(0, (long) MASK_BYTES, mask) != 0) return java.util.List.of();
-            java.util.List<Integer> cpus = new java.util.ArrayList<>();
-            for (int cpu = 0; cpu < MASK_BYTES * 8; cpu++) {
-                if ((mask.get(ValueLayout.JAVA_BYTE, cpu / 8) & (1 << (cpu % 8))) != 0) cpus.add(cpu);
-            }
-            return cpus;
-        } catch (Throwable t) {
-            return java.util.List.of();
-        }
-    }
 
     /** Pin the current thread to {@code cpu}; returns false (and the thread stays unpinned) if the kernel refuses. */
     static boolean pinCurrentThread(int cpu) {
