@@ -20,7 +20,8 @@
 #                         vCPU 0, server --poll adaptive and the BE client on vCPU 1; block: as shared but nothing
 #                         spins (server and both clients --poll block)
 #   SETUPS="split-busy split-srv one-vcpu vcpu1-yield"   pinning/polling setups of our QD1/QD32 runs (see below; also
-#                     unflagged and unflagged-epoll: no taskset/--poll, the server's own layout)
+#                     unflagged and unflagged-epoll: no taskset/--poll, the server's and client's own layouts;
+#                     unflagged-cadaptive: the same with the client --poll adaptive)
 #   MSETUPS="t1-busy t1-block t2-adaptive"   memory-engine setups (also t1-block-epoll, unflagged)
 #   FLOOR=1           also run bench/floor's C reference (the least a kernel-TCP server and client can do) in each
 #                     QD1/QD32 setup's pinning: what this VM allows any TCP server, next to fio's local number
@@ -87,12 +88,14 @@ log "results -> $OUT; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 #   unflagged:  no taskset, no --poll, no --net on either side: what a user gets (the server picks its own layout and
 #               network path and prints them in its log); unflagged-epoll: the same with the server --net epoll (the
 #               fallback path, for a before/after in the same run). The floor runs unpinned, server and client
-#               blocking (FLOOR_POLL=block), as an unflagged C server would.
-declare -A SRV_CPU=([split-busy]=1 [split-srv]=1 [one-vcpu]=0 [vcpu1-yield]=1 [unflagged]="" [unflagged-epoll]="")
-declare -A SRV_POLL=([split-busy]=busy [split-srv]=busy [one-vcpu]=block [vcpu1-yield]=yield [unflagged]="" [unflagged-epoll]="")
+#               blocking (FLOOR_POLL=block), as an unflagged C server would. The client picks its own poll mode
+#               (reflex-bench --poll auto, printed as 'client layout:' in the row's .txt); unflagged-cadaptive: as
+#               unflagged, but the client --poll adaptive (its default before --poll auto), for an A/B in one run.
+declare -A SRV_CPU=([split-busy]=1 [split-srv]=1 [one-vcpu]=0 [vcpu1-yield]=1 [unflagged]="" [unflagged-epoll]="" [unflagged-cadaptive]="")
+declare -A SRV_POLL=([split-busy]=busy [split-srv]=busy [one-vcpu]=block [vcpu1-yield]=yield [unflagged]="" [unflagged-epoll]="" [unflagged-cadaptive]="")
 declare -A SRV_NET=([unflagged-epoll]=epoll)
-declare -A CLI_CPU=([split-busy]=0 [split-srv]=0 [one-vcpu]=0 [vcpu1-yield]=1 [unflagged]="" [unflagged-epoll]="")
-declare -A CLI_POLL=([split-busy]=busy [split-srv]=block [one-vcpu]=block [vcpu1-yield]=yield [unflagged]="" [unflagged-epoll]="")
+declare -A CLI_CPU=([split-busy]=0 [split-srv]=0 [one-vcpu]=0 [vcpu1-yield]=1 [unflagged]="" [unflagged-epoll]="" [unflagged-cadaptive]="")
+declare -A CLI_POLL=([split-busy]=busy [split-srv]=block [one-vcpu]=block [vcpu1-yield]=yield [unflagged]="" [unflagged-epoll]="" [unflagged-cadaptive]=adaptive)
 FLOOR_POLL=${FLOOR_POLL:-block}
 SETUPS=(${SETUPS:-split-busy split-srv one-vcpu vcpu1-yield})
 
@@ -125,8 +128,9 @@ ours_qd() { # setup rep benches...
     # shellcheck disable=SC2086
     $cmd > "$OUT/$b-$s-$rep.txt" 2>&1
     $RES record "$RUNS" --bench "$b" --setup "$s" --tool reflex --rep "$rep" --json "$f" --cmd "$cmd" --server-cmd "$scmd" \
-      --extra "pinning=server vCPU ${SRV_CPU[$s]:-any} --poll ${SRV_POLL[$s]:-auto} --net ${SRV_NET[$s]:-auto}, client vCPU ${CLI_CPU[$s]:-any} --poll ${CLI_POLL[$s]:-default}" \
-        "server_layout=$(grep -m1 'layout:' "$OUT/server-$s-$rep.log" | sed 's/^ *//') / $(grep -m1 'network:' "$OUT/server-$s-$rep.log" | sed 's/^ *//')"
+      --extra "pinning=server vCPU ${SRV_CPU[$s]:-any} --poll ${SRV_POLL[$s]:-auto} --net ${SRV_NET[$s]:-auto}, client vCPU ${CLI_CPU[$s]:-any} --poll ${CLI_POLL[$s]:-auto}" \
+        "server_layout=$(grep -m1 'layout:' "$OUT/server-$s-$rep.log" | sed 's/^ *//') / $(grep -m1 'network:' "$OUT/server-$s-$rep.log" | sed 's/^ *//')" \
+        "client_layout=$(grep -m1 'client layout:' "$OUT/$b-$s-$rep.txt" | sed 's/^.*client layout: //')"
   done
   stop_dataplane "$SERVER_PID"
 }

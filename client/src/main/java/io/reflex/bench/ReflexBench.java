@@ -1,5 +1,6 @@
 package io.reflex.bench;
 
+import io.reflex.client.HostCpus;
 import io.reflex.client.PollMode;
 import io.reflex.protocol.ReflexHeader;
 import picocli.CommandLine;
@@ -32,8 +33,12 @@ import java.util.concurrent.Callable;
                         + " missed = measured sends more than 1.05 intervals after the previous one (as the original).",
                 "The legacy protocol has no size query: --lba-range defaults to 1 GiB (2097152 sectors); set it to the"
                         + " tenant's capacity.",
-                "Poll: busy spins on non-blocking reads (best latency, one core per thread); adaptive spins ~100 us after"
-                        + " activity then blocks; block always blocks in select (ms timer: open loop oversleeps).",
+                "Poll: busy spins on non-blocking reads (best latency, one core per thread); yield spins but gives the CPU"
+                        + " to any runnable thread on every empty pass; adaptive spins ~100 us after activity then blocks;"
+                        + " block always blocks in select (ms timer: open loop oversleeps). auto (default) samples the CPUs"
+                        + " for 150 ms at start and picks: busy on isolated CPUs; yield in a VM (blocking pays the halted"
+                        + " vCPU's wake-up per reply) when other work, niced work not counted, uses under 3/4 of them and"
+                        + " the load threads leave a CPU free; else adaptive. Printed as 'client layout:' with the reasons.",
                 "Exit codes: 0 ok, 1 cannot connect/authenticate or I/O failure, 2 bad arguments, 3 more failed requests"
                         + " than --max-errors."})
 public final class ReflexBench implements Callable<Integer> {
@@ -92,7 +97,8 @@ public final class ReflexBench implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the results and the configuration as JSON.")
     Path json;
 
-    @Option(names = "--poll", paramLabel = "busy|yield|adaptive|block", defaultValue = "adaptive", description = "Idle strategy of the load threads (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--poll", paramLabel = "auto|busy|yield|adaptive|block", defaultValue = "auto",
+            description = "Idle strategy of the load threads; auto: chosen for this machine, see below (default: ${DEFAULT-VALUE}).")
     String poll;
 
     @Option(names = "--max-errors", paramLabel = "N", defaultValue = "0", description = "Failed requests tolerated before the exit code says so (default: ${DEFAULT-VALUE}).")
@@ -202,11 +208,11 @@ public final class ReflexBench implements Callable<Integer> {
             case "seq", "sequential" -> true;
             default -> throw usage("--pattern must be rand or seq, not '" + pattern + "'");
         };
-        PollMode pollMode;
+        PollMode requestedPoll;
         try {
-            pollMode = PollMode.valueOf(poll.toUpperCase(Locale.ROOT));
+            requestedPoll = ClientLayout.parsePoll(poll);
         } catch (IllegalArgumentException e) {
-            throw usage("--poll must be busy, yield, adaptive or block, not '" + poll + "'");
+            throw usage(e.getMessage());
         }
         if (threads < 1) throw usage("--threads must be >= 1");
         int conns = connections == null ? threads : connections;
@@ -223,6 +229,9 @@ public final class ReflexBench implements Callable<Integer> {
             case "udp" -> true;
             default -> throw usage("--transport must be tcp or udp, not '" + transport + "'");
         };
+        ClientLayout layout = ClientLayout.choose(requestedPoll, threadCount, requestedPoll == null ? HostCpus.probe(null) : null);
+        err.println("reflex-bench: client layout: " + layout.why());
+        PollMode pollMode = layout.poll();
         try {
             var udpOptions = new io.reflex.client.UdpOptions(java.time.Duration.ofNanos((long) (udpTimeoutMs * 1e6)), udpRetries,
                     io.reflex.protocol.UdpFraming.JUMBO_PAYLOAD);

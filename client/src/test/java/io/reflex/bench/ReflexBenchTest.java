@@ -73,7 +73,10 @@ class ReflexBenchTest {
         assertThat(root.path("config").path("size_bytes").asInt()).isEqualTo(4096);
         assertThat(root.path("config").path("pattern").asText()).isEqualTo("rand");
         assertThat(root.path("config").path("connections").asInt()).isEqualTo(1);
-        assertThat(root.path("config").path("poll").asText()).isEqualTo("adaptive");
+        // no --poll: chosen for this machine (ClientLayout), printed, and recorded
+        String poll = root.path("config").path("poll").asText();
+        assertThat(poll).isIn("busy", "yield", "adaptive");
+        assertThat(r.err()).contains("client layout: poll " + poll + ": ");
         assertThat(root.path("config").path("target_iops").get(0).asDouble()).isEqualTo(2000);
         JsonNode row0 = root.path("rows").get(0);
         for (String f : List.of("target_iops", "iops", "mean_us", "p50_us", "p95_us", "p99_us", "p999_us", "max_us", "errors", "missed", "uncorrected")) {
@@ -93,6 +96,7 @@ class ReflexBenchTest {
         Run r = bench("--server", server(), "--sweep", "500,1k:2k:1k", "--duration", "0.3", "--warmup", "0",
                 "--lba-range", Long.toString(SECTORS), "--threads", "2", "--pattern", "seq", "--poll", "busy", "--json", json.toString());
         assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.err()).contains("client layout: poll busy (--poll)");
         assertThat(r.out()).hasSize(4);
         assertThat(r.out().subList(1, 4)).extracting(l -> cells(l)[0]).containsExactly("500", "1000", "2000");
         JsonNode rows = new ObjectMapper().readTree(json.toFile()).path("rows");

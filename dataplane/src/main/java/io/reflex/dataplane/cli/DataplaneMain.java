@@ -148,7 +148,7 @@ public final class DataplaneMain implements Callable<Integer> {
             PollMode pollMode = Layout.parsePoll(poll);
             Layout.Pin pinMode = Layout.Pin.valueOf(pin.toUpperCase(java.util.Locale.ROOT));
             var request = new Layout.Request(cpus == null ? null : Layout.parseCpus(cpus), t, pinMode, pollMode, batch, device);
-            return Layout.choose(request, Layout.Facts.probe(device));
+            return Layout.choose(request, Layout.Facts.probe(device, request.cpus()));
         } catch (NumberFormatException e) {
             throw new CommandLine.ParameterException(cl, "--submit-batch takes a number or auto: " + e.getMessage());
         } catch (IllegalArgumentException e) {

@@ -1,5 +1,7 @@
 package io.reflex.dataplane.net;
 
+import io.reflex.client.HostCpus;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,8 +28,9 @@ import java.util.TreeSet;
  *       interrupts go to when that is one of ours (no cross-CPU wake-up per completion; on this VM the disk's IRQ CPU
  *       is also the one away from the host's disk emulation); else unpinned.
  *   <li><b>Polling</b>: dedicated: busy. Shared: yield (spin, but give the CPU to any runnable thread on every empty
- *       pass) in a VM — whose idle vCPUs halt and cost ~50 µs to wake — while the load leaves room (1-minute load
- *       average &lt; ¾ of our CPUs); else adaptive.
+ *       pass) in a VM — whose idle vCPUs halt and cost ~50 µs to wake — while other work leaves room (uses under ¾ of
+ *       our CPUs' time in a 150 ms sample at start, {@link HostCpus#room}; niced and SCHED_IDLE work does not count:
+ *       it gives way to us, though it inflates the load average); else adaptive.
  *   <li><b>Submit batch</b>: {@link DataplaneLoop#DEFAULT_SUBMIT_BATCH} (the best measured on a virtio disk).
  * </ul>
  */
@@ -40,19 +43,29 @@ public record Layout(int threads, List<Integer> pins, PollMode poll, int submitB
 
     /**
      * What the machine says. {@code allowed}: affinity; {@code online}: online CPU count; {@code isolated}; {@code
-     * quotaCpus}: CFS quota in CPUs (≤ 0: none); {@code load1}; {@code vm}: running under a hypervisor; {@code
-     * deviceIrqCpus}: CPUs the device's completion interrupts are delivered to (empty: unknown).
+     * quotaCpus}: CFS quota in CPUs (≤ 0: none); {@code load1} (printed as context); {@code othersBusy}: the share of
+     * our CPUs' time other work used in a short sample at start (&lt; 0: unknown, then the load average decides);
+     * {@code vm}: running under a hypervisor; {@code deviceIrqCpus}: CPUs the device's completion interrupts are
+     * delivered to (empty: unknown).
      */
     public record Facts(List<Integer> allowed, int online, List<Integer> isolated, double quotaCpus, double load1,
-                        boolean vm, List<Integer> deviceIrqCpus) {
-        /** This machine, for {@code device} (null: none). */
+                        double othersBusy, boolean vm, List<Integer> deviceIrqCpus) {
+        /** This machine, for {@code device} (null: none), sampling every CPU we may use. */
         public static Facts probe(Path device) {
-            List<Integer> allowed = Affinity.allowed();
-            int online = parseCpus(read("/sys/devices/system/cpu/online", "")).size();
-            if (online == 0) online = Runtime.getRuntime().availableProcessors();
-            if (allowed.isEmpty()) allowed = range(online);
-            return new Facts(allowed, online, parseCpus(read("/sys/devices/system/cpu/isolated", "")), Layout.quota(),
-                    Layout.load1(), read("/proc/cpuinfo", "").contains(" hypervisor"), Layout.deviceIrqCpus(device));
+            return probe(device, null);
+        }
+
+        /** This machine, for {@code device} (null: none); samples {@code cpus} (null: every CPU we may use; {@code --cpus}). */
+        public static Facts probe(Path device, List<Integer> cpus) {
+            // The process's CPUs as they were at start: Housekeeping may since have narrowed this thread's mask.
+            List<Integer> process = Affinity.allowed();
+            HostCpus h = HostCpus.probe(cpus != null && !cpus.isEmpty() ? cpus : process.isEmpty() ? null : process);
+            return new Facts(process.isEmpty() ? h.allowed() : process, h.online(), h.isolated(), h.quotaCpus(), h.load1(), h.othersBusy(), h.vm(),
+                    Layout.deviceIrqCpus(device));
+        }
+
+        HostCpus host(List<Integer> cpus) {
+            return new HostCpus(allowed, online, isolated, quotaCpus, load1, othersBusy, cpus, vm);
         }
     }
 
@@ -113,12 +126,13 @@ public record Layout(int threads, List<Integer> pins, PollMode poll, int submitB
         } else if (dedicated) {
             poll = PollMode.BUSY;
             why.add("poll busy: dedicated CPUs");
-        } else if (f.vm() && f.load1() < 0.75 * cpus.size()) {
+        } else if (f.vm() && f.host(cpus).room(cpus.size())) {
             poll = PollMode.YIELD;
-            why.add(String.format(Locale.ROOT, "poll yield: a VM (an idle vCPU halts, waking it costs ~50 µs) with room (load %.2f on %d CPUs); spinning gives way to any runnable thread", f.load1(), cpus.size()));
+            why.add("poll yield: a VM (an idle vCPU halts, waking it costs ~50 µs) with room (" + f.host(cpus).busyText()
+                    + "); spinning gives way to any runnable thread");
         } else {
             poll = PollMode.ADAPTIVE;
-            why.add(String.format(Locale.ROOT, "poll adaptive: shared CPUs (%s, load %.2f)", f.vm() ? "VM" : "bare metal", f.load1()));
+            why.add("poll adaptive: shared CPUs (" + (f.vm() ? "VM, no room: " : "bare metal: ") + f.host(cpus).busyText() + ")");
         }
         int batch = r.submitBatch() > 0 ? r.submitBatch() : DataplaneLoop.DEFAULT_SUBMIT_BATCH;
         why.add("submit batch " + batch + (r.submitBatch() > 0 ? " (--submit-batch)" : ""));
@@ -162,43 +176,12 @@ public record Layout(int threads, List<Integer> pins, PollMode poll, int submitB
 
     /** Parses a cpuset list ({@code 0-3,8,10-11}; empty: none). Throws IllegalArgumentException naming the bad part. */
     public static List<Integer> parseCpus(String list) {
-        TreeSet<Integer> cpus = new TreeSet<>();
-        String s = list.trim();
-        if (s.isEmpty()) return List.of();
-        for (String part : s.split(",")) {
-            String p = part.trim();
-            try {
-                int dash = p.indexOf('-');
-                int lo = Integer.parseInt(dash < 0 ? p : p.substring(0, dash).trim());
-                int hi = dash < 0 ? lo : Integer.parseInt(p.substring(dash + 1).trim());
-                if (lo < 0 || hi < lo || hi >= 1024) throw new NumberFormatException();
-                for (int c = lo; c <= hi; c++) cpus.add(c);
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("bad CPU list '" + list + "': '" + p + "' is not a CPU or range (e.g. 0-3,6)");
-            }
-        }
-        return List.copyOf(cpus);
+        return HostCpus.parseCpus(list);
     }
 
     /** The compact cpuset form of {@code cpus} ({@code 0-3,6}). */
     public static String formatCpus(List<Integer> cpus) {
-        StringBuilder b = new StringBuilder();
-        List<Integer> sorted = List.copyOf(new TreeSet<>(cpus));
-        for (int i = 0; i < sorted.size(); ) {
-            int j = i;
-            while (j + 1 < sorted.size() && sorted.get(j + 1) == sorted.get(j) + 1) j++;
-            if (!b.isEmpty()) b.append(',');
-            b.append(sorted.get(i));
-            if (j > i) b.append('-').append(sorted.get(j));
-            i = j + 1;
-        }
-        return b.toString();
-    }
-
-    private static List<Integer> range(int n) {
-        List<Integer> l = new ArrayList<>();
-        for (int i = 0; i < n; i++) l.add(i);
-        return l;
+        return HostCpus.formatCpus(cpus);
     }
 
     // ---- probes (best effort: unknown facts change nothing) -------------------------------------------------------
@@ -208,31 +191,6 @@ public record Layout(int threads, List<Integer> pins, PollMode poll, int submitB
             return Files.readString(Path.of(path));
         } catch (IOException | RuntimeException e) {
             return fallback;
-        }
-    }
-
-    private static double load1() {
-        try {
-            return Double.parseDouble(read("/proc/loadavg", "0").trim().split("\\s+")[0]);
-        } catch (RuntimeException e) {
-            return 0;
-        }
-    }
-
-    /** CFS quota in CPUs: cgroup v2 {@code cpu.max}, else v1 {@code cpu.cfs_quota_us / cpu.cfs_period_us}; ≤ 0: none. */
-    private static double quota() {
-        try {
-            String v2 = read("/sys/fs/cgroup/cpu.max", "").trim();
-            if (!v2.isEmpty()) {
-                String[] q = v2.split("\\s+");
-                return q[0].equals("max") ? 0 : Double.parseDouble(q[0]) / Double.parseDouble(q[1]);
-            }
-            String q = read("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "").trim();
-            String p = read("/sys/fs/cgroup/cpu/cpu.cfs_period_us", "").trim();
-            if (q.isEmpty() || p.isEmpty() || q.startsWith("-")) return 0;
-            return Double.parseDouble(q) / Double.parseDouble(p);
-        } catch (RuntimeException e) {
-            return 0;
         }
     }
 

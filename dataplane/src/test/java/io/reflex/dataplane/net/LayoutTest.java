@@ -9,8 +9,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The dataplane's own layout choice: each rule, each override, and the CPU list form the node agent passes. */
 class LayoutTest {
-    private static Layout.Facts facts(List<Integer> allowed, int online, double load, boolean vm, List<Integer> irq) {
-        return new Layout.Facts(allowed, online, List.of(), 0, load, vm, irq);
+    /** {@code busy}: the share of the CPUs' time others used in the start-up sample. */
+    private static Layout.Facts facts(List<Integer> allowed, int online, double busy, boolean vm, List<Integer> irq) {
+        return new Layout.Facts(allowed, online, List.of(), 0, 0.2, busy, vm, irq);
     }
 
     private static final Layout.Request AUTO = new Layout.Request(null, 0, Layout.Pin.AUTO, null, 0, null);
@@ -33,7 +34,7 @@ class LayoutTest {
 
     @Test
     void carvedOutCpusAreDedicatedOneBusyPinnedLoopEach() {
-        Layout l = Layout.choose(AUTO, facts(List.of(2, 3), 8, 6.0, true, List.of()));
+        Layout l = Layout.choose(AUTO, facts(List.of(2, 3), 8, 0.9, true, List.of()));
         assertThat(l.threads()).isEqualTo(2);
         assertThat(l.pins()).containsExactly(2, 3);
         assertThat(l.poll()).isEqualTo(PollMode.BUSY);
@@ -42,7 +43,7 @@ class LayoutTest {
 
     @Test
     void sharedVmWithRoomYieldsOnTheDeviceInterruptCpu() {
-        Layout l = Layout.choose(AUTO, facts(List.of(0, 1), 2, 0.3, true, List.of(1)));
+        Layout l = Layout.choose(AUTO, facts(List.of(0, 1), 2, 0.05, true, List.of(1)));
         assertThat(l.threads()).isEqualTo(1);
         assertThat(l.pins()).containsExactly(1);
         assertThat(l.poll()).isEqualTo(PollMode.YIELD);
@@ -51,7 +52,7 @@ class LayoutTest {
 
     @Test
     void busySharedMachineOrBareMetalAdapts() {
-        assertThat(Layout.choose(AUTO, facts(List.of(0, 1), 2, 1.9, true, List.of(1))).poll()).isEqualTo(PollMode.ADAPTIVE);
+        assertThat(Layout.choose(AUTO, facts(List.of(0, 1), 2, 0.9, true, List.of(1))).poll()).isEqualTo(PollMode.ADAPTIVE);
         Layout bare = Layout.choose(AUTO, facts(List.of(0, 1, 2, 3, 4, 5, 6, 7), 8, 0.1, false, List.of()));
         assertThat(bare.poll()).isEqualTo(PollMode.ADAPTIVE);
         assertThat(bare.threads()).isEqualTo(2);
@@ -59,8 +60,32 @@ class LayoutTest {
     }
 
     @Test
+    void roomIsTheCpuTimeOthersUseNotTheLoadAverage() {
+        // niced fuzzers: load 4.5 on 2 vCPUs, but they left our CPUs' time to us (nice is not counted) -> still yield
+        var niced = new Layout.Facts(List.of(0, 1), 2, List.of(), 0, 4.5, 0.03, true, List.of(1));
+        Layout l = Layout.choose(AUTO, niced);
+        assertThat(l.poll()).isEqualTo(PollMode.YIELD);
+        assertThat(l.describe()).contains("others use 3% of CPUs 0-1").contains("load 4.50");
+        // others using three quarters of our CPUs at a low load average -> adaptive
+        var busy = new Layout.Facts(List.of(0, 1), 2, List.of(), 0, 0.5, 0.75, true, List.of(1));
+        assertThat(Layout.choose(AUTO, busy).poll()).isEqualTo(PollMode.ADAPTIVE);
+        assertThat(Layout.choose(AUTO, busy).describe()).contains("no room").contains("others use 75%");
+        // one other spinning thread on two CPUs (a yield-polling neighbour) still leaves room
+        assertThat(Layout.choose(AUTO, facts(List.of(0, 1), 2, 0.55, true, List.of(1))).poll()).isEqualTo(PollMode.YIELD);
+    }
+
+    @Test
+    void withoutACpuSampleTheLoadAverageDecides() {
+        var quiet = new Layout.Facts(List.of(0, 1), 2, List.of(), 0, 0.4, -1, true, List.of(1));
+        var loaded = new Layout.Facts(List.of(0, 1), 2, List.of(), 0, 1.6, -1, true, List.of(1));
+        assertThat(Layout.choose(AUTO, quiet).poll()).isEqualTo(PollMode.YIELD);
+        assertThat(Layout.choose(AUTO, loaded).poll()).isEqualTo(PollMode.ADAPTIVE);
+        assertThat(Layout.choose(AUTO, loaded).describe()).contains("CPU use unknown");
+    }
+
+    @Test
     void aCpuQuotaMakesCarvedCpusShared() {
-        var f = new Layout.Facts(List.of(0, 1), 4, List.of(), 0.5, 0.1, false, List.of());
+        var f = new Layout.Facts(List.of(0, 1), 4, List.of(), 0.5, 0.1, 0.0, false, List.of());
         assertThat(Layout.choose(AUTO, f).describe()).contains("quota");
     }
 

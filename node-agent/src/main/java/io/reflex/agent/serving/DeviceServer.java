@@ -83,8 +83,9 @@ public final class DeviceServer implements AutoCloseable {
     Path path = device.path() == null ? null : Path.of(device.path());
     // Loops, pinning and polling from the agent's CPUs (its container's cpuset, or --cpus) and the device, unless
     // the agent's flags fix them: the same choice a standalone reflex-dataplane makes (Layout).
-    this.layout = Layout.choose(new Layout.Request(settings.cpus().isEmpty() ? null : settings.cpus(), settings.threads(),
-        Layout.Pin.AUTO, settings.pollMode(), 0, path), Layout.Facts.probe(path));
+    List<Integer> cpus = settings.cpus().isEmpty() ? null : settings.cpus();
+    this.layout = Layout.choose(new Layout.Request(cpus, settings.threads(), Layout.Pin.AUTO, settings.pollMode(), 0, path),
+        Layout.Facts.probe(path, cpus));
     LOG.info("device " + device.name() + ": dataplane layout " + layout.describe());
     long memoryBytes = device.engine() == Engine.MEMORY ? device.capacity() : 0;
     if (dpdk == null) {
