@@ -11,6 +11,9 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.Watch;
 import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.WatcherException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.fabric8.kubernetes.client.utils.Serialization;
 import io.javaoperatorsdk.operator.Operator;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.reflex.crds.v1alpha1.DeviceCalibration;
@@ -277,11 +280,11 @@ class CalibrationTest {
 
   // ---- helpers ------------------------------------------------------------------------------------------------
 
+  /** A merge patch without a resourceVersion: the agent and operator write the device concurrently, and an
+   *  optimistic-lock edit would fail with 409 Conflict whenever one of them wins the race. */
   static void annotate(Map<String, String> annotations) {
-    client.resources(FlashDevice.class).withName(device).edit(d -> {
-      d.getMetadata().getAnnotations().putAll(annotations);
-      return d;
-    });
+    String patch = "{\"metadata\":{\"annotations\":" + Serialization.asJson(annotations) + "}}";
+    client.resources(FlashDevice.class).withName(device).patch(PatchContext.of(PatchType.JSON_MERGE), patch);
   }
 
   static FlashTenant tenant(String name) {
