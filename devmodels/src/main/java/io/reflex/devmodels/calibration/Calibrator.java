@@ -208,7 +208,9 @@ public final class Calibrator {
                 repeats.add(repeat(first, p));
             }
             for (int k = done; k < CalibrationPlan.CONFIRM_POINTS; k++) progress.skipped(plan.confirmStep(k));
-            notes.add(confirmNote(r, target, repeats, ModelFit.toConfirm(points, r, target, saturatedP95)));
+            List<Double> stalls = ModelFit.rates(points, saturatedP95).getOrDefault(r, List.of()).stream().filter(ModelFit.Rate::stall)
+                    .map(x -> x.point().offeredIops()).toList();
+            notes.add(confirmNote(r, target, repeats, stalls, ModelFit.toConfirm(points, r, target, saturatedP95)));
         }
     }
 
@@ -225,11 +227,15 @@ public final class Calibrator {
                 CalibrationYaml.point(again), verdict);
     }
 
-    private static String confirmNote(int r, long target, List<String> repeats, Optional<LoadPoint> unconfirmed) {
-        String head = String.format(Locale.ROOT, "Confirmed (%d%% reads, the points deciding the %d µs rate, measured again after all sweeps; the fit takes the worse): ",
-                r, target);
+    private static String confirmNote(int r, long target, List<String> repeats, List<Double> stalls, Optional<LoadPoint> unconfirmed) {
+        String head = String.format(Locale.ROOT, "Confirmed (%d%% reads, the points deciding the %d µs rate, measured again after all sweeps; the fit takes the worse"
+                + " unless a heavier load kept up at a lower p95): ", r, target);
         String body = repeats.isEmpty() ? "none needed (no unsaturated point decides it, or the target is below the lightest load)"
                 : String.join("; ", repeats);
+        if (!stalls.isEmpty()) {
+            body += stalls.stream().map(x -> String.format(Locale.ROOT, "%,.0f", x)).collect(java.util.stream.Collectors.joining(", ",
+                    "; a stall of the host at ", " IOPS (a heavier load kept up at a lower p95): the better measurement counts"));
+        }
         String left = unconfirmed.map(p -> String.format(Locale.ROOT, "; the point at %,.0f IOPS that now decides it was measured once only",
                 p.offeredIops())).orElse("");
         return head + body + left + ".";

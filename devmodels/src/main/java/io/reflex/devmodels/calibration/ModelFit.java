@@ -19,8 +19,8 @@ import java.util.stream.Collectors;
  * p95 as R*(p95) read-only IOPS says a write costs w = (R* - reads) / writes reads; w is the median over the points on
  * the rising part of the curves. Token rates at a p95 target: read-only 100 x R(target); mixed the lowest, over the
  * mixes, of 100 x the weighted IOPS (reads + w x writes) whose fitted p95 stays within the target. A rate measured
- * more than once (a confirmation) counts with its worse measurement; one that fell behind on a repeat ends its mix's
- * curve below it. Every rate is then capped at {@link #CEILING_SHARE} of the {@link Ceiling}: the lowest load, in
+ * more than once (a confirmation) counts with its worse measurement (unless a heavier load kept up at a lower p95: then
+ * the worse was a stall of the host, see {@link #rates}); one that fell behind on a repeat ends its mix's curve below it. Every rate is then capped at {@link #CEILING_SHARE} of the {@link Ceiling}: the lowest load, in
  * read-equivalent IOPS (reads + w x writes), that any capacity probe or saturated measurement (sweep, knee or repeat,
  * any mix) served: a budget must hold in the node's worst moment the calibration saw, not in its best.
  */
@@ -90,8 +90,13 @@ public final class ModelFit {
             double x = p.readIops() + writeWeight * p.writeIops();
             if (x > 0 && x < least) { least = x; lowest = p; }
         }
-        for (LoadPoint p : points) {
-            if (!p.fellBehind() && p.readP95Micros() <= saturatedP95) continue;
+        // Every measurement that fell behind (capacity, however often its rate was measured), and each rate's counted
+        // one past the saturation p95: a stall that lifted one window's p95 over it, overturned by its repeat, is not.
+        List<LoadPoint> saturated = new ArrayList<>(points.stream().filter(LoadPoint::fellBehind).toList());
+        rates(points, saturatedP95).values().forEach(rs -> rs.forEach(r -> {
+            if (r.point().readP95Micros() > saturatedP95) saturated.add(r.point());
+        }));
+        for (LoadPoint p : saturated) {
             double x = p.readIops() + writeWeight * p.writeIops();
             if (x > 0 && x < least) { least = x; lowest = p; }
         }
@@ -100,7 +105,8 @@ public final class ModelFit {
 
     /** The whole fit; {@code points} are the open-loop sweeps (read-only and mixed), {@code capacities} the probes. */
     public static Fit fit(List<LoadPoint> points, List<LoadPoint> capacities, List<Long> targetsMicros) throws CalibrationException {
-        Map<Integer, List<LoadPoint>> mixes = byMix(points);
+        double saturatedP95 = saturatedP95(targetsMicros);
+        Map<Integer, List<LoadPoint>> mixes = byMix(points, saturatedP95);
         if (!mixes.containsKey(100)) throw new CalibrationException("no read-only sweep point with completed reads to fit");
         for (int r : swept(points)) {
             if (!mixes.containsKey(r)) {
@@ -109,8 +115,8 @@ public final class ModelFit {
                         + " is slower than every target there");
             }
         }
-        WriteWeight w = writeWeight(points, capacities);
-        Ceiling ceiling = ceiling(points, capacities, w.value(), Calibrator.SATURATED_P95 * targetsMicros.getLast());
+        WriteWeight w = writeWeight(points, capacities, saturatedP95);
+        Ceiling ceiling = ceiling(points, capacities, w.value(), saturatedP95);
         List<TokenLimit> limits = tokenLimits(points, w.value(), targetsMicros,
                 ceiling == null ? Double.POSITIVE_INFINITY : ceiling.tokens());
         if (limits.isEmpty()) {
@@ -129,7 +135,11 @@ public final class ModelFit {
      * rises and their median is higher. At least 1: a write never costs less than a read.
      */
     public static WriteWeight writeWeight(List<LoadPoint> points, List<LoadPoint> capacities) throws CalibrationException {
-        Map<Integer, List<LoadPoint>> mixes = byMix(points);
+        return writeWeight(points, capacities, saturatedP95(CalibrationPlan.STANDARD_TARGETS));
+    }
+
+    static WriteWeight writeWeight(List<LoadPoint> points, List<LoadPoint> capacities, double saturatedP95) throws CalibrationException {
+        Map<Integer, List<LoadPoint>> mixes = byMix(points, saturatedP95);
         List<Double> overlap = new ArrayList<>();
         List<LoadPoint> readOnly = mixes.get(100);
         if (readOnly != null) {
@@ -196,7 +206,7 @@ public final class ModelFit {
      * never past a measured load.
      */
     public static List<TokenLimit> tokenLimits(List<LoadPoint> points, double writeWeight, List<Long> targetsMicros, double maxTokens) {
-        Map<Integer, List<LoadPoint>> mixes = byMix(points);
+        Map<Integer, List<LoadPoint>> mixes = byMix(points, saturatedP95(targetsMicros));
         List<LoadPoint> readOnly = mixes.get(100);
         // A mix measured but without a point to fit reaches no target: leaving it out would let the others' rates stand.
         if (readOnly == null || !mixes.keySet().containsAll(swept(points))) return List.of();
@@ -284,9 +294,9 @@ public final class ModelFit {
      * confirmed failure is a ceiling that heavier points, measured once, do not outvote (left in, they would also move
      * the interpolation past the failed rate). The curve ends at the heaviest load served, which the fit never goes past.
      */
-    static Map<Integer, List<LoadPoint>> byMix(List<LoadPoint> points) {
+    static Map<Integer, List<LoadPoint>> byMix(List<LoadPoint> points, double saturatedP95) {
         Map<Integer, List<LoadPoint>> mixes = new TreeMap<>();
-        rates(points).forEach((r, rates) -> {
+        rates(points, saturatedP95).forEach((r, rates) -> {
             List<LoadPoint> fitted = fitted(rates);
             if (!fitted.isEmpty()) mixes.put(r, fitted);
         });
@@ -301,19 +311,51 @@ public final class ModelFit {
                 .filter(p -> p.readIops() > 0 && !p.fellBehind() && p.offeredIops() < ceiling).toList();
     }
 
-    /** An offered rate of a mix: its worse measurement and how often it was measured. */
-    record Rate(LoadPoint point, int times) {}
+    /**
+     * An offered rate of a mix: the measurement the fit counts and how often the rate was measured.
+     *
+     * @param stall a repeated rate whose worse measurement a heavier load of the mix contradicted (see {@link #rates})
+     */
+    record Rate(LoadPoint point, int times, boolean stall) {}
 
-    /** The points by read percentage and offered rate, in the order first measured; a rate measured again counts with its {@link #worse} measurement. */
-    static Map<Integer, List<Rate>> rates(List<LoadPoint> points) {
-        Map<Integer, Map<Double, Rate>> byRate = new TreeMap<>();
+    /**
+     * The points by read percentage and offered rate, in the order first measured. A rate measured again counts with its
+     * {@link #worse} measurement, unless that one kept up with a read p95 above a heavier rate's of the same mix that kept
+     * up too (below any rate that fell behind when repeated): a latency curve cannot rise and come back down with load,
+     * so that p95 was a stall of the host, not the load's (the heavier rate's p95 must be within {@code saturatedP95}: past
+     * it a point's p95 says how long its queue grew, not where the curve is) (on this VM one 5-s window at 24.8K reads/s measured p95
+     * 4.3 ms, its repeat 200 µs, and 37.2K measured 337 µs). Then the rate counts with its best measurement. A stall is
+     * load-independent, no budget can keep an SLO through it, and kept as the worse it set where the 1 ms point fell (the
+     * 22:17 run's budgets 1.68M / 1.51M / 3.51M). A repeat that falls behind still always counts: that is capacity.
+     */
+    static Map<Integer, List<Rate>> rates(List<LoadPoint> points, double saturatedP95) {
+        Map<Integer, Map<Double, List<LoadPoint>>> byRate = new TreeMap<>();
         for (LoadPoint p : points) {
-            byRate.computeIfAbsent(p.readPercent(), r -> new LinkedHashMap<>()).merge(p.offeredIops(), new Rate(p, 1),
-                    (a, b) -> new Rate(worse(a.point(), b.point()), a.times() + b.times()));
+            byRate.computeIfAbsent(p.readPercent(), r -> new LinkedHashMap<>()).computeIfAbsent(p.offeredIops(), o -> new ArrayList<>()).add(p);
         }
         Map<Integer, List<Rate>> rates = new TreeMap<>();
-        byRate.forEach((r, m) -> rates.put(r, List.copyOf(m.values())));
+        byRate.forEach((r, m) -> {
+            double failed = m.values().stream().filter(ms -> ms.size() > 1 && worst(ms).fellBehind())
+                    .mapToDouble(ms -> ms.getFirst().offeredIops()).min().orElse(Double.POSITIVE_INFINITY);
+            Map<Double, Rate> counted = new java.util.HashMap<>();
+            long heavierP95 = Long.MAX_VALUE; // the lowest p95 a heavier rate kept up at
+            for (double offered : m.keySet().stream().sorted(Comparator.reverseOrder()).toList()) {
+                List<LoadPoint> ms = m.get(offered);
+                LoadPoint c = worst(ms);
+                boolean stall = ms.size() > 1 && !c.fellBehind() && c.readP95Micros() > heavierP95;
+                if (stall) c = ms.stream().min(Comparator.comparingLong(LoadPoint::readP95Micros)).orElseThrow();
+                if (offered < failed && !c.fellBehind() && c.readIops() > 0 && c.readP95Micros() <= saturatedP95) {
+                    heavierP95 = Math.min(heavierP95, c.readP95Micros());
+                }
+                counted.put(offered, new Rate(c, ms.size(), stall));
+            }
+            rates.put(r, m.keySet().stream().map(counted::get).toList());
+        });
         return rates;
+    }
+
+    private static LoadPoint worst(List<LoadPoint> measurements) {
+        return measurements.stream().reduce(ModelFit::worse).orElseThrow();
     }
 
     /**
@@ -336,7 +378,7 @@ public final class ModelFit {
      * the target is stricter than the mix's lightest load. After a repeat that fails, the deciding points are lower ones.
      */
     static Optional<LoadPoint> toConfirm(List<LoadPoint> points, int readPercent, double targetMicros, double saturatedP95) {
-        List<Rate> rates = rates(points).getOrDefault(readPercent, List.of());
+        List<Rate> rates = rates(points, saturatedP95).getOrDefault(readPercent, List.of());
         List<LoadPoint> fitted = fitted(rates).stream()
                 .sorted(Comparator.comparingDouble(LoadPoint::iops).thenComparingLong(LoadPoint::readP95Micros)).toList();
         List<XY> curve = isotonic(fitted.stream().map(p -> new XY(p.iops(), p.readP95Micros())).toList());
@@ -349,6 +391,11 @@ public final class ModelFit {
             if (once && p.readP95Micros() <= saturatedP95) return Optional.of(p);
         }
         return Optional.empty();
+    }
+
+    /** The read p95 past which a point is saturated, as the calibrator's sweeps stop on it. */
+    static double saturatedP95(List<Long> targetsMicros) {
+        return Calibrator.SATURATED_P95 * targetsMicros.getLast();
     }
 
     /** The read percentages measured. */

@@ -84,7 +84,7 @@ class CalibratorTest {
         assertThat(c.points()).hasSize(29 + 3);
         assertThat(c.points().subList(29, 32)).extracting(LoadPoint::offeredIops).containsExactly(
                 c.points().get(10).offeredIops(), c.points().get(19).offeredIops(), c.points().get(28).offeredIops());
-        assertThat(c.yaml()).contains("# Confirmed (100% reads, the points deciding the 1000 µs rate, measured again after all sweeps; the fit takes the worse): at ");
+        assertThat(c.yaml()).contains("# Confirmed (100% reads, the points deciding the 1000 µs rate, measured again after all sweeps; the fit takes the worse unless a heavier load kept up at a lower p95): at ");
         assertThat(recorder.measured).hasSize(3 + 32).containsAll(c.points()).containsAll(c.capacities());
         assertThat(c.driver()).isEqualTo(device.describe());
         assertThat(c.at()).isEqualTo(clock.instant());

@@ -68,6 +68,35 @@ class RecordedCalibrationTest {
         for (ModelFit.Fit f : fits) assertThat(mixedAt1ms(f)).isEqualTo(f.ceiling().tokens());
     }
 
+    @Test
+    void aStallOverturnedByItsRepeatNoLongerSetsTheBudget() throws Exception {
+        // 22:17-22:31, quiet machine: 1.68M / 1.51M / 3.51M (+108% / -10%) with the worse measurement counting. In
+        // calibrations 1 and 2 one read-only window near 24K reads/s stalled (p95 4,313 and 6,640 µs), its repeat
+        // measured 200 and 244 µs, and heavier loads had kept up at 337 µs (37.2K) and 202 µs (28.0K).
+        List<ModelFit.Fit> fits = run("20261206-221754");
+        List<ModelFit.Rate> ro = ModelFit.rates(Recorded.read("calibration/20261206-221754-1.points").points(),
+                ModelFit.saturatedP95(CalibrationPlan.STANDARD_TARGETS)).get(100);
+        ModelFit.Rate stalled = ro.stream().filter(r -> r.point().offeredIops() == 24_825).findFirst().orElseThrow();
+        assertThat(stalled.stall()).isTrue();
+        assertThat(stalled.times()).isEqualTo(2);
+        assertThat(stalled.point().readP95Micros()).isEqualTo(200);
+        // Calibration 1's read-only curve now reaches its cap (the 41.4K point served 40.7K at p95 99 ms); its mixed budget
+        // is set by the 90% mix, whose deciding point measured p95 2,785 µs and 268 µs: at the cliff (34.4K kept up at
+        // 21 ms), the worse still counts, ...
+        assertThat(fits.getFirst().tokenLimits().stream().filter(t -> t.p95Micros() == 1000).findFirst().orElseThrow()
+                .readOnlyTokensPerSec()).isEqualTo(fits.getFirst().ceiling().tokens());
+        assertThat(mixedAt1ms(fits.getFirst())).isBetween(2_700_000.0, 2_800_000.0);
+        // ... calibration 2's cliff is real (28.0K at 202 µs, 32.0K at 13 ms, 35.9K at 41 ms, each measured once) ...
+        assertThat(mixedAt1ms(fits.get(1))).isBetween(2_700_000.0, 2_900_000.0);
+        // ... and calibration 3's read-only 46.8K passed at 306 µs and served 43.4K at 351 ms when repeated: not a stall
+        // (the heavier 50.7K had kept up only at 41 ms, past saturation), so the curve stops at 35.1K.
+        assertThat(mixedAt1ms(fits.get(2))).isEqualTo(3_505_000.0);
+        // +108% / -10% becomes +24% / -2%: what the node's capacity itself moved between calibrations 2 and 3.
+        double[] s = spread(fits);
+        assertThat(s[0]).isLessThan(0.25);
+        assertThat(s[1]).isGreaterThan(-0.03);
+    }
+
     /** Points of a calibration log's point table. */
     record Recorded(List<LoadPoint> points, List<LoadPoint> capacities) {
         static Recorded read(String resource) throws IOException {
