@@ -45,8 +45,20 @@ print(int(rate()))
 PY
 }
 
-declare -a SECS MIXED RO WCOST
+# A CPU reference on the calibrator's vCPU before each calibration: through a dataplane the 1 ms point is where one
+# vCPU running the dataplane and the calibrator's client saturates, so it moves with the host's speed per instruction
+# (on this shared VM the same build's memory engine took 2.08 µs/request at 12:33 and 3.0 µs at 22:30).
+cpu_ref() { # -> sha256 MB/s over 4 KiB blocks, 3 s, pinned to CAL_CPU
+  taskset -c "$CAL_CPU" openssl speed -seconds 3 -bytes 4096 sha256 2>/dev/null \
+    | awk '/^sha256 /{v=$2; sub(/k$/,"",v); printf "%.0f\n", v/1000}'
+}
+ceiling() { # MODEL.yaml -> the lowest capacity seen, read-equivalent IOPS (from the model's comments)
+  sed -n 's/^# Lowest capacity seen: \([0-9,]*\) read-equivalent.*/\1/p' "$1" | tr -d ,
+}
+
+declare -a SECS MIXED RO WCOST CPUREF CEIL
 for i in $(seq 1 "$CALS"); do
+  CPUREF[$i]=$(cpu_ref || echo -)
   precond=""; [ "$i" -gt 1 ] && precond="--skip-precondition"   # the first run wrote the span
   cmd="taskset -c $CAL_CPU $REFLEX_HOME/bin/reflex-calibrate --device $DEV --engine $ENGINE --name calibrated-$i --out $OUT/model-$i.yaml --plot $OUT/model-$i.png $precond $CAL_ARGS"
   echo "$cmd" >> "$OUT/commands.txt"
@@ -58,8 +70,11 @@ for i in $(seq 1 "$CALS"); do
   MIXED[$i]=$(budget "$OUT/model-$i.yaml" "$QOS_P95" mixedTokensPerSec)
   RO[$i]=$(budget "$OUT/model-$i.yaml" "$QOS_P95" readOnlyTokensPerSec)
   WCOST[$i]=$(python3 -c "import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))['writeCost4k'])" "$OUT/model-$i.yaml")
-  log "  took ${SECS[$i]} s; budget at p95 $QOS_P95 µs: mixed ${MIXED[$i]}, read-only ${RO[$i]} tokens/s; write cost ${WCOST[$i]}"
+  CEIL[$i]=$(ceiling "$OUT/model-$i.yaml"); CEIL[$i]=${CEIL[$i]:--}
+  log "  took ${SECS[$i]} s; budget at p95 $QOS_P95 µs: mixed ${MIXED[$i]}, read-only ${RO[$i]} tokens/s; write cost ${WCOST[$i]};" \
+    "lowest capacity seen ${CEIL[$i]} IOPS; CPU reference before it ${CPUREF[$i]} MB/s"
 done
+CPUREF_END=$(cpu_ref || echo -)
 
 # the overstated models: the first calibration with every token rate multiplied by each factor in OVERSTATE
 for f in $OVERSTATE; do
@@ -84,13 +99,21 @@ done
 {
   echo "## Calibration of $DEV ($(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$REPO" rev-parse --short HEAD), load average at start $LOAD0, at end $(cut -d' ' -f1-3 /proc/loadavg))"
   echo
-  echo "| calibration | time s | write cost | mixed budget at p95 $QOS_P95 µs (tokens/s) | read-only budget (tokens/s) |"
-  echo "|---|---:|---:|---:|---:|"
-  for i in $(seq 1 "$CALS"); do echo "| $i | ${SECS[$i]} | ${WCOST[$i]} | ${MIXED[$i]} | ${RO[$i]} |"; done
-  python3 - "${MIXED[@]}" <<'PY'
+  echo "| calibration | time s | write cost | mixed budget at p95 $QOS_P95 µs (tokens/s) | read-only budget (tokens/s) | lowest capacity seen (read-equivalent IOPS) | CPU reference before it (sha256 MB/s, vCPU $CAL_CPU) |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
+  for i in $(seq 1 "$CALS"); do echo "| $i | ${SECS[$i]} | ${WCOST[$i]} | ${MIXED[$i]} | ${RO[$i]} | ${CEIL[$i]} | ${CPUREF[$i]} |"; done
+  echo "| after | | | | | | $CPUREF_END |"
+  python3 - "${MIXED[*]}" "${CEIL[*]}" "${CPUREF[*]} $CPUREF_END" <<'PY'
 import statistics, sys
-v = [float(x) for x in sys.argv[1:]]; med = statistics.median(v)
-print(f"\nSpread of the mixed budget at the SLO point: {100 * (max(v) - med) / med:+.1f}% / {100 * (min(v) - med) / med:+.1f}% around the median {med:,.0f} tokens/s (goal ±15%).")
+def spread(name, xs, unit):
+    v = [float(x) for x in xs.split() if x != "-"]
+    if len(v) < 2: return
+    med = statistics.median(v)
+    print(f"- {name}: {100 * (max(v) - med) / med:+.1f}% / {100 * (min(v) - med) / med:+.1f}% around the median {med:,.0f} {unit}")
+print("\nSpreads (largest deviation above / below the median):\n")
+spread("mixed budget at the SLO point (goal ±15%)", sys.argv[1], "tokens/s")
+spread("lowest capacity seen: what the node served when it could not keep up", sys.argv[2], "IOPS")
+spread("CPU reference (the host's speed per instruction on the calibrator's vCPU)", sys.argv[3], "MB/s")
 PY
   echo
   for which in "${RUNS_QOS[@]}"; do
