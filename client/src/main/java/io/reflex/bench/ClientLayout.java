@@ -43,10 +43,7 @@ public record ClientLayout(PollMode poll, String why) {
 
     /** {@code --poll}: auto (null) | busy | yield | adaptive | block. Throws IllegalArgumentException. */
     public static PollMode parsePoll(String value) {
-        String v = value == null ? "" : value.trim();
-        if (v.equalsIgnoreCase("auto")) return null;
-        for (PollMode p : PollMode.values()) if (p.name().equalsIgnoreCase(v)) return p;
-        throw new IllegalArgumentException("--poll must be auto, busy, yield, adaptive or block, not '" + value + "'");
+        return HostCpus.parseAuto("--poll", PollMode.class, value);
     }
 
     private static String name(PollMode p) {

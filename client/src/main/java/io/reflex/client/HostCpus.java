@@ -32,7 +32,18 @@ public record HostCpus(List<Integer> allowed, int online, List<Integer> isolated
 
     /** This machine; samples {@code cpus} (null or empty: every allowed CPU) for {@link #SAMPLE_MILLIS}. */
     public static HostCpus probe(List<Integer> cpus) {
-        List<Integer> allowed = parseCpus(statusField(read("/proc/thread-self/status", ""), "Cpus_allowed_list:"));
+        return probe(null, cpus);
+    }
+
+    /**
+     * As {@link #probe(List)}, with the CPUs this process may use given ({@code allowed}; null or empty: this thread's
+     * affinity, from {@code /proc/thread-self/status}). The dataplane passes the process's CPUs as they were at start,
+     * which a thread moved off the loops' CPUs no longer shows.
+     */
+    public static HostCpus probe(List<Integer> allowed, List<Integer> cpus) {
+        if (allowed == null || allowed.isEmpty()) {
+            allowed = parseCpus(statusField(read("/proc/thread-self/status", ""), "Cpus_allowed_list:"));
+        }
         int online = parseCpus(read("/sys/devices/system/cpu/online", "").trim()).size();
         if (online == 0) online = Runtime.getRuntime().availableProcessors();
         if (allowed.isEmpty()) allowed = range(online);
@@ -124,6 +135,23 @@ public record HostCpus(List<Integer> allowed, int online, List<Integer> isolated
         } catch (RuntimeException e) {
             return 0;
         }
+    }
+
+    /**
+     * A flag that takes {@code auto} or one of {@code type}'s constants, case-insensitive ({@code --poll}: the dataplane's
+     * and the client's poll modes): null for auto. Throws IllegalArgumentException listing the choices.
+     */
+    public static <E extends Enum<E>> E parseAuto(String flag, Class<E> type, String value) {
+        String v = value == null ? "" : value.trim();
+        if (v.equalsIgnoreCase("auto")) return null;
+        StringBuilder choices = new StringBuilder("auto");
+        E[] constants = type.getEnumConstants();
+        for (int i = 0; i < constants.length; i++) {
+            E e = constants[i];
+            if (e.name().equalsIgnoreCase(v)) return e;
+            choices.append(i == constants.length - 1 ? " or " : ", ").append(e.name().toLowerCase(Locale.ROOT));
+        }
+        throw new IllegalArgumentException(flag + " must be " + choices + ", got '" + value + "'");
     }
 
     // ---- CPU lists ------------------------------------------------------------------------------------------------

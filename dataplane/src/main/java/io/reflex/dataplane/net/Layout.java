@@ -42,14 +42,11 @@ public record Layout(int threads, List<Integer> pins, PollMode poll, int submitB
     public record Request(List<Integer> cpus, int threads, Pin pin, PollMode poll, int submitBatch, Path device) {}
 
     /**
-     * What the machine says. {@code allowed}: affinity; {@code online}: online CPU count; {@code isolated}; {@code
-     * quotaCpus}: CFS quota in CPUs (≤ 0: none); {@code load1} (printed as context); {@code othersBusy}: the share of
-     * our CPUs' time other work used in a short sample at start (&lt; 0: unknown, then the load average decides);
-     * {@code vm}: running under a hypervisor; {@code deviceIrqCpus}: CPUs the device's completion interrupts are
-     * delivered to (empty: unknown).
+     * What the machine says: its CPUs ({@link HostCpus}: affinity, online count, isolation, quota, what other work uses
+     * of them, VM or not) and {@code deviceIrqCpus}, the CPUs the device's completion interrupts are delivered to
+     * (empty: unknown).
      */
-    public record Facts(List<Integer> allowed, int online, List<Integer> isolated, double quotaCpus, double load1,
-                        double othersBusy, boolean vm, List<Integer> deviceIrqCpus) {
+    public record Facts(HostCpus host, List<Integer> deviceIrqCpus) {
         /** This machine, for {@code device} (null: none), sampling every CPU we may use. */
         public static Facts probe(Path device) {
             return probe(device, null);
@@ -58,14 +55,27 @@ public record Layout(int threads, List<Integer> pins, PollMode poll, int submitB
         /** This machine, for {@code device} (null: none); samples {@code cpus} (null: every CPU we may use; {@code --cpus}). */
         public static Facts probe(Path device, List<Integer> cpus) {
             // The process's CPUs as they were at start: Housekeeping may since have narrowed this thread's mask.
-            List<Integer> process = Affinity.allowed();
-            HostCpus h = HostCpus.probe(cpus != null && !cpus.isEmpty() ? cpus : process.isEmpty() ? null : process);
-            return new Facts(process.isEmpty() ? h.allowed() : process, h.online(), h.isolated(), h.quotaCpus(), h.load1(), h.othersBusy(), h.vm(),
-                    Layout.deviceIrqCpus(device));
+            return new Facts(HostCpus.probe(Affinity.allowed(), cpus), Layout.deviceIrqCpus(device));
         }
 
-        HostCpus host(List<Integer> cpus) {
-            return new HostCpus(allowed, online, isolated, quotaCpus, load1, othersBusy, cpus, vm);
+        public List<Integer> allowed() {
+            return host.allowed();
+        }
+
+        public int online() {
+            return host.online();
+        }
+
+        public List<Integer> isolated() {
+            return host.isolated();
+        }
+
+        public double quotaCpus() {
+            return host.quotaCpus();
+        }
+
+        public boolean vm() {
+            return host.vm();
         }
     }
 
@@ -126,13 +136,13 @@ public record Layout(int threads, List<Integer> pins, PollMode poll, int submitB
         } else if (dedicated) {
             poll = PollMode.BUSY;
             why.add("poll busy: dedicated CPUs");
-        } else if (f.vm() && f.host(cpus).room(cpus.size())) {
+        } else if (f.vm() && f.host().room(cpus.size())) {
             poll = PollMode.YIELD;
-            why.add("poll yield: a VM (an idle vCPU halts, waking it costs ~50 µs) with room (" + f.host(cpus).busyText()
+            why.add("poll yield: a VM (an idle vCPU halts, waking it costs ~50 µs) with room (" + f.host().busyText()
                     + "); spinning gives way to any runnable thread");
         } else {
             poll = PollMode.ADAPTIVE;
-            why.add("poll adaptive: shared CPUs (" + (f.vm() ? "VM, no room: " : "bare metal: ") + f.host(cpus).busyText() + ")");
+            why.add("poll adaptive: shared CPUs (" + (f.vm() ? "VM, no room: " : "bare metal: ") + f.host().busyText() + ")");
         }
         int batch = r.submitBatch() > 0 ? r.submitBatch() : DataplaneLoop.DEFAULT_SUBMIT_BATCH;
         why.add("submit batch " + batch + (r.submitBatch() > 0 ? " (--submit-batch)" : ""));
@@ -166,10 +176,7 @@ public record Layout(int threads, List<Integer> pins, PollMode poll, int submitB
 
     /** {@code --poll}: busy | yield | adaptive | block, or {@code auto} (null: {@link #choose} decides). Throws IllegalArgumentException. */
     public static PollMode parsePoll(String value) {
-        String v = value == null ? "" : value.trim();
-        if (v.equalsIgnoreCase("auto")) return null;
-        for (PollMode p : PollMode.values()) if (p.name().equalsIgnoreCase(v)) return p;
-        throw new IllegalArgumentException("--poll must be auto, busy, yield, adaptive or block, got '" + value + "'");
+        return HostCpus.parseAuto("--poll", PollMode.class, value);
     }
 
     // ---- CPU lists ------------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 package io.reflex.dataplane.net;
 
+import io.reflex.client.HostCpus;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -11,7 +12,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class LayoutTest {
     /** {@code busy}: the share of the CPUs' time others used in the start-up sample. */
     private static Layout.Facts facts(List<Integer> allowed, int online, double busy, boolean vm, List<Integer> irq) {
-        return new Layout.Facts(allowed, online, List.of(), 0, 0.2, busy, vm, irq);
+        return facts(allowed, online, 0, 0.2, busy, vm, irq);
+    }
+
+    private static Layout.Facts facts(List<Integer> allowed, int online, double quota, double load, double busy, boolean vm, List<Integer> irq) {
+        return new Layout.Facts(new HostCpus(allowed, online, List.of(), quota, load, busy, allowed, vm), irq);
     }
 
     private static final Layout.Request AUTO = new Layout.Request(null, 0, Layout.Pin.AUTO, null, 0, null);
@@ -62,12 +67,12 @@ class LayoutTest {
     @Test
     void roomIsTheCpuTimeOthersUseNotTheLoadAverage() {
         // niced fuzzers: load 4.5 on 2 vCPUs, but they left our CPUs' time to us (nice is not counted) -> still yield
-        var niced = new Layout.Facts(List.of(0, 1), 2, List.of(), 0, 4.5, 0.03, true, List.of(1));
+        var niced = facts(List.of(0, 1), 2, 0, 4.5, 0.03, true, List.of(1));
         Layout l = Layout.choose(AUTO, niced);
         assertThat(l.poll()).isEqualTo(PollMode.YIELD);
         assertThat(l.describe()).contains("others use 3% of CPUs 0-1").contains("load 4.50");
         // others using three quarters of our CPUs at a low load average -> adaptive
-        var busy = new Layout.Facts(List.of(0, 1), 2, List.of(), 0, 0.5, 0.75, true, List.of(1));
+        var busy = facts(List.of(0, 1), 2, 0, 0.5, 0.75, true, List.of(1));
         assertThat(Layout.choose(AUTO, busy).poll()).isEqualTo(PollMode.ADAPTIVE);
         assertThat(Layout.choose(AUTO, busy).describe()).contains("no room").contains("others use 75%");
         // one other spinning thread on two CPUs (a yield-polling neighbour) still leaves room
@@ -76,8 +81,8 @@ class LayoutTest {
 
     @Test
     void withoutACpuSampleTheLoadAverageDecides() {
-        var quiet = new Layout.Facts(List.of(0, 1), 2, List.of(), 0, 0.4, -1, true, List.of(1));
-        var loaded = new Layout.Facts(List.of(0, 1), 2, List.of(), 0, 1.6, -1, true, List.of(1));
+        var quiet = facts(List.of(0, 1), 2, 0, 0.4, -1, true, List.of(1));
+        var loaded = facts(List.of(0, 1), 2, 0, 1.6, -1, true, List.of(1));
         assertThat(Layout.choose(AUTO, quiet).poll()).isEqualTo(PollMode.YIELD);
         assertThat(Layout.choose(AUTO, loaded).poll()).isEqualTo(PollMode.ADAPTIVE);
         assertThat(Layout.choose(AUTO, loaded).describe()).contains("CPU use unknown");
@@ -85,7 +90,7 @@ class LayoutTest {
 
     @Test
     void aCpuQuotaMakesCarvedCpusShared() {
-        var f = new Layout.Facts(List.of(0, 1), 4, List.of(), 0.5, 0.1, 0.0, false, List.of());
+        var f = facts(List.of(0, 1), 4, 0.5, 0.1, 0.0, false, List.of());
         assertThat(Layout.choose(AUTO, f).describe()).contains("quota");
     }
 
