@@ -12,7 +12,7 @@ import java.util.List;
 record BenchConfig(List<ServerAddress> servers, Mode mode, List<Double> rates, int qd, double durationSeconds,
                    double warmupSeconds, int readPct, int sizeBytes, boolean sequential, int connections, int threads,
                    long lbaRange, String token, boolean extended, PollMode poll, long seed, double drainSeconds,
-                   boolean udp, UdpOptions udpOptions) {
+                   boolean udp, UdpOptions udpOptions, List<Integer> cpus) {
 
     enum Mode { OPEN, CLOSED }
 

@@ -3,6 +3,7 @@ package io.reflex.bench;
 import io.reflex.client.BlockTransport;
 import io.reflex.client.ReflexConnection;
 import io.reflex.client.UdpConnection;
+import io.reflex.client.cpu.Housekeeping;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -19,14 +20,17 @@ final class BenchRunner implements AutoCloseable {
     private final BenchConfig config;
     private final List<BlockTransport> connections = new ArrayList<>();
     private final List<LoadWorker> workers = new ArrayList<>();
+    private final PrintStream err;
+    private boolean housekept;
 
-    private BenchRunner(BenchConfig config) {
+    private BenchRunner(BenchConfig config, PrintStream err) {
         this.config = config;
+        this.err = err;
     }
 
     /** Connects everything up front, so an unreachable server fails before any load is sent. */
     static BenchRunner connect(BenchConfig config, PrintStream err) throws IOException {
-        BenchRunner r = new BenchRunner(config);
+        BenchRunner r = new BenchRunner(config, err);
         try {
             for (int i = 0; i < config.connections(); i++) {
                 ServerAddress s = config.servers().get(i % config.servers().size());
@@ -65,10 +69,22 @@ final class BenchRunner implements AutoCloseable {
         long drainDeadline = end + seconds(config.drainSeconds());
         double perThread = rate / workers.size();
         List<Thread> threads = new ArrayList<>();
+        List<Integer> cpus = config.cpus();
         for (int t = 0; t < workers.size(); t++) {
             LoadWorker w = workers.get(t);
-            threads.add(Thread.ofPlatform().name("reflex-bench-" + t)
-                    .start(() -> w.runRow(index, perThread, start, measureStart, end, drainDeadline)));
+            int cpu = cpus.isEmpty() ? -1 : cpus.get(t % cpus.size());
+            threads.add(Thread.ofPlatform().name("reflex-bench-" + t).start(() -> {
+                if (cpu >= 0 && !Housekeeping.pinLoopThread(cpu)) err.println("reflex-bench: cannot pin to CPU " + cpu + "; running unpinned");
+                try {
+                    w.runRow(index, perThread, start, measureStart, end, drainDeadline);
+                } finally {
+                    if (cpu >= 0) Housekeeping.loopEnded();
+                }
+            }));
+        }
+        if (!cpus.isEmpty() && !housekept) { // once: threads the JVM starts later inherit the moved masks
+            housekept = true;
+            err.println("reflex-bench: " + Housekeeping.apply(cpus));
         }
         for (Thread t : threads) t.join();
         Recorder total = new Recorder();

@@ -1,6 +1,7 @@
 package io.reflex.bench;
 
 import io.reflex.client.HostCpus;
+import io.reflex.client.cpu.Affinity;
 import io.reflex.client.PollMode;
 import io.reflex.protocol.ReflexHeader;
 import picocli.CommandLine;
@@ -100,6 +101,10 @@ public final class ReflexBench implements Callable<Integer> {
     @Option(names = "--poll", paramLabel = "auto|busy|yield|adaptive|block", defaultValue = "auto",
             description = "Idle strategy of the load threads; auto: chosen for this machine, see below (default: ${DEFAULT-VALUE}).")
     String poll;
+
+    @Option(names = "--cpus", paramLabel = "LIST", description = "Pin load thread i to the i-th CPU of LIST (e.g. 1 or 2-3,"
+            + " round robin) and keep the JVM's other threads (JIT, GC) off them, as the dataplane's --cpus does (default: unpinned).")
+    String cpus;
 
     @Option(names = "--max-errors", paramLabel = "N", defaultValue = "0", description = "Failed requests tolerated before the exit code says so (default: ${DEFAULT-VALUE}).")
     long maxErrors;
@@ -229,7 +234,22 @@ public final class ReflexBench implements Callable<Integer> {
             case "udp" -> true;
             default -> throw usage("--transport must be tcp or udp, not '" + transport + "'");
         };
-        ClientLayout layout = ClientLayout.choose(requestedPoll, threadCount, requestedPoll == null ? HostCpus.probe(null) : null);
+        List<Integer> pinTo = List.of();
+        if (cpus != null) {
+            try {
+                pinTo = HostCpus.parseCpus(cpus);
+            } catch (IllegalArgumentException e) {
+                throw usage("--cpus: " + e.getMessage());
+            }
+            List<Integer> allowed = Affinity.allowed();
+            if (pinTo.isEmpty()) throw usage("--cpus names no CPU");
+            for (int c : pinTo) {
+                if (!allowed.isEmpty() && !allowed.contains(c)) {
+                    throw usage("--cpus: CPU " + c + " is not among the CPUs this process may use (" + HostCpus.formatCpus(allowed) + ")");
+                }
+            }
+        }
+        ClientLayout layout = ClientLayout.choose(requestedPoll, threadCount, requestedPoll == null ? HostCpus.probe(pinTo) : null);
         err.println("reflex-bench: client layout: " + layout.why());
         PollMode pollMode = layout.poll();
         try {
@@ -237,7 +257,7 @@ public final class ReflexBench implements Callable<Integer> {
                     io.reflex.protocol.UdpFraming.JUMBO_PAYLOAD);
             if (udp && size + ReflexHeader.LENGTH > udpOptions.maxDatagram()) throw usage("--size " + size + " does not fit one UDP datagram");
             return new BenchConfig(addresses, m, rates, qd, duration, warmup, readPct, size, sequential, conns, threadCount,
-                    range, token, extended, pollMode, seed, drain, udp, udpOptions);
+                    range, token, extended, pollMode, seed, drain, udp, udpOptions, pinTo);
         } catch (IllegalArgumentException e) { // e.g. a token over 256 bytes, from ClientOptions
             throw usage(e.getMessage());
         }
@@ -255,6 +275,7 @@ public final class ReflexBench implements Callable<Integer> {
                         + " %.1f s warm-up + %.1f s per row; poll=%s; %s protocol%s", load, c.sizeBytes(), c.readPct(),
                 c.sequential() ? "seq" : "rand", c.lbaRange(), c.connections(), c.servers(), c.threads(),
                 c.warmupSeconds(), c.durationSeconds(), c.poll().name().toLowerCase(Locale.ROOT),
-                c.udp() ? "udp" : c.clientOptions().extended() ? "extended" : "legacy", c.udp() ? " (udp)" : "");
+                c.udp() ? "udp" : c.clientOptions().extended() ? "extended" : "legacy", c.udp() ? " (udp)" : "")
+                + (c.cpus().isEmpty() ? "" : "; load threads on CPUs " + HostCpus.formatCpus(c.cpus()));
     }
 }

@@ -110,7 +110,7 @@ public final class DataplaneMain implements Callable<Integer> {
         AdminServer adminServer = config.admin() == null ? null : new AdminServer(dp, config.admin());
         printSummary(dp, adminServer);
         System.out.println("  layout: " + layout.describe());
-        if (cpus != null) System.out.println("  " + io.reflex.dataplane.net.Housekeeping.apply(layout.pins()));
+        if (cpus != null) System.out.println("  " + io.reflex.client.cpu.Housekeeping.apply(layout.pins()));
         System.out.println("  network: " + dp.netLoops()[0].netPath() + (netMode == NetMode.AUTO && dp.netLoops()[0].netPath().equals("epoll")
                 ? " (io_uring networking unavailable: " + io.reflex.dataplane.net.NetMode.uringUnavailableReason() + ")" : ""));
         System.out.flush();

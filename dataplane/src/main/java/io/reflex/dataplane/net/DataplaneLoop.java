@@ -1,5 +1,6 @@
 package io.reflex.dataplane.net;
 
+import io.reflex.client.cpu.Housekeeping;
 import io.reflex.dataplane.metrics.CloseReason;
 import io.reflex.dataplane.metrics.ConnectionStats;
 import io.reflex.dataplane.qos.Dispatcher;

@@ -1,6 +1,7 @@
 package io.reflex.dataplane.net;
 
 import io.reflex.client.HostCpus;
+import io.reflex.client.cpu.Affinity;
 
 import java.io.IOException;
 import java.nio.file.Files;

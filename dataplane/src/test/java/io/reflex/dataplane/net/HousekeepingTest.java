@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.reflex.client.cpu.Affinity;
+import io.reflex.client.cpu.Housekeeping;
 import io.reflex.dataplane.cli.DataplaneMain;
 import java.io.BufferedReader;
 import java.io.IOException;

@@ -95,7 +95,7 @@ public final class DeviceServer implements AutoCloseable {
       this.dpdkServer = null;
       this.dataplane = new Dataplane(config);
       // --cpus: the loops own those CPUs; the agent's other threads keep to the rest of its cpuset.
-      if (!settings.cpus().isEmpty()) LOG.info("device " + device.name() + ": " + io.reflex.dataplane.net.Housekeeping.apply(layout.pins()));
+      if (!settings.cpus().isEmpty()) LOG.info("device " + device.name() + ": " + io.reflex.client.cpu.Housekeeping.apply(layout.pins()));
       this.address = settings.address();
       this.nbdPort = nbdPort;
     } else {

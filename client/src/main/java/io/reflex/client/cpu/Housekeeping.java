@@ -1,4 +1,6 @@
-package io.reflex.dataplane.net;
+package io.reflex.client.cpu;
+
+import io.reflex.client.HostCpus;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -12,7 +14,8 @@ import java.util.stream.Stream;
 
 /**
  * Keeps the JVM's other threads — JIT compilers, GC workers, the control plane — off the CPUs the pinned loops poll,
- * as ReFlex/IX and DPDK keep housekeeping off their data cores. A loop that polls with {@code yield} gives its CPU to
+ * as ReFlex/IX and DPDK keep housekeeping off their data cores (the dataplane's loops; reflex-bench's load threads with
+ * {@code --cpus}). A loop that polls with {@code yield} gives its CPU to
  * any runnable thread, so a C2 compile landing there costs the loop whole scheduler slices: on this VM the LC tenant's
  * p95 missed its SLO in the first minutes after a fresh agent started, while its JIT was busy on the data path's vCPU.
  *
@@ -26,7 +29,7 @@ public final class Housekeeping {
     private Housekeeping() {}
 
     /** A loop thread pins itself to {@code cpu}, registered so that {@link #apply} never moves it. */
-    static synchronized boolean pinLoopThread(int cpu) {
+    public static synchronized boolean pinLoopThread(int cpu) {
         int tid = Affinity.currentTid();
         if (tid > 0) LOOP_TIDS.add(tid);
         boolean pinned = Affinity.pinCurrentThread(cpu);
@@ -35,7 +38,7 @@ public final class Housekeeping {
     }
 
     /** A loop thread ending: its id may be reused by a later thread. */
-    static synchronized void loopEnded() {
+    public static synchronized void loopEnded() {
         LOOP_TIDS.remove(Affinity.currentTid());
     }
 
@@ -49,7 +52,7 @@ public final class Housekeeping {
         List<Integer> others = others(Affinity.allowed(), data);
         if (data.isEmpty()) return "housekeeping: loops unpinned, threads unrestricted";
         if (others.isEmpty()) {
-            return "housekeeping: shares CPUs " + Layout.formatCpus(List.copyOf(data)) + " with the loops (no other CPU allowed)";
+            return "housekeeping: shares CPUs " + HostCpus.formatCpus(List.copyOf(data)) + " with the loops (no other CPU allowed)";
         }
         int moved = 0, failed = 0;
         for (int tid : threadIds()) {
@@ -57,12 +60,12 @@ public final class Housekeeping {
             if (Affinity.set(tid, others)) moved++;
             else failed++; // the thread ended meanwhile, or the kernel refused: it keeps its mask
         }
-        return "housekeeping: " + moved + " JVM threads (JIT, GC, control) on CPUs " + Layout.formatCpus(others)
-                + ", off the loops' " + Layout.formatCpus(List.copyOf(data)) + (failed > 0 ? " (" + failed + " not moved)" : "");
+        return "housekeeping: " + moved + " JVM threads (JIT, GC, control) on CPUs " + HostCpus.formatCpus(others)
+                + ", off the loops' " + HostCpus.formatCpus(List.copyOf(data)) + (failed > 0 ? " (" + failed + " not moved)" : "");
     }
 
     /** {@code process} minus {@code data}, ascending. */
-    static List<Integer> others(List<Integer> process, Set<Integer> data) {
+    public static List<Integer> others(List<Integer> process, Set<Integer> data) {
         List<Integer> others = new ArrayList<>();
         for (int c : process) if (!data.contains(c)) others.add(c);
         return others;

@@ -1,4 +1,4 @@
-package io.reflex.dataplane.net;
+package io.reflex.client.cpu;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -7,8 +7,11 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 
-/** Pins the calling thread to one CPU (sched_setaffinity via FFM), as ReFlex runs one dataplane thread per core. */
-final class Affinity {
+/**
+ * Thread CPU affinity (sched_setaffinity via FFM): the dataplane pins one loop per core, as ReFlex does, and reflex-bench
+ * its load threads ({@code --cpus}).
+ */
+public final class Affinity {
     private static final MethodHandle SCHED_SETAFFINITY = Linker.nativeLinker().downcallHandle(
             Linker.nativeLinker().defaultLookup().find("sched_setaffinity").orElseThrow(),
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS));
@@ -27,7 +30,7 @@ final class Affinity {
      * The CPUs this process may run on (sched_getaffinity when first asked: taskset, the cgroup's cpuset and Kubernetes'
      * CPU manager all show there), ascending; empty if the kernel does not say.
      */
-    static java.util.List<Integer> allowed() {
+    public static java.util.List<Integer> allowed() {
         return PROCESS;
     }
 
@@ -46,12 +49,12 @@ final class Affinity {
     }
 
     /** Pin the current thread to {@code cpu}; returns false (and the thread stays unpinned) if the kernel refuses. */
-    static boolean pinCurrentThread(int cpu) {
+    public static boolean pinCurrentThread(int cpu) {
         return cpu >= 0 && cpu < MASK_BYTES * 8 && set(0, java.util.List.of(cpu));
     }
 
     /** Restrict thread {@code tid} of this process (0: the caller) to {@code cpus}; false if the kernel refuses. */
-    static boolean set(int tid, java.util.List<Integer> cpus) {
+    public static boolean set(int tid, java.util.List<Integer> cpus) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment mask = arena.allocate(MASK_BYTES, 8);
             for (int cpu : cpus) {
@@ -65,7 +68,7 @@ final class Affinity {
     }
 
     /** The calling thread's kernel id, or -1. */
-    static int currentTid() {
+    public static int currentTid() {
         try {
             return (int) GETTID.invokeExact();
         } catch (Throwable t) {
