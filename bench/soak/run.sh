@@ -174,7 +174,7 @@ build() {
 # plane, operator, BE clients, the sampler and reload driver, kubectl, this script) the others: a JVM start or a
 # kubectl never lands on the data path's CPU; the agent as a whole runs there. HOUSEKEEPING=1 instead gives the agent
 # all CPUs and the last as its loops' (--cpus): its loop is pinned there and its other threads (JIT, GC, control) are
-# kept on the others (net/Housekeeping.java). Not the default: on 2 vCPUs that puts the agent's control threads on
+# kept on the others (client/.../cpu/Housekeeping.java); the LC client likewise (reflex-bench --cpus). Not the default: on 2 vCPUs that puts the agent's control threads on
 # vCPU 0 with the API server, etcd and the restarting operator, and in a CI run (load 3-6) its Lease renewals then
 # timed out (10 s) and it fenced itself twice in 90 s. On this Firecracker VM load on vCPU 0 also costs
 # disk latency (bench/README.md): the operator's restarts and the BE clients are felt there, as in a real node.
@@ -184,12 +184,13 @@ if [ "$ncpu" -ge 2 ]; then
   DP_PIN="taskset -c $LAST"; DP_POLL=yield
   if [ "${HOUSEKEEPING:-0}" = 1 ]; then
     AGENT_PIN=(taskset -c "0-$LAST"); AGENT_CPUS=(--cpus "$LAST"); agent_at="agent loop (--cpus $LAST; its other threads on $OTHER)"
+    LC_PIN="taskset -c 0-$LAST"; LC_CPUS=$LAST; lc_at="LC client's load thread (--cpus $LAST; its JIT and GC on $OTHER)"
   else
-    AGENT_PIN=($DP_PIN); AGENT_CPUS=(); agent_at="agent"
+    AGENT_PIN=($DP_PIN); AGENT_CPUS=(); agent_at="agent"; LC_PIN=$DP_PIN; LC_CPUS=""; lc_at="LC client"
   fi
-  layout="$agent_at + LC client on CPU $LAST (--poll yield); control plane, operator, BE clients (--poll block), helpers on CPU $OTHER"
+  layout="$agent_at + $lc_at on CPU $LAST (--poll yield); control plane, operator, BE clients (--poll block), helpers on CPU $OTHER"
 else
-  DP_PIN=""; DP_POLL=adaptive; OTHER=""; AGENT_PIN=(); AGENT_CPUS=()
+  DP_PIN=""; DP_POLL=adaptive; OTHER=""; AGENT_PIN=(); AGENT_CPUS=(); LC_PIN=""; LC_CPUS=""
   layout="one CPU: unpinned, --poll adaptive"
 fi
 
@@ -227,7 +228,7 @@ wait_operator() { # wait_operator N: until ready (and its ledger rebuilt); event
 # client_loop NAME PORT TOKEN LBAS RATE READPCT PIN POLL ROWS_FIRST: open loop at RATE in WINDOW-s rows until END;
 # a client that ends early (lost connection) is restarted (a reconnect, counted) for the rest of the run.
 client_loop() {
-  local name=$1 port=$2 token=$3 lbas=$4 rate=$5 rpct=$6 pin=$7 poll=$8 rows=$9 n=0 rc
+  local name=$1 port=$2 token=$3 lbas=$4 rate=$5 rpct=$6 pin=$7 poll=$8 rows=$9 cpus=${10:-} n=0 rc
   while :; do
     n=$((n + 1))
     if [ $n -gt 1 ]; then
@@ -239,7 +240,7 @@ client_loop() {
     # shellcheck disable=SC2086
     $pin "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -jar "$RUN/client/reflex-client.jar" \
       --server "$ADDR:$port" --token "$token" --mode open --sweep "$sweep" --duration $WINDOW --warmup 0 --drain 2 \
-      --read-pct "$rpct" --size 4096 --pattern rand --lba-range "$lbas" --poll "$poll" --seed $((42 + n)) \
+      --read-pct "$rpct" --size 4096 --pattern rand --lba-range "$lbas" --poll "$poll" --seed $((42 + n)) ${cpus:+--cpus $cpus} \
       --json "$OUT/clients/$name-$n.json" \
       > >(while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done >"$OUT/clients/$name-$n.rows") \
       2>"$OUT/clients/$name-$n.err" &
@@ -333,7 +334,7 @@ json.dump({"stamp": "$stamp", "command": """$command""", "commit": "$commit", "r
 EOF
 say "load for ${DURATION}s after a ${WARMUP}s warm-up: LC ${lc_iops} IOPS reads, BE ${be_r_iops} reads/s + ${be_w_iops} writes/s (open loop); load $(loadavg)"
 rows=$(( (DURATION + WARMUP) / WINDOW ))
-client_loop lc "${port[lc]}" "${token[lc]}" "${lbas[lc]}" "$lc_iops" 100 "$DP_PIN" "$DP_POLL" $rows &
+client_loop lc "${port[lc]}" "${token[lc]}" "${lbas[lc]}" "$lc_iops" 100 "$LC_PIN" "$DP_POLL" $rows "$LC_CPUS" &
 pids[loop-lc]=$!
 client_loop be-r "${port[be-r]}" "${token[be-r]}" "${lbas[be-r]}" "$be_r_iops" 100 "" block $rows &
 pids[loop-be-r]=$!
