@@ -110,6 +110,27 @@ class ModelFitTest {
     }
 
     @Test
+    void aWorseMeasurementThatAHeavierLoadContradictsIsAStallAndTheBetterCounts() {
+        // 20K measured at 4.3 ms once and 200 µs again, while 30K and 40K kept up within 1 ms: the curve cannot rise and
+        // come back down with load, so the 4.3 ms was the host (a stall), not 20K reads/s.
+        LoadPoint stall = new LoadPoint(100, 20_000, 20_000, 0, 100, 4300, 0, 0, 5);
+        assertThat(readOnlyAt1ms(knee(stall))).isEqualTo(readOnlyAt1ms(knee()));
+        assertThat(ModelFit.rates(knee(stall), 10_000).get(100).get(1).stall()).isTrue();
+        // Measured once, the isotonic fit pools it with its heavier neighbours instead: no repeat, no verdict.
+        List<LoadPoint> once = new java.util.ArrayList<>(knee());
+        once.set(1, stall);
+        assertThat(readOnlyAt1ms(once)).isLessThan(readOnlyAt1ms(knee()));
+        // A heavier load past saturation (p95 over 10 ms) is no evidence: its p95 measures how long its queue grew.
+        List<LoadPoint> cliff = new java.util.ArrayList<>(List.of(ro(10_000, 100), ro(20_000, 200), ro(30_000, 12_000), stall));
+        assertThat(ModelFit.rates(cliff, 10_000).get(100).get(1).stall()).isFalse();
+        assertThat(ModelFit.rates(cliff, 10_000).get(100).get(1).point().readP95Micros()).isEqualTo(4300);
+        // Nor is a heavier load above a rate that fell behind when measured again (the curve already ends below it).
+        LoadPoint behind = new LoadPoint(100, 30_000, 15_000, 0, 1_000_000, 3_000_000, 0, 0, 5);
+        List<LoadPoint> ended = new java.util.ArrayList<>(List.of(ro(10_000, 100), ro(20_000, 200), ro(30_000, 250), ro(40_000, 300), stall, behind));
+        assertThat(ModelFit.rates(ended, 10_000).get(100).get(1).stall()).isFalse();
+    }
+
+    @Test
     void aRateThatFellBehindWhenMeasuredAgainEndsTheCurve() {
         LoadPoint stalled = new LoadPoint(100, 40_000, 20_000, 0, 1_000_000, 3_000_000, 0, 0, 5);
         // Left out like any saturated point, the interpolation would reach past it (30K -> 50K: 40.9K).
