@@ -103,7 +103,7 @@ public final class ReflexBench implements Callable<Integer> {
     String poll;
 
     @Option(names = "--cpus", paramLabel = "LIST", description = "Pin load thread i to the i-th CPU of LIST (e.g. 1 or 2-3,"
-            + " round robin) and keep the JVM's other threads (JIT, GC) off them, as the dataplane's --cpus does (default: unpinned).")
+            + " round robin) and keep the JVM's JIT compiler threads off them, as the dataplane's --cpus does (default: unpinned).")
     String cpus;
 
     @Option(names = "--max-errors", paramLabel = "N", defaultValue = "0", description = "Failed requests tolerated before the exit code says so (default: ${DEFAULT-VALUE}).")

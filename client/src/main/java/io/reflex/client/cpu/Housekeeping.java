@@ -13,14 +13,20 @@ import java.util.TreeSet;
 import java.util.stream.Stream;
 
 /**
- * Keeps the JVM's other threads — JIT compilers, GC workers, the control plane — off the CPUs the pinned loops poll,
- * as ReFlex/IX and DPDK keep housekeeping off their data cores (the dataplane's loops; reflex-bench's load threads with
- * {@code --cpus}). A loop that polls with {@code yield} gives its CPU to
- * any runnable thread, so a C2 compile landing there costs the loop whole scheduler slices: on this VM the LC tenant's
- * p95 missed its SLO in the first minutes after a fresh agent started, while its JIT was busy on the data path's vCPU.
+ * Keeps the JVM's JIT compiler threads off the CPUs the pinned loops poll, as ReFlex/IX and DPDK keep housekeeping off
+ * their data cores (the dataplane's loops; reflex-bench's load threads with {@code --cpus}). A loop that polls with
+ * {@code yield} gives its CPU to any runnable thread, so a C2 compile landing there costs the loop whole scheduler
+ * slices: on this VM the LC tenant's p95 missed its SLO in the first minutes after a fresh agent started, while its JIT
+ * was busy on the data path's vCPU.
  *
- * <p>Cold path. Threads created later inherit their creator's mask, so one pass after the loops start covers the JIT
- * and GC threads the JVM adds later too. When the loops' CPUs are all the process has, nothing changes.
+ * <p>Only the compilers: they are the heavy work that runs beside the loops. The 30-minute soak moved every other
+ * thread too, and on its 2 vCPUs that backfired where the other CPU was busy (the API server, etcd, a restarting
+ * operator): the agent's Lease renewals, now queued there, took 10 s and it fenced itself twice, and a full GC whose
+ * workers waited for that CPU stopped the loop for 560 ms. Control threads are light and need to be timely, and GC
+ * pauses stop the loops wherever the GC runs, so both stay free to use the loops' CPUs, which a yielding loop hands over.
+ *
+ * <p>Cold path. The JVM starts further compiler threads from a compiler thread, so they inherit its mask: one pass
+ * after the loops start covers them. When the loops' CPUs are all the process has, nothing changes.
  */
 public final class Housekeeping {
     private static final Set<Integer> LOOP_TIDS = new HashSet<>();
@@ -43,8 +49,8 @@ public final class Housekeeping {
     }
 
     /**
-     * Restrict every thread of this process but the loops to the process's CPUs minus {@code loopCpus} (and those of
-     * loops already pinned). Returns what it did, for the start-up log; does nothing when no CPU would be left.
+     * Restrict this process's JIT compiler threads to the process's CPUs minus {@code loopCpus} (and those of loops
+     * already pinned). Returns what it did, for the start-up log; does nothing when no CPU would be left.
      */
     public static synchronized String apply(List<Integer> loopCpus) {
         Set<Integer> data = new TreeSet<>(LOOP_CPUS);
@@ -56,12 +62,26 @@ public final class Housekeeping {
         }
         int moved = 0, failed = 0;
         for (int tid : threadIds()) {
-            if (LOOP_TIDS.contains(tid)) continue;
+            if (LOOP_TIDS.contains(tid) || !isCompiler(threadName(tid))) continue;
             if (Affinity.set(tid, others)) moved++;
             else failed++; // the thread ended meanwhile, or the kernel refused: it keeps its mask
         }
-        return "housekeeping: " + moved + " JVM threads (JIT, GC, control) on CPUs " + HostCpus.formatCpus(others)
-                + ", off the loops' " + HostCpus.formatCpus(List.copyOf(data)) + (failed > 0 ? " (" + failed + " not moved)" : "");
+        return "housekeeping: " + moved + " JIT compiler threads on CPUs " + HostCpus.formatCpus(others)
+                + ", off the loops' " + HostCpus.formatCpus(List.copyOf(data)) + (failed > 0 ? " (" + failed + " not moved)" : "")
+                + "; GC and control threads may use every CPU";
+    }
+
+    /** HotSpot's compiler threads, as the kernel names them (15 characters): {@code C2 CompilerThre}, {@code C1 CompilerThre}. */
+    public static boolean isCompiler(String threadName) {
+        return threadName.startsWith("C1 CompilerThre") || threadName.startsWith("C2 CompilerThre");
+    }
+
+    private static String threadName(int tid) {
+        try {
+            return Files.readString(Path.of("/proc/self/task/" + tid + "/comm")).trim();
+        } catch (IOException | RuntimeException e) {
+            return "";
+        }
     }
 
     /** {@code process} minus {@code data}, ascending. */

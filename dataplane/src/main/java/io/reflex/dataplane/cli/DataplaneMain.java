@@ -48,7 +48,7 @@ public final class DataplaneMain implements Callable<Integer> {
     String threads;
 
     @Option(names = "--cpus", paramLabel = "LIST", description = "CPUs the dataplane may use, in cpuset list form (e.g. 2-3,6;"
-            + " what the node agent passes); loop i is pinned to the i-th, and the process's other threads (JIT, GC, admin) are"
+            + " what the node agent passes); loop i is pinned to the i-th, and the JIT compiler threads are"
             + " kept on its remaining CPUs, if any. Default: this process's affinity")
     String cpus;
 

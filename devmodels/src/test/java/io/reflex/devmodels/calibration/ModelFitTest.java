@@ -131,6 +131,22 @@ class ModelFitTest {
     }
 
     @Test
+    void aKeptUpPointPastSaturationThatAHeavierLoadContradictsIsNoCapacity() {
+        // 00:40 run, calibration 1: 10.5K reads/s kept up at p95 22 ms, 20.9K at 6.4 ms: the first was a stall of the
+        // host, not the node's capacity (it served more, faster); counted, it capped the model at 0.94M tokens/s.
+        List<LoadPoint> points = new java.util.ArrayList<>(List.of(ro(5_000, 300), ro(10_470, 22_299), ro(20_940, 6_398), ro(31_410, 50_364)));
+        List<LoadPoint> caps = List.of(cap(100, 100_000, 0), cap(90, 60_000, 6000));
+        ModelFit.Ceiling c = ModelFit.ceiling(points, caps, 4, 10_000);
+        assertThat(c.from().offeredIops()).isEqualTo(31_410); // kept up past saturation, and nothing heavier kept up within it
+        // Without the heavier clean point, 10.5K is what the node served with full queues: a capacity.
+        assertThat(ModelFit.ceiling(List.of(ro(5_000, 300), ro(10_470, 22_299), ro(31_410, 50_364)), caps, 4, 10_000).iops())
+                .isEqualTo(10_470);
+        // A point that fell behind is capacity whatever heavier points did.
+        LoadPoint behind = new LoadPoint(100, 12_000, 8_000, 0, 1_000_000, 2_000_000, 0, 0, 5);
+        assertThat(ModelFit.ceiling(List.of(ro(5_000, 300), behind, ro(20_940, 6_398)), caps, 4, 10_000).iops()).isEqualTo(8_000);
+    }
+
+    @Test
     void aRateThatFellBehindWhenMeasuredAgainEndsTheCurve() {
         LoadPoint stalled = new LoadPoint(100, 40_000, 20_000, 0, 1_000_000, 3_000_000, 0, 0, 5);
         // Left out like any saturated point, the interpolation would reach past it (30K -> 50K: 40.9K).

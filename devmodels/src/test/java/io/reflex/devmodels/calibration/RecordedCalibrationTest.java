@@ -97,6 +97,18 @@ class RecordedCalibrationTest {
         assertThat(s[1]).isGreaterThan(-0.03);
     }
 
+    @Test
+    void aStallPastSaturationIsNoCapacityWhenMoreLoadWasServedFaster() throws Exception {
+        // 00:40 run on a stalling host (2026-12-07): calibration 1's read-only 10,470 IOPS kept up at p95 22 ms next to
+        // 20,940 at 6.4 ms, and set the lowest capacity seen (cap 0.94M tokens/s); it is a stall, the cap now comes
+        // from a point that had no faster heavier neighbour. Its budget at 1 ms is still its own curve's (no 1 ms
+        // target reachable: the first is 2 ms): that calibration measured a host in stalls, and says so.
+        ModelFit.Fit first = run("20261207-004023").getFirst();
+        assertThat(first.ceiling().from().offeredIops()).isNotEqualTo(10_470);
+        assertThat(first.ceiling().iops()).isGreaterThan(10_470);
+        assertThat(first.skippedTargets()).contains(1000L);
+    }
+
     /** Points of a calibration log's point table. */
     record Recorded(List<LoadPoint> points, List<LoadPoint> capacities) {
         static Recorded read(String resource) throws IOException {

@@ -62,7 +62,7 @@ public final class AgentCommand {
   String poll;
 
   @Option(names = "--cpus", paramLabel = "LIST", description = "CPUs the dataplanes may use, cpuset list form (e.g. 2-3); "
-      + "the agent's other threads (JIT, GC, control) are kept on the rest of its cpuset, if any; "
+      + "the agent's JIT compiler threads are kept on the rest of its cpuset, if any; "
       + "default: the agent's own affinity, i.e. its container's cpuset (what the kubelet's CPU manager gave the pod)")
   String cpus;
 
