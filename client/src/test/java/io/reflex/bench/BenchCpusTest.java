@@ -10,17 +10,12 @@ import io.reflex.client.cpu.Housekeeping;
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -53,7 +48,7 @@ class BenchCpusTest {
             try {
                 String line = waitFor(p, "reflex-bench: housekeeping:");
                 assertThat(line).contains("on CPUs " + HostCpus.formatCpus(others)).contains("off the loops' " + loopCpu);
-                Map<String, String> masks = threadMasks(p.pid());
+                Map<String, String> masks = Housekeeping.threadMasks(p.pid());
                 masks.forEach((thread, mask) -> {
                     if (thread.startsWith("reflex-bench-0/")) {
                         assertThat(mask).as("the load thread polls its own CPU: " + masks).isEqualTo(Integer.toString(loopCpu));
@@ -80,34 +75,12 @@ class BenchCpusTest {
         return err.toString(StandardCharsets.UTF_8);
     }
 
-    private static String waitFor(Process p, String prefix) throws IOException {
-        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-        StringBuilder seen = new StringBuilder();
-        for (String line; (line = out.readLine()) != null; ) {
-            seen.append(line).append('\n');
-            if (line.startsWith(prefix)) {
-                Thread.ofVirtual().start(() -> out.lines().forEach(l -> { })); // keep draining
-                return line;
-            }
-        }
-        throw new AssertionError("reflex-bench exited without '" + prefix + "':\n" + seen);
-    }
-
-    /** Thread name/id -> Cpus_allowed_list, from /proc. */
-    private static Map<String, String> threadMasks(long pid) throws IOException {
-        Map<String, String> masks = new HashMap<>();
-        try (Stream<Path> tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
-            for (Path t : tasks.toList()) {
-                try {
-                    String name = Files.readString(t.resolve("comm")).trim();
-                    String mask = Files.readAllLines(t.resolve("status")).stream()
-                            .filter(l -> l.startsWith("Cpus_allowed_list:")).findFirst().orElseThrow().split(":")[1].trim();
-                    masks.put(name + "/" + t.getFileName(), mask);
-                } catch (IOException e) {
-                    // the thread ended meanwhile
-                }
-            }
-        }
-        return masks;
+    /** The first output line starting with {@code prefix}; the rest is drained so the process never blocks writing. */
+    private static String waitFor(Process p, String prefix) {
+        BufferedReader out = p.inputReader(StandardCharsets.UTF_8);
+        String line = out.lines().filter(l -> l.startsWith(prefix)).findFirst()
+                .orElseThrow(() -> new AssertionError("reflex-bench exited without '" + prefix + "'"));
+        Thread.ofVirtual().start(() -> out.lines().forEach(l -> { }));
+        return line;
     }
 }

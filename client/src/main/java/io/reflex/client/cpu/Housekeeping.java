@@ -8,7 +8,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.stream.Stream;
 
@@ -74,6 +76,27 @@ public final class Housekeeping {
     /** HotSpot's compiler threads, as the kernel names them (15 characters): {@code C2 CompilerThre}, {@code C1 CompilerThre}. */
     public static boolean isCompiler(String threadName) {
         return threadName.startsWith("C1 CompilerThre") || threadName.startsWith("C2 CompilerThre");
+    }
+
+    /**
+     * Where each thread of process {@code pid} may run: "name/tid" to its {@code Cpus_allowed_list}, from /proc (for
+     * diagnostics and the tests that check what {@link #apply} did); threads that end meanwhile are left out.
+     */
+    public static Map<String, String> threadMasks(long pid) throws IOException {
+        Map<String, String> masks = new TreeMap<>();
+        try (Stream<Path> tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            for (Path t : tasks.toList()) {
+                try {
+                    String name = Files.readString(t.resolve("comm")).trim();
+                    for (String line : Files.readAllLines(t.resolve("status"))) {
+                        if (line.startsWith("Cpus_allowed_list:")) masks.put(name + "/" + t.getFileName(), line.substring(18).trim());
+                    }
+                } catch (IOException e) {
+                    // the thread ended meanwhile
+                }
+            }
+        }
+        return masks;
     }
 
     private static String threadName(int tid) {

@@ -12,14 +12,10 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -49,7 +45,7 @@ class HousekeepingTest {
         try {
             String line = waitFor(p, "housekeeping:");
             assertTrue(line.contains("on CPUs " + Layout.formatCpus(others)), line);
-            Map<String, String> masks = threadMasks(p.pid());
+            Map<String, String> masks = Housekeeping.threadMasks(p.pid());
             masks.forEach((thread, mask) -> {
                 if (thread.startsWith("reflex-dp-0/")) {
                     assertEquals(Integer.toString(loopCpu), mask, "the loop polls its own CPU: " + masks);
@@ -86,23 +82,5 @@ class HousekeepingTest {
             }
         }
         throw new AssertionError("the dataplane exited without '" + prefix + "':\n" + seen);
-    }
-
-    /** Thread name/id → Cpus_allowed_list, from /proc. */
-    private static Map<String, String> threadMasks(long pid) throws IOException {
-        Map<String, String> masks = new HashMap<>();
-        try (Stream<Path> tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
-            for (Path t : tasks.toList()) {
-                try {
-                    String name = Files.readString(t.resolve("comm")).trim();
-                    String mask = Files.readAllLines(t.resolve("status")).stream()
-                            .filter(l -> l.startsWith("Cpus_allowed_list:")).findFirst().orElseThrow().split(":")[1].trim();
-                    masks.put(name + "/" + t.getFileName(), mask);
-                } catch (IOException e) {
-                    // the thread ended meanwhile
-                }
-            }
-        }
-        return masks;
     }
 }
