@@ -97,17 +97,9 @@ public final class ModelFit {
         // rate's own repeat is not one either. On this VM a host stall put a read-only point at 10.5K reads/s to p95
         // 22 ms (kept up) with 20.9K at 6.4 ms next to it: counted, it capped the model at 0.94M tokens/s.
         List<LoadPoint> saturated = new ArrayList<>(points.stream().filter(LoadPoint::fellBehind).toList());
-        rates(points, saturatedP95).values().forEach(rs -> {
-            double failed = rs.stream().filter(r -> r.times() > 1 && r.point().fellBehind())
-                    .mapToDouble(r -> r.point().offeredIops()).min().orElse(Double.POSITIVE_INFINITY);
-            for (Rate r : rs) {
-                LoadPoint p = r.point();
-                if (p.readP95Micros() <= saturatedP95) continue;
-                boolean contradicted = !p.fellBehind() && rs.stream().map(Rate::point).anyMatch(h -> h.offeredIops() > p.offeredIops()
-                        && h.offeredIops() < failed && !h.fellBehind() && h.readIops() > 0 && h.readP95Micros() <= saturatedP95);
-                if (!contradicted) saturated.add(p);
-            }
-        });
+        rates(points, saturatedP95).values().forEach(rs -> rs.forEach(r -> {
+            if (r.point().readP95Micros() > saturatedP95 && !r.contradicted()) saturated.add(r.point());
+        }));
         for (LoadPoint p : saturated) {
             double x = p.readIops() + writeWeight * p.writeIops();
             if (x > 0 && x < least) { least = x; lowest = p; }
@@ -326,17 +318,19 @@ public final class ModelFit {
     /**
      * An offered rate of a mix: the measurement the fit counts and how often the rate was measured.
      *
-     * @param stall a repeated rate whose worse measurement a heavier load of the mix contradicted (see {@link #rates})
+     * @param stall        a repeated rate whose worse measurement a heavier load of the mix contradicted (see {@link #rates})
+     * @param contradicted the counted measurement kept up, and a heavier rate of the mix kept up within saturation at a
+     *                     lower p95 (below any rate that fell behind when repeated): its p95 is no point of the curve
      */
-    record Rate(LoadPoint point, int times, boolean stall) {}
+    record Rate(LoadPoint point, int times, boolean stall, boolean contradicted) {}
 
     /**
      * The points by read percentage and offered rate, in the order first measured. A rate measured again counts with its
      * {@link #worse} measurement, unless that one kept up with a read p95 above a heavier rate's of the same mix that kept
      * up too (below any rate that fell behind when repeated): a latency curve cannot rise and come back down with load,
-     * so that p95 was a stall of the host, not the load's (the heavier rate's p95 must be within {@code saturatedP95}: past
-     * it a point's p95 says how long its queue grew, not where the curve is) (on this VM one 5-s window at 24.8K reads/s measured p95
-     * 4.3 ms, its repeat 200 µs, and 37.2K measured 337 µs). Then the rate counts with its best measurement. A stall is
+     * so that p95 was a stall of the host, not the load's. The heavier rate's p95 must be within {@code saturatedP95}: past
+     * it a point's p95 says how long its queue grew, not where the curve is. On this VM one 5-s window at 24.8K reads/s
+     * measured p95 4.3 ms, its repeat 200 µs, and 37.2K measured 337 µs. Then the rate counts with its best measurement. A stall is
      * load-independent, no budget can keep an SLO through it, and kept as the worse it set where the 1 ms point fell (the
      * 22:17 run's budgets 1.68M / 1.51M / 3.51M). A repeat that falls behind still always counts: that is capacity.
      */
@@ -356,10 +350,11 @@ public final class ModelFit {
                 LoadPoint c = worst(ms);
                 boolean stall = ms.size() > 1 && !c.fellBehind() && c.readP95Micros() > heavierP95;
                 if (stall) c = ms.stream().min(Comparator.comparingLong(LoadPoint::readP95Micros)).orElseThrow();
+                boolean contradicted = !c.fellBehind() && c.readP95Micros() > heavierP95;
                 if (offered < failed && !c.fellBehind() && c.readIops() > 0 && c.readP95Micros() <= saturatedP95) {
                     heavierP95 = Math.min(heavierP95, c.readP95Micros());
                 }
-                counted.put(offered, new Rate(c, ms.size(), stall));
+                counted.put(offered, new Rate(c, ms.size(), stall, contradicted));
             }
             rates.put(r, m.keySet().stream().map(counted::get).toList());
         });
