@@ -241,12 +241,11 @@ public final class ReflexBench implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 throw usage("--cpus: " + e.getMessage());
             }
-            List<Integer> allowed = Affinity.allowed();
             if (pinTo.isEmpty()) throw usage("--cpus names no CPU");
-            for (int c : pinTo) {
-                if (!allowed.isEmpty() && !allowed.contains(c)) {
-                    throw usage("--cpus: CPU " + c + " is not among the CPUs this process may use (" + HostCpus.formatCpus(allowed) + ")");
-                }
+            try {
+                HostCpus.requireAllowed(pinTo, Affinity.allowed());
+            } catch (IllegalArgumentException e) {
+                throw usage(e.getMessage());
             }
         }
         ClientLayout layout = ClientLayout.choose(requestedPoll, threadCount, requestedPoll == null ? HostCpus.probe(pinTo) : null);

@@ -38,7 +38,7 @@ public record HostCpus(List<Integer> allowed, int online, List<Integer> isolated
     /**
      * As {@link #probe(List)}, with the CPUs this process may use given ({@code allowed}; null or empty: this thread's
      * affinity, from {@code /proc/thread-self/status}). The dataplane passes the process's CPUs as they were at start,
-     * which a thread moved off the loops' CPUs no longer shows.
+     * which a pinned or moved thread's own mask no longer shows.
      */
     public static HostCpus probe(List<Integer> allowed, List<Integer> cpus) {
         if (allowed == null || allowed.isEmpty()) {
@@ -174,6 +174,20 @@ public record HostCpus(List<Integer> allowed, int online, List<Integer> isolated
             }
         }
         return List.copyOf(cpus);
+    }
+
+    /**
+     * Refuses ({@code --cpus}, IllegalArgumentException) a CPU that is not in {@code allowed}, the CPUs this process may
+     * use; an empty {@code allowed} (the kernel did not say) refuses nothing.
+     */
+    public static void requireAllowed(List<Integer> cpus, List<Integer> allowed) {
+        if (allowed.isEmpty()) return;
+        for (int c : cpus) {
+            if (!allowed.contains(c)) {
+                throw new IllegalArgumentException("--cpus: CPU " + c + " is not among the CPUs this process may use ("
+                        + formatCpus(allowed) + ")");
+            }
+        }
     }
 
     /** The compact cpuset form of {@code cpus} ({@code 0-3,6}). */

@@ -55,7 +55,7 @@ public record Layout(int threads, List<Integer> pins, PollMode poll, int submitB
 
         /** This machine, for {@code device} (null: none); samples {@code cpus} (null: every CPU we may use; {@code --cpus}). */
         public static Facts probe(Path device, List<Integer> cpus) {
-            // The process's CPUs as they were at start: Housekeeping may since have narrowed this thread's mask.
+            // The process's CPUs as the kernel gave them at start, not this thread's own mask (which may be a pinned one's).
             return new Facts(HostCpus.probe(Affinity.allowed(), cpus), Layout.deviceIrqCpus(device));
         }
 
@@ -86,12 +86,7 @@ public record Layout(int threads, List<Integer> pins, PollMode poll, int submitB
         List<Integer> cpus;
         boolean explicit = r.cpus() != null && !r.cpus().isEmpty();
         if (explicit) {
-            for (int c : r.cpus()) {
-                if (!f.allowed().contains(c)) {
-                    throw new IllegalArgumentException("--cpus: CPU " + c + " is not among the CPUs this process may use ("
-                            + formatCpus(f.allowed()) + ")");
-                }
-            }
+            HostCpus.requireAllowed(r.cpus(), f.allowed());
             cpus = List.copyOf(new TreeSet<>(r.cpus()));
             why.add("CPUs " + formatCpus(cpus) + " (--cpus)");
         } else {
