@@ -247,7 +247,8 @@ if want qos; then
 import sys, yaml
 m = yaml.safe_load(open(sys.argv[1])); p = float(sys.argv[2]); L = m["tokenLimits"]
 def rate(key):
-    if p <= L[0]["p95Micros"]: return L[0][key]
+    if p < L[0]["p95Micros"]:  # as DeviceModel.tokenRateAt: no rate stricter than the first point
+        sys.exit(f"{sys.argv[1]} reaches no p95 of {p:.0f} µs (its strictest point is {L[0]['p95Micros']} µs): set QOS_P95")
     for lo, hi in zip(L, L[1:]):
         if p <= hi["p95Micros"]:
             t = (p - lo["p95Micros"]) / (hi["p95Micros"] - lo["p95Micros"]); return lo[key] + t * (hi[key] - lo[key])

@@ -31,12 +31,13 @@ ensure_jars
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 log "calibrating $DEV $CALS times (engine $ENGINE, vCPU $CAL_CPU); results in $OUT; load average $LOAD0"
 
-budget() { # MODEL.yaml P95 KEY -> token rate at that p95 (linear interpolation, clamped: as DeviceModel.tokenRateAt)
+budget() { # MODEL.yaml P95 KEY -> token rate at that p95 (as DeviceModel.tokenRateAt: interpolated, 0 stricter than the first point)
   python3 - "$@" <<'PY'
 import sys, yaml
 m = yaml.safe_load(open(sys.argv[1])); p = float(sys.argv[2]); key = sys.argv[3]; L = m["tokenLimits"]
 def rate():
-    if p <= L[0]["p95Micros"]: return L[0][key]
+    if p < L[0]["p95Micros"]: return 0
+    if p == L[0]["p95Micros"]: return L[0][key]
     for lo, hi in zip(L, L[1:]):
         if p <= hi["p95Micros"]:
             t = (p - lo["p95Micros"]) / (hi["p95Micros"] - lo["p95Micros"]); return lo[key] + t * (hi[key] - lo[key])
@@ -88,6 +89,7 @@ yaml.safe_dump(m, open(sys.argv[2], "w"), sort_keys=False)
 PY
 done
 
+[ "${MIXED[1]}" != 0 ] || die "calibration 1's model reaches no p95 of $QOS_P95 µs (its strictest point is above it): no QoS run at that SLO"
 RUNS_QOS=(fresh); for f in $OVERSTATE; do RUNS_QOS+=("overstated-$f"); done
 for which in "${RUNS_QOS[@]}"; do
   model=$OUT/model-1.yaml; [ $which = fresh ] || model=$OUT/$which.yaml

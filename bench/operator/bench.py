@@ -760,10 +760,10 @@ def qty_bytes(q):
 
 
 def rate_at(p95, read_only):
-    """DeviceModel.tokenRateAt: linear between points, clamped at both ends."""
+    """DeviceModel.tokenRateAt: linear between points, none stricter than the first, the last's beyond it."""
     pick = (lambda l: l[2]) if read_only else (lambda l: l[1])
-    if p95 <= LIMITS[0][0]:
-        return pick(LIMITS[0])
+    if p95 < LIMITS[0][0]:
+        return 0
     for lo, hi in zip(LIMITS, LIMITS[1:]):
         if p95 <= hi[0]:
             return pick(lo) + (pick(hi) - pick(lo)) * (p95 - lo[0]) / (hi[0] - lo[0])

@@ -112,9 +112,10 @@ def model_points(path):
 
 
 def rate_at(points, p95):
-    """Token rate at a p95 limit, linear between points, clamped (as devmodels' DeviceModel.tokenRateAt)."""
-    if p95 <= points[0][0]:
-        return points[0][1]
+    """Token rate at a p95 limit, linear between points (as devmodels' DeviceModel.tokenRateAt): none stricter
+    than the first point, the last point's rate beyond it."""
+    if p95 < points[0][0]:
+        sys.exit(f"the model reaches no p95 of {p95:.0f} µs (its strictest point is {points[0][0]} µs)")
     for (lo_p, lo_r), (hi_p, hi_r) in zip(points, points[1:]):
         if p95 <= hi_p:
             return lo_r + (p95 - lo_p) / (hi_p - lo_p) * (hi_r - lo_r)

@@ -66,6 +66,9 @@ public final class Budget {
         all.addAll(existing);
         all.add(candidate);
         Evaluation after = evaluate(model, all);
+        if (candidate.latencyCritical() && !model.reaches(candidate.p95Micros())) {
+            return new Decision(false, after, unreachable(model, candidate));
+        }
         if (!after.overcommitted()) return new Decision(true, after, "fits");
         String reason = candidate.latencyCritical()
                 ? String.format("cannot satisfy %s: needs %s tokens/s (%d IOPS, %d%% read) at p95 %dµs; device budget there is %s, of which %s already reserved",
@@ -75,6 +78,13 @@ public final class Budget {
                 : String.format("cannot add BE tenant %s: it forces the mixed (read/write) budget %s tokens/s, below the %s reserved by LC tenants",
                         candidate.name(), human(after.tokenRate()), human(after.lcReserved()));
         return new Decision(false, after, reason);
+    }
+
+    /** Why an LC tenant whose SLO is stricter than every point of the device's model is refused. */
+    public static String unreachable(DeviceModel model, TenantDemand candidate) {
+        return String.format("cannot satisfy %s: p95 %dµs is stricter than device model %s was measured to meet "
+                        + "(its strictest point is p95 %dµs); ask for p95 >= %dµs or place it on a faster device",
+                candidate.name(), candidate.p95Micros(), model.name(), model.strictestP95Micros(), model.strictestP95Micros());
     }
 
     /** 4.1M, 850K, 12 — for messages. */

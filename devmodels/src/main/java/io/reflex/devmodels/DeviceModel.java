@@ -44,15 +44,29 @@ public record DeviceModel(String name, String description, long readCost4k, long
         return iops * (r * readCost4k + (1 - r) * writeCost4k);
     }
 
+    /** The strictest p95 the model has a measured rate for (its first point); 0 for an unlimited model. */
+    public long strictestP95Micros() {
+        return unlimited ? 0 : tokenLimits.getFirst().p95Micros();
+    }
+
+    /** Whether the model says anything about a p95 limit this strict: an SLO below its first point has no rate. */
+    public boolean reaches(long p95Micros) {
+        return p95Micros >= strictestP95Micros();
+    }
+
     /**
-     * Token rate the device sustains at a p95 limit; linear interpolation between points, clamped at both ends
-     * (as the original). {@link Double#POSITIVE_INFINITY} for an unlimited model.
+     * Token rate the device sustains at a p95 limit; linear interpolation between points, the loosest point's rate
+     * beyond it. {@link Double#POSITIVE_INFINITY} for an unlimited model. Zero for a limit stricter than the first
+     * point: unlike the original, which clamped to the first point's rate, a limit the device was never measured to
+     * meet gets no budget (a calibrated model of a slow or loaded device may start at 2 ms; a 1 ms tenant must not
+     * be admitted on the 2 ms budget).
      */
     public double tokenRateAt(long p95Micros, boolean readOnly) {
         if (unlimited) return Double.POSITIVE_INFINITY;
         List<TokenLimit> l = tokenLimits;
         TokenLimit first = l.getFirst();
-        if (p95Micros <= first.p95Micros()) return rate(first, readOnly);
+        if (p95Micros < first.p95Micros()) return 0;
+        if (p95Micros == first.p95Micros()) return rate(first, readOnly);
         for (int i = 1; i < l.size(); i++) {
             TokenLimit hi = l.get(i);
             if (p95Micros <= hi.p95Micros()) {

@@ -51,8 +51,11 @@ class DeviceModelTest {
     }
 
     @Test
-    void interpolatesAndClamps() {
-        assertThat(sample.tokenRateAt(100, false)).isEqualTo(36e6);
+    void interpolatesAndHasNoRateStricterThanItsFirstPoint() {
+        assertThat(sample.strictestP95Micros()).isEqualTo(500);
+        assertThat(sample.tokenRateAt(499, false)).isZero();
+        assertThat(sample.tokenRateAt(100, true)).isZero();
+        assertThat(sample.tokenRateAt(500, false)).isEqualTo(36e6);
         assertThat(sample.tokenRateAt(750, false)).isCloseTo(43e6, within(1.0));
         assertThat(sample.tokenRateAt(750, true)).isCloseTo(90e6, within(1.0));
         assertThat(sample.tokenRateAt(10_000, false)).isEqualTo(80e6);
@@ -84,5 +87,18 @@ class DeviceModelTest {
         assertThat(d.admitted()).isFalse();
         assertThat(d.reason()).contains("big").contains("p95 500µs").contains("36.0M");
         assertThat(Budget.admit(sample, List.of(), TenantDemand.lc("ok", 100_000, 100, 500)).admitted()).isTrue();
+    }
+
+    /** A calibrated model that only reaches 2 ms (a slow or loaded device) must not admit a 1 ms tenant on its 2 ms budget. */
+    @Test
+    void admissionRefusesAnSloStricterThanTheModelReaches() {
+        var slow = new DeviceModel("slow", "", 100, 300, false, List.of(new TokenLimit(2000, 3e6, 4e6), new TokenLimit(5000, 5e6, 6e6)));
+        var d = Budget.admit(slow, List.of(), TenantDemand.lc("tight", 10, 100, 1000));
+        assertThat(d.admitted()).isFalse();
+        assertThat(d.reason()).contains("tight").contains("p95 1000µs").contains("slow").contains("p95 2000µs");
+        assertThat(Budget.admit(slow, List.of(), TenantDemand.lc("fine", 10, 100, 2000)).admitted()).isTrue();
+        // An existing tenant that is already too strict (placed before this rule) leaves no budget for anyone.
+        assertThat(Budget.evaluate(slow, List.of(TenantDemand.lc("old", 10, 100, 1000))).overcommitted()).isTrue();
+        assertThat(Budget.admit(DeviceModels.load("null"), List.of(), TenantDemand.lc("any", 10, 100, 1)).admitted()).isTrue();
     }
 }

@@ -356,7 +356,7 @@ public final class Ledger {
   private record Rejection(Device device, Kind kind, String constraint, double spareForCandidate, long largestGap,
                            double needed) {}
 
-  private enum Kind { NOT_READY, CONSTRAINTS, TENANTS, TOKENS, CAPACITY, PORTS }
+  private enum Kind { NOT_READY, CONSTRAINTS, LATENCY, TENANTS, TOKENS, CAPACITY, PORTS }
 
   private record Evaluated(List<Candidate> candidates, List<Rejection> rejections, int deviceCount) {}
 
@@ -378,6 +378,9 @@ public final class Ledger {
     add(parts, counts.get(Kind.CONSTRAINTS), "outside the placement constraints" + rejections.stream()
         .filter(j -> j.kind() == Kind.CONSTRAINTS).findFirst()
         .map(j -> " [" + j.device().name() + ": " + j.constraint() + "]").orElse(""));
+    add(parts, counts.get(Kind.LATENCY), "whose models reach no p95 of " + r.demand().p95Micros() + "µs" + rejections.stream()
+        .filter(j -> j.kind() == Kind.LATENCY).min(Comparator.comparingLong(j -> j.device().model().strictestP95Micros()))
+        .map(j -> " [strictest: " + j.device().name() + ", p95 " + j.device().model().strictestP95Micros() + "µs]").orElse(""));
     add(parts, counts.get(Kind.TENANTS), "at their limit of " + MAX_TENANTS_PER_DEVICE + " tenants");
     add(parts, counts.get(Kind.TOKENS), "short of tokens");
     add(parts, counts.get(Kind.CAPACITY), "short of contiguous capacity");
@@ -444,6 +447,10 @@ public final class Ledger {
       String v = r.constraints().violation(d);
       if (v != null) {
         rs.add(new Rejection(d, Kind.CONSTRAINTS, v, 0, 0, 0));
+        continue;
+      }
+      if (demand.latencyCritical() && !d.model().reaches(demand.p95Micros())) {
+        rs.add(new Rejection(d, Kind.LATENCY, null, 0, 0, 0));
         continue;
       }
       Tenancy tenancy = tenancy(d);

@@ -94,6 +94,21 @@ class LedgerTest {
     assertThat(l.place(lc("ns/reader", 39_000, 100, 500, GI)).fits()).isTrue();
   }
 
+  /** A device whose model starts at 2 ms (calibrated on a loaded node) takes no 1 ms tenant, however idle it is. */
+  @Test
+  void anSloStricterThanADevicesModelReachesGoesElsewhereOrIsExplained() {
+    DeviceModel slow = new DeviceModel("slow", "", 100, 300, false,
+        List.of(new io.reflex.devmodels.TokenLimit(2000, 50e6, 90e6)));
+    Ledger l = new Ledger(PlacementPolicy.BEST_FIT, 20000, 20009);
+    l.upsertDevice(new Device("s1", "n1", Map.of(), Map.of(), true, 100 * GI, slow));
+    Outcome o = l.place(lc("ns/tight", 10, 100, 1000, GI));
+    assertThat(o.fits()).isFalse();
+    assertThat(o.reason()).contains("1 whose models reach no p95 of 1000µs [strictest: s1, p95 2000µs]");
+    assertThat(l.place(lc("ns/loose", 10, 100, 2000, GI)).fits()).isTrue();
+    l.upsertDevice(dev("d1", "n2", 100 * GI));
+    assertThat(l.place(lc("ns/tight", 10, 100, 1000, GI)).allocation().device()).isEqualTo("d1");
+  }
+
   @Test
   void aBeTenantMayNotForceTheMixedBudgetBelowReadOnlyReservations() {
     Ledger l = new Ledger(PlacementPolicy.BEST_FIT, 20000, 20009);
