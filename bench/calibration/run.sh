@@ -11,7 +11,8 @@
 # (the factors wrong models multiply every token rate by, e.g. "2 4");
 # QOS_SETUPS="qos-on", REPS=1, QOS_P95=1000, QOS_DURATION=15 (as bench/run-dataplane.sh); DEV, MAX_LOAD, WAIT_MAX
 # (bench/lib/common.sh). Results: bench/results/calibration-<date>/{model-N.yaml,model-N.log,overstated-F.yaml,
-# qos-fresh/,qos-overstated-F/,summary.md}.
+# qos-fresh/,qos-overstated-F/,summary.md}. Before each calibration two references on the same vCPU: openssl sha256 (the
+# host's CPU speed) and fio alone on the file at QD32 (the I/O path's capacity and p95): their spreads beside the budgets'.
 set -euo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 trap cleanup EXIT
@@ -53,13 +54,22 @@ cpu_ref() { # -> sha256 MB/s over 4 KiB blocks, 3 s, pinned to CAL_CPU
   taskset -c "$CAL_CPU" openssl speed -seconds 3 -bytes 4096 sha256 2>/dev/null \
     | awk '/^sha256 /{v=$2; sub(/k$/,"",v); printf "%.0f\n", v/1000}'
 }
+# A device reference before each calibration: fio alone on the same file and vCPU (4 KiB random reads, io_uring,
+# O_DIRECT, QD32, 8 s), the I/O path's own capacity and p95 without our code. If it moves as much as the budgets do,
+# the spread is the machine's, not the calibrator's.
+fio_ref() { # -> "IOPS p95µs"
+  taskset -c "$CAL_CPU" fio --name=ref --filename="$DEV" --rw=randread --bs=4k --direct=1 --ioengine=io_uring --iodepth=32 \
+      --time_based --runtime=8 --ramp_time=1 --norandommap --randrepeat=0 --lat_percentiles=1 --output-format=json 2>/dev/null \
+    | python3 -c 'import json, sys; r = json.load(sys.stdin)["jobs"][0]["read"]; print(round(r["iops"]), round(r["lat_ns"]["percentile"]["95.000000"] / 1000))'
+}
 ceiling() { # MODEL.yaml -> the lowest capacity seen, read-equivalent IOPS (from the model's comments)
   sed -n 's/^# Lowest capacity seen: \([0-9,]*\) read-equivalent.*/\1/p' "$1" | tr -d ,
 }
 
-declare -a SECS MIXED RO WCOST CPUREF CEIL
+declare -a SECS MIXED RO WCOST CPUREF CEIL FIOIOPS FIOP95
 for i in $(seq 1 "$CALS"); do
   CPUREF[$i]=$(cpu_ref || echo -)
+  read -r FIOIOPS[$i] FIOP95[$i] < <(fio_ref || echo "- -")
   precond=""; [ "$i" -gt 1 ] && precond="--skip-precondition"   # the first run wrote the span
   cmd="taskset -c $CAL_CPU $REFLEX_HOME/bin/reflex-calibrate --device $DEV --engine $ENGINE --name calibrated-$i --out $OUT/model-$i.yaml --plot $OUT/model-$i.png $precond $CAL_ARGS"
   echo "$cmd" >> "$OUT/commands.txt"
@@ -73,9 +83,10 @@ for i in $(seq 1 "$CALS"); do
   WCOST[$i]=$(python3 -c "import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))['writeCost4k'])" "$OUT/model-$i.yaml")
   CEIL[$i]=$(ceiling "$OUT/model-$i.yaml"); CEIL[$i]=${CEIL[$i]:--}
   log "  took ${SECS[$i]} s; budget at p95 $QOS_P95 µs: mixed ${MIXED[$i]}, read-only ${RO[$i]} tokens/s; write cost ${WCOST[$i]};" \
-    "lowest capacity seen ${CEIL[$i]} IOPS; CPU reference before it ${CPUREF[$i]} MB/s"
+    "lowest capacity seen ${CEIL[$i]} IOPS; CPU reference before it ${CPUREF[$i]} MB/s; fio QD32 before it ${FIOIOPS[$i]} IOPS at p95 ${FIOP95[$i]} µs"
 done
 CPUREF_END=$(cpu_ref || echo -)
+read -r FIOIOPS_END FIOP95_END < <(fio_ref || echo "- -")
 
 # the overstated models: the first calibration with every token rate multiplied by each factor in OVERSTATE
 for f in $OVERSTATE; do
@@ -101,11 +112,11 @@ done
 {
   echo "## Calibration of $DEV ($(date -u '+%Y-%m-%d %H:%M UTC'), $(git -C "$REPO" rev-parse --short HEAD), load average at start $LOAD0, at end $(cut -d' ' -f1-3 /proc/loadavg))"
   echo
-  echo "| calibration | time s | write cost | mixed budget at p95 $QOS_P95 µs (tokens/s) | read-only budget (tokens/s) | lowest capacity seen (read-equivalent IOPS) | CPU reference before it (sha256 MB/s, vCPU $CAL_CPU) |"
-  echo "|---|---:|---:|---:|---:|---:|---:|"
-  for i in $(seq 1 "$CALS"); do echo "| $i | ${SECS[$i]} | ${WCOST[$i]} | ${MIXED[$i]} | ${RO[$i]} | ${CEIL[$i]} | ${CPUREF[$i]} |"; done
-  echo "| after | | | | | | $CPUREF_END |"
-  python3 - "${MIXED[*]}" "${CEIL[*]}" "${CPUREF[*]} $CPUREF_END" <<'PY'
+  echo "| calibration | time s | write cost | mixed budget at p95 $QOS_P95 µs (tokens/s) | read-only budget (tokens/s) | lowest capacity seen (read-equivalent IOPS) | CPU reference before it (sha256 MB/s, vCPU $CAL_CPU) | fio alone before it (QD32 IOPS, p95 µs) |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+  for i in $(seq 1 "$CALS"); do echo "| $i | ${SECS[$i]} | ${WCOST[$i]} | ${MIXED[$i]} | ${RO[$i]} | ${CEIL[$i]} | ${CPUREF[$i]} | ${FIOIOPS[$i]}, ${FIOP95[$i]} |"; done
+  echo "| after | | | | | | $CPUREF_END | $FIOIOPS_END, $FIOP95_END |"
+  python3 - "${MIXED[*]}" "${CEIL[*]}" "${CPUREF[*]} $CPUREF_END" "${FIOIOPS[*]} $FIOIOPS_END" "${FIOP95[*]} $FIOP95_END" <<'PY'
 import statistics, sys
 def spread(name, xs, unit):
     v = [float(x) for x in xs.split() if x != "-"]
@@ -116,6 +127,8 @@ print("\nSpreads (largest deviation above / below the median):\n")
 spread("mixed budget at the SLO point (goal ±15%)", sys.argv[1], "tokens/s")
 spread("lowest capacity seen: what the node served when it could not keep up", sys.argv[2], "IOPS")
 spread("CPU reference (the host's speed per instruction on the calibrator's vCPU)", sys.argv[3], "MB/s")
+spread("fio alone, QD32 IOPS (the I/O path's capacity without our code)", sys.argv[4], "IOPS")
+spread("fio alone, QD32 p95", sys.argv[5], "µs")
 PY
   echo
   for which in "${RUNS_QOS[@]}"; do
