@@ -196,7 +196,7 @@ else
 fi
 
 AGENT_CMD=("${AGENT_PIN[@]}" "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --add-exports java.base/jdk.internal.misc=ALL-UNNAMED
-  --add-opens java.base/sun.nio.ch=ALL-UNNAMED -XX:+UseParallelGC -XX:TrimNativeHeapInterval=60000 -XX:PerMethodTrapLimit=0 -Xmx768m -XX:+ExitOnOutOfMemoryError
+  --add-opens java.base/sun.nio.ch=ALL-UNNAMED -XX:+UseParallelGC -XX:TrimNativeHeapInterval=60000 -Xmx768m -XX:+ExitOnOutOfMemoryError
   "-Xlog:gc:file=$OUT/gc/agent.log:time,uptime" ${NMT:+-XX:NativeMemoryTracking=summary} ${AGENT_JAVA_OPTS:-}
   -jar "$RUN/agent-app/quarkus-run.jar"
   --node "$NODE" --address "$ADDR" --http "$AGENT_HTTP" --device "$DEVFILE,model=$MODEL" --state-dir "$OUT/agent-state"
