@@ -38,7 +38,6 @@ import sys, yaml
 m = yaml.safe_load(open(sys.argv[1])); p = float(sys.argv[2]); key = sys.argv[3]; L = m["tokenLimits"]
 def rate():
     if p < L[0]["p95Micros"]: return 0
-    if p == L[0]["p95Micros"]: return L[0][key]
     for lo, hi in zip(L, L[1:]):
         if p <= hi["p95Micros"]:
             t = (p - lo["p95Micros"]) / (hi["p95Micros"] - lo["p95Micros"]); return lo[key] + t * (hi[key] - lo[key])

@@ -81,7 +81,7 @@ public final class Budget {
     }
 
     /** Why an LC tenant whose SLO is stricter than every point of the device's model is refused. */
-    public static String unreachable(DeviceModel model, TenantDemand candidate) {
+    private static String unreachable(DeviceModel model, TenantDemand candidate) {
         return String.format("cannot satisfy %s: p95 %dµs is stricter than device model %s was measured to meet "
                         + "(its strictest point is p95 %dµs); ask for p95 >= %dµs or place it on a faster device",
                 candidate.name(), candidate.p95Micros(), model.name(), model.strictestP95Micros(), model.strictestP95Micros());

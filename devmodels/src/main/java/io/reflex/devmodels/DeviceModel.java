@@ -64,9 +64,7 @@ public record DeviceModel(String name, String description, long readCost4k, long
     public double tokenRateAt(long p95Micros, boolean readOnly) {
         if (unlimited) return Double.POSITIVE_INFINITY;
         List<TokenLimit> l = tokenLimits;
-        TokenLimit first = l.getFirst();
-        if (p95Micros < first.p95Micros()) return 0;
-        if (p95Micros == first.p95Micros()) return rate(first, readOnly);
+        if (!reaches(p95Micros)) return 0;
         for (int i = 1; i < l.size(); i++) {
             TokenLimit hi = l.get(i);
             if (p95Micros <= hi.p95Micros()) {
