@@ -9,6 +9,7 @@ import io.reflex.devmodels.TenantDemand;
 import io.reflex.devmodels.TokenLimit;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -86,6 +87,11 @@ class LedgerPropertyTest {
         Outcome o = l.place(r);
         if (o.fits()) {
           checkPolicy(l, s.policy(), r, o.allocation(), cands);
+          // place()'s one-pass choice is the full evaluation's: the policy's first candidate, ties by name.
+          Ledger.Candidate expected = cands.stream().min(order(s.policy())).orElseThrow();
+          assertThat(o.allocation().device()).isEqualTo(expected.device().name());
+          assertThat(o.allocation().offsetBytes()).isEqualTo(expected.offsetBytes());
+          assertThat(o.allocation().port()).isEqualTo(expected.port());
           l.commit(o.allocation());
           placed.add(key);
         } else {
@@ -93,6 +99,12 @@ class LedgerPropertyTest {
           refused++;
           assertThat(cands).isEmpty();
         }
+      }
+      if (op.releaseIndex() % 5 == 0 && !devices.isEmpty()) { // a device's readiness changes (an update in place)
+        int i = op.releaseIndex() % devices.size();
+        Device d = devices.get(i);
+        devices.set(i, new Device(d.name(), d.node(), d.labels(), d.nodeLabels(), !d.healthy(), d.capacityBytes(), d.model()));
+        l.upsertDevice(devices.get(i));
       }
       checkInvariants(l, devices);
     }
@@ -114,6 +126,13 @@ class LedgerPropertyTest {
     TenantRequest probe = new TenantRequest("ns/probe", TenantDemand.lc("ns/probe", 1000, 90, 500), 8 * MI,
         Constraints.NONE);
     assertThat(rebuilt.place(probe)).isEqualTo(l.place(probe));
+  }
+
+  private static Comparator<Ledger.Candidate> order(PlacementPolicy p) {
+    Comparator<Ledger.Candidate> bySpare = Comparator.comparingDouble(Ledger.Candidate::spareTokensAfter);
+    Comparator<Ledger.Candidate> byFree = Comparator.comparingLong(Ledger.Candidate::freeBytesAfter);
+    return p == PlacementPolicy.BEST_FIT ? bySpare.thenComparing(byFree)
+        : bySpare.reversed().thenComparing(byFree.reversed()).thenComparingInt(Ledger.Candidate::tenantsAfter);
   }
 
   private static void checkPolicy(Ledger l, PlacementPolicy p, TenantRequest r, Allocation chosen,
