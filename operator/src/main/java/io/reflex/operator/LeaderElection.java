@@ -1,8 +1,9 @@
 package io.reflex.operator;
 
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
-import io.javaoperatorsdk.operator.api.config.ConfigurationServiceOverrider;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
+import jakarta.enterprise.context.Dependent;
+import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 import java.util.UUID;
@@ -10,7 +11,8 @@ import org.jboss.logging.Logger;
 
 /**
  * Leader election for several replicas (the ledger lives in one process, so exactly one may place): JOSDK's
- * Lease-based election, on with {@code reflex.operator.leader-election.enabled=true}. A replica that becomes leader
+ * Lease-based election, on with {@code reflex.operator.leader-election.enabled=true}, handed to quarkus-operator-sdk
+ * as its {@link LeaderElectionConfiguration} bean (which it reads in the {@code prod} profile, the packaged one's). A replica that becomes leader
  * rebuilds its ledger from the API server before its first placement; one that loses the Lease exits (JOSDK), and
  * until it has, {@link io.reflex.operator.liveness.LeaderFence} keeps its writes out.
  */
@@ -44,12 +46,15 @@ public class LeaderElection {
    * (seen in bench/faults). Here the exit runs on a thread of its own, so the elector's thread returns and lets go of
    * the monitor; a halt after {@link #EXIT_GRACE} makes sure the process ends even if some other hook hangs.
    */
-  void apply(ConfigurationServiceOverrider o) {
-    if (config.enabled()) {
-      o.withLeaderElectionConfiguration(new LeaderElectionConfiguration(config.leaseName(),
-          config.leaseNamespace().orElse(null), config.leaseDuration(), config.renewDeadline(), config.retryPeriod(),
-          identity, new LeaderCallbacks(() -> {}, () -> exitAfterLosingTheLease(identity), leader -> {}), false));
+  @Produces
+  @Dependent
+  LeaderElectionConfiguration configuration() {
+    if (!config.enabled()) {
+      return null; // no election: this replica leads
     }
+    return new LeaderElectionConfiguration(config.leaseName(), config.leaseNamespace().orElse(null),
+        config.leaseDuration(), config.renewDeadline(), config.retryPeriod(), identity,
+        new LeaderCallbacks(() -> {}, () -> exitAfterLosingTheLease(identity), leader -> {}), false);
   }
 
   static final java.time.Duration EXIT_GRACE = java.time.Duration.ofSeconds(30);

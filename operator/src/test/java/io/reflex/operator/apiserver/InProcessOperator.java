@@ -39,8 +39,7 @@ final class InProcessOperator implements AutoCloseable {
     placement = new PlacementService(settings, metrics, Set.of(namespace), heartbeats, LeaderFence.NONE);
     ownClient = ownsClient ? client : null;
     operator = new Operator(o -> o.withKubernetesClient(client).withCloseClientOnStop(false)
-        .withConcurrentReconciliationThreads(4).withStopOnInformerErrorDuringStartup(true)
-        .withResourceCloner(io.reflex.operator.JosdkSettings.NO_COPY)); // as the packaged operator runs
+        .withConcurrentReconciliationThreads(4).withStopOnInformerErrorDuringStartup(true));
 
     operator.register(new FlashDeviceReconciler(placement, metrics));
     operator.register(new FlashTenantReconciler(placement, settings, metrics), o -> o.settingNamespaces(namespace));
