@@ -95,7 +95,10 @@ op_start() {
     >>"$SC/operator-$name.log" 2>&1 &
   PID[$name]=$!
 }
-op_alive() { kill -0 "${PID[$1]}" 2>/dev/null && [ "$(awk '{print $3}' "/proc/${PID[$1]}/stat" 2>/dev/null)" != Z ]; }
+op_alive() { # running: not a zombie, and not already reaped (bash reaps exited jobs: no state there is not alive)
+  local st; st=$(awk '{print $3}' "/proc/${PID[$1]}/stat" 2>/dev/null)
+  [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
 op_uptime() { # seconds since the process started (from /proc, no fork)
   local up st
   read -r up _ </proc/uptime || { echo null; return; }
