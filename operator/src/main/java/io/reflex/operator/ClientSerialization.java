@@ -19,8 +19,7 @@ import jakarta.inject.Singleton;
  * only inside OpenShift Templates (a string such as {@code ${PORT}} in an int field kept aside; the client's default
  * {@code restrictToTemplates}), which the operator never reads or writes. So that module is left out: a placeholder
  * with its type id is registered first, and Jackson skips the client's registration of the same id. This runs as the
- * customizer of the mapper Quarkus gives the client's serialization (a producer of the serialization itself was not
- * the one the client got).
+ * customizer of the mapper Quarkus builds for its client (the client JOSDK runs on too: see LeaderElection).
  *
  * <p>Objects are read without {@code metadata.managedFields} (server-side apply's bookkeeping, a tree of untyped maps
  * per field manager in every watch event and write response): the operator never reads it, its caches dropped it

@@ -12,9 +12,15 @@ import org.jboss.logging.Logger;
 /**
  * Leader election for several replicas (the ledger lives in one process, so exactly one may place): JOSDK's
  * Lease-based election, on with {@code reflex.operator.leader-election.enabled=true}, handed to quarkus-operator-sdk
- * as its {@link LeaderElectionConfiguration} bean (which it reads in the {@code prod} profile, the packaged one's). A replica that becomes leader
- * rebuilds its ledger from the API server before its first placement; one that loses the Lease exits (JOSDK), and
- * until it has, {@link io.reflex.operator.liveness.LeaderFence} keeps its writes out.
+ * as its {@link LeaderElectionConfiguration} bean (which it reads in the {@code prod} profile, the packaged one's).
+ * Not through a {@code ConfigurationServiceCustomizer}: with one, quarkus-operator-sdk 7.7.3 wraps its configuration
+ * in an {@code OverriddenConfigurationService} that passes on neither the Kubernetes client nor the cloner, and JOSDK
+ * then makes a default client of its own, without the operator's client settings ({@link ClientConfig},
+ * {@link ClientSerialization}).
+ *
+ * <p>A replica that becomes leader rebuilds its ledger from the API server before its first placement; one that
+ * loses the Lease exits (JOSDK), and until it has, {@link io.reflex.operator.liveness.LeaderFence} keeps its writes
+ * out.
  */
 @Singleton
 public class LeaderElection {
