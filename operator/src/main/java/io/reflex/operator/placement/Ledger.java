@@ -53,23 +53,18 @@ public final class Ledger {
    * re-adding every device's tenants (then looking their extents up and summing their sizes) was most of its cost.
    */
   private final Map<String, Tenancy> tallies = new HashMap<>();
-  /**
-   * The devices in name order with their tenancies, for {@link #best}: placing a tenant visits every device, and a
-   * map walk plus a lookup per device was a fifth of the operator's placement CPU at 1,000 devices. Rebuilt when the
-   * devices change ({@code order == null}); a tenancy dropped from {@link #tallies} is dropped here too.
-   */
-  private Device[] order;
-  private Tenancy[] orderTenancy;
-  private final Map<String, Integer> orderIndex = new HashMap<>();
 
   /**
    * A device's tenants as placement sees them; {@code extents} is the ledger's own map (null: none), not a copy.
    * {@code largestGap}: the largest free extent, so a device is known to fit a size without walking its extents.
    */
-  private record Tenancy(Budget.Tally tally, TreeMap<Long, Allocation> extents, long usedBytes, int count,
-                         long largestGap) {
+  private record Tenancy(Budget.Tally tally, TreeMap<Long, Allocation> extents, long usedBytes, long largestGap) {
     Collection<Allocation> allocations() {
       return extents == null ? List.of() : extents.values();
+    }
+
+    int count() {
+      return extents == null ? 0 : extents.size();
     }
   }
 
@@ -89,31 +84,15 @@ public final class Ledger {
   // ---- devices ------------------------------------------------------------------------------------------------
 
   public void upsertDevice(Device d) {
-    Device was = devices.put(d.name(), d);
-    forgetTenancy(d.name()); // the model may have changed
-    Integer i = order == null || was == null ? null : orderIndex.get(d.name());
-    if (i != null) {
-      order[i] = d; // a known device's update (its status: after every placement) keeps the order
-    } else {
-      order = null;
-    }
+    devices.put(d.name(), d);
+    tallies.remove(d.name()); // the model may have changed
   }
 
   /** The device is gone: forgotten, but the extents and ports of tenants still on it stay held until released. */
   public List<Allocation> removeDevice(String name) {
     devices.remove(name);
-    order = null;
-    forgetTenancy(name);
+    tallies.remove(name);
     return allocationsOn(name);
-  }
-
-  /** Drops the cached tenancy of a device whose tenants or model changed. */
-  private void forgetTenancy(String device) {
-    tallies.remove(device);
-    Integer i = order == null ? null : orderIndex.get(device);
-    if (i != null) {
-      orderTenancy[i] = null;
-    }
   }
 
   public Optional<Device> device(String name) {
@@ -350,7 +329,7 @@ public final class Ledger {
       return Optional.empty();
     }
     TreeMap<Long, Allocation> m = extents.get(a.device());
-    forgetTenancy(a.device());
+    tallies.remove(a.device());
     m.remove(a.offsetBytes());
     if (m.isEmpty()) {
       extents.remove(a.device());
@@ -369,7 +348,7 @@ public final class Ledger {
       release(a.tenant());
     }
     byTenant.put(a.tenant(), a);
-    forgetTenancy(a.device());
+    tallies.remove(a.device());
     extents.computeIfAbsent(a.device(), k -> new TreeMap<>()).put(a.offsetBytes(), a);
     portsByNode.computeIfAbsent(a.node(), k -> new TreeSet<>()).add(a.port());
   }
@@ -475,7 +454,7 @@ public final class Ledger {
           used += a.sizeBytes();
         }
       }
-      t = new Tenancy(tally, m, used, m == null ? 0 : m.size(), largestGap(d, m == null ? List.of() : m.values()));
+      t = new Tenancy(tally, m, used, largestGap(d, m == null ? List.of() : m.values()));
       tallies.put(d.name(), t);
     }
     return t;
@@ -487,30 +466,19 @@ public final class Ledger {
    * nothing fits or the chosen device's node has no free port; {@link #evaluate} then decides (and explains).
    */
   private Candidate best(TenantRequest r) {
-    if (order == null) {
-      order = devices.values().toArray(Device[]::new);
-      orderTenancy = new Tenancy[order.length];
-      orderIndex.clear();
-      for (int i = 0; i < order.length; i++) {
-        orderIndex.put(order[i].name(), i);
-      }
-    }
     long size = aligned(r.capacityBytes());
     TenantDemand demand = r.demand();
-    int best = -1;
+    Device best = null;
+    Tenancy bestTenancy = null;
     Budget.Evaluation bestAfter = null;
     long bestFree = 0;
     int bestTenants = 0;
-    for (int i = 0; i < order.length; i++) {
-      Device d = order[i];
+    for (Device d : devices.values()) {
       if (!d.healthy() || r.constraints().violation(d) != null
           || (demand.latencyCritical() && !d.model().reaches(demand.p95Micros()))) {
         continue;
       }
-      Tenancy tenancy = orderTenancy[i];
-      if (tenancy == null) {
-        tenancy = orderTenancy[i] = tenancy(d);
-      }
+      Tenancy tenancy = tenancy(d);
       if (tenancy.count() >= MAX_TENANTS_PER_DEVICE || tenancy.largestGap() < size) {
         continue;
       }
@@ -519,22 +487,22 @@ public final class Ledger {
         continue;
       }
       long free = alignedDown(d.capacityBytes()) - tenancy.usedBytes() - size;
-      if (best < 0 || before(after.spare(), free, tenancy.count() + 1, bestAfter.spare(), bestFree, bestTenants)) {
-        best = i;
+      if (best == null || before(after.spare(), free, tenancy.count() + 1, bestAfter.spare(), bestFree, bestTenants)) {
+        best = d;
+        bestTenancy = tenancy;
         bestAfter = after;
         bestFree = free;
         bestTenants = tenancy.count() + 1;
       }
     }
-    if (best < 0) {
+    if (best == null) {
       return null;
     }
-    Device d = order[best];
-    int port = freePort(d.node());
+    int port = freePort(best.node());
     if (port < 0) {
       return null;
     }
-    return new Candidate(d, firstFit(d, orderTenancy[best].allocations(), size), port, bestAfter, bestFree, bestTenants);
+    return new Candidate(best, firstFit(best, bestTenancy.allocations(), size), port, bestAfter, bestFree, bestTenants);
   }
 
   private Evaluated evaluate(TenantRequest r) {
@@ -571,7 +539,7 @@ public final class Ledger {
       }
       long offset = firstFit(d, on, size);
       if (offset < 0) {
-        rs.add(new Rejection(d, Kind.CAPACITY, null, spareForCandidate, largestGap(d, on), needed));
+        rs.add(new Rejection(d, Kind.CAPACITY, null, spareForCandidate, tenancy.largestGap(), needed));
         continue;
       }
       int port = freePort(d.node());
